@@ -21,6 +21,8 @@ pub enum AuditKind {
     Requested,
     /// An approver's signed decision was accepted.
     Decided,
+    /// The move to `executing` was committed; the call is about to be sent.
+    ExecutionStarted,
     /// The upstream call ran and answered.
     Executed,
     /// The upstream call failed, was refused, or its outcome is unknown.
@@ -45,6 +47,7 @@ impl AuditKind {
         match self {
             Self::Requested => "requested",
             Self::Decided => "decided",
+            Self::ExecutionStarted => "execution_started",
             Self::Executed => "executed",
             Self::ExecutionFailed => "execution_failed",
             Self::Expired => "expired",
@@ -142,22 +145,41 @@ impl AuditEntry {
     }
 }
 
-/// Checks a whole log, in `seq` order from the first entry.
-pub fn verify_chain<I: IntoIterator<Item = AuditEntry>>(entries: I) -> Result<u64, ChainBreak> {
-    let mut prev_hash = GENESIS_HASH.to_string();
-    let mut expected_seq = 1;
-    let mut count = 0;
-    for entry in entries {
+/// Checks a log entry by entry, in `seq` order from the first entry.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    prev_hash: String,
+    next_seq: i64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self {
+            prev_hash: GENESIS_HASH.to_string(),
+            next_seq: 1,
+        }
+    }
+}
+
+impl ChainVerifier {
+    /// A verifier expecting the first entry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks the next entry against the ones before it.
+    pub fn push(&mut self, entry: &AuditEntry) -> Result<(), ChainBreak> {
         let fail = |why: String| ChainBreak {
             seq: entry.seq,
             why,
         };
-        if entry.seq != expected_seq {
+        if entry.seq != self.next_seq {
+            let expected = self.next_seq;
             return Err(fail(format!(
-                "expected seq {expected_seq}: an entry is missing or out of order"
+                "expected seq {expected}: an entry is missing or out of order"
             )));
         }
-        if entry.prev_hash != prev_hash {
+        if entry.prev_hash != self.prev_hash {
             return Err(fail(
                 "prev_hash does not match the previous entry's hash".into(),
             ));
@@ -165,11 +187,24 @@ pub fn verify_chain<I: IntoIterator<Item = AuditEntry>>(entries: I) -> Result<u6
         if entry.compute_hash() != entry.hash {
             return Err(fail("hash does not match the entry's content".into()));
         }
-        prev_hash = entry.hash.clone();
-        expected_seq += 1;
-        count += 1;
+        self.prev_hash = entry.hash.clone();
+        self.next_seq += 1;
+        Ok(())
     }
-    Ok(count)
+
+    /// How many entries verified so far.
+    pub fn count(&self) -> u64 {
+        (self.next_seq - 1) as u64
+    }
+}
+
+/// Checks a whole log, in `seq` order from the first entry; `Ok` holds the entry count.
+pub fn verify_chain<I: IntoIterator<Item = AuditEntry>>(entries: I) -> Result<u64, ChainBreak> {
+    let mut verifier = ChainVerifier::new();
+    for entry in entries {
+        verifier.push(&entry)?;
+    }
+    Ok(verifier.count())
 }
 
 #[cfg(test)]

@@ -1,1 +1,33 @@
-//! Placeholder.
+//! The Countersign service: an HTTP API that holds an app's sensitive upstream call until
+//! enough approvers have signed off, then runs it once with a secret the app never sees.
+//!
+//! Layout:
+//! - [`config`]: the TOML configuration (apps, grants, policies, approvers) and secrets.
+//! - [`server`]: [`Service`] start-up, serving and graceful shutdown.
+//! - [`routes`]: the endpoints of the protocol, one module per group.
+//! - [`call`]: checking a requested call and resolving it against its grant.
+//! - [`executor`]: running an approved call at most once; crash recovery.
+//! - [`expiry`]: closing approval windows on time.
+//! - [`events`]: the in-process bus behind long polls and wallet event streams.
+//! - [`wallet_auth`]: wallet challenges and session tokens (memory only).
+//! - [`store`]: SQLite persistence, every change with its audit entry in one transaction.
+//! - [`admin`]: pairing codes, grant revocation and audit verification for the CLI.
+//! - [`clock`], [`error`], [`state`]: time source, error answers, shared state.
+
+pub mod admin;
+pub mod call;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod executor;
+pub mod expiry;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod wallet_auth;
+
+pub use admin::{Admin, AdminError, Invite};
+pub use config::{Config, ConfigError, Secrets};
+pub use server::{Service, ServiceError};

@@ -1,0 +1,295 @@
+//! Checking an app's requested call and resolving it against its grant.
+//!
+//! Only the service injects secrets: credentials and hop-by-hop headers from the app are
+//! refused, and the path can only extend the grant's base URL.
+
+use crate::config::GrantConfig;
+use crate::error::ApiError;
+use countersign_core::api::ProxyRequestBody;
+use std::collections::BTreeMap;
+use url::Url;
+
+/// The most bytes a reason may have.
+pub const MAX_REASON_BYTES: usize = 16 * 1024;
+/// The most headers an app may pass.
+pub const MAX_HEADERS: usize = 64;
+const MAX_PATH_BYTES: usize = 4096;
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Headers an app may never set: credentials, routing and framing.
+const FORBIDDEN_HEADERS: [&str; 16] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "idempotency-key",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+];
+
+/// A checked call, ready to become a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCall {
+    /// Upper-case method.
+    pub method: String,
+    /// The path as given (for policy rules).
+    pub path: String,
+    /// The resolved upstream URL.
+    pub url: Url,
+    /// Lower-case header names.
+    pub headers: BTreeMap<String, String>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The reason, trimmed.
+    pub reason: String,
+}
+
+/// Checks `req` against `grant`; `max_body` caps the decoded body.
+pub fn check(
+    req: &ProxyRequestBody,
+    grant: &GrantConfig,
+    max_body: usize,
+) -> Result<CheckedCall, ApiError> {
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::invalid(
+            "missing_reason",
+            "a concrete reason is required",
+        ));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        return Err(ApiError::invalid(
+            "reason_too_long",
+            format!("the reason is over {MAX_REASON_BYTES} bytes"),
+        ));
+    }
+    let method = req.method.to_ascii_uppercase();
+    if !METHODS.contains(&method.as_str()) {
+        return Err(ApiError::invalid(
+            "invalid_method",
+            format!(
+                "method {:?} is not one of {}",
+                req.method,
+                METHODS.join(", ")
+            ),
+        ));
+    }
+    check_path(&req.path)?;
+    let body = req.body.clone().unwrap_or_default();
+    if body.len() > max_body {
+        return Err(ApiError::too_large(
+            "body_too_large",
+            format!("the body is over {max_body} bytes"),
+        ));
+    }
+    let headers = check_headers(&req.headers, &grant.inject.header)?;
+    let url = resolve(&grant.base_url, &req.path, &req.query)?;
+    Ok(CheckedCall {
+        method,
+        path: req.path.clone(),
+        url,
+        headers,
+        body,
+        reason: reason.to_string(),
+    })
+}
+
+fn check_path(path: &str) -> Result<(), ApiError> {
+    let bad = |why: &str| {
+        Err(ApiError::invalid(
+            "invalid_path",
+            format!("path {path:?}: {why}"),
+        ))
+    };
+    if !path.starts_with('/') || path.starts_with("//") {
+        return bad("must start with a single '/'");
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return bad("too long");
+    }
+    if path
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '\\'))
+    {
+        return bad("no spaces, control characters, '?', '#' or '\\' (use `query` for parameters)");
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    if decoded.split('/').any(|seg| seg == "." || seg == "..") || decoded.contains('\\') {
+        return bad("no '.' or '..' segments");
+    }
+    Ok(())
+}
+
+fn check_headers(
+    given: &BTreeMap<String, String>,
+    injected: &str,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    if given.len() > MAX_HEADERS {
+        return Err(ApiError::invalid(
+            "too_many_headers",
+            format!("at most {MAX_HEADERS} headers"),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (name, value) in given {
+        let lower = name.to_ascii_lowercase();
+        if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
+            return Err(ApiError::invalid(
+                "invalid_header",
+                format!("{name:?} is not a header name"),
+            ));
+        }
+        if http::HeaderValue::from_str(value).is_err() {
+            return Err(ApiError::invalid(
+                "invalid_header",
+                format!("the value of {name:?} is not a valid header value"),
+            ));
+        }
+        if FORBIDDEN_HEADERS.contains(&lower.as_str()) || lower == injected.to_ascii_lowercase() {
+            return Err(ApiError::invalid(
+                "forbidden_header",
+                format!("header {lower:?} may not be set by the app: the service injects credentials and framing"),
+            ));
+        }
+        if out.insert(lower.clone(), value.clone()).is_some() {
+            return Err(ApiError::invalid(
+                "invalid_header",
+                format!("header {lower:?} is given twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn resolve(base: &Url, path: &str, query: &BTreeMap<String, String>) -> Result<Url, ApiError> {
+    let mut url = base.clone();
+    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url.set_query(None);
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query.iter());
+    }
+    if url.host_str() != base.host_str()
+        || url.port_or_known_default() != base.port_or_known_default()
+    {
+        return Err(ApiError::invalid(
+            "invalid_path",
+            "the path leaves the grant's base URL",
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> GrantConfig {
+        GrantConfig {
+            id: "payments".into(),
+            base_url: "http://127.0.0.1:9000/api/".parse().unwrap(),
+            secret_env: "S".into(),
+            inject: crate::config::Injection {
+                header: "x-api-key".into(),
+                value: "{secret}".into(),
+            },
+            policy: "p".into(),
+            timeout: None,
+        }
+    }
+
+    fn req(path: &str) -> ProxyRequestBody {
+        ProxyRequestBody {
+            grant: "payments".into(),
+            method: "post".into(),
+            path: path.into(),
+            query: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            body: Some(b"{}".to_vec()),
+            reason: "  Refund order 42 ".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_call_resolves_below_the_base() {
+        let mut r = req("/v1/refunds");
+        r.query.insert("b".into(), "2 3".into());
+        r.query.insert("a".into(), "1".into());
+        r.headers
+            .insert("Content-Type".into(), "application/json".into());
+        let c = check(&r, &grant(), 1024).unwrap();
+        assert_eq!(
+            c.url.as_str(),
+            "http://127.0.0.1:9000/api/v1/refunds?a=1&b=2+3"
+        );
+        assert_eq!(c.method, "POST");
+        assert_eq!(c.reason, "Refund order 42");
+        assert_eq!(c.headers.get("content-type").unwrap(), "application/json");
+    }
+
+    #[test]
+    fn credentials_and_framing_headers_are_refused() {
+        for name in [
+            "Authorization",
+            "HOST",
+            "x-api-key",
+            "Cookie",
+            "Transfer-Encoding",
+            "Idempotency-Key",
+        ] {
+            let mut r = req("/v1/refunds");
+            r.headers.insert(name.into(), "x".into());
+            let err = check(&r, &grant(), 1024).unwrap_err();
+            assert_eq!(err.code, "forbidden_header", "{name}");
+        }
+    }
+
+    #[test]
+    fn escaping_paths_are_refused() {
+        for path in [
+            "v1",
+            "//evil.example/x",
+            "/a/../b",
+            "/a/%2e%2e/b",
+            "/a?x=1",
+            "/a b",
+            "/a\\b",
+            "/a#f",
+        ] {
+            assert_eq!(
+                check(&req(path), &grant(), 1024).unwrap_err().code,
+                "invalid_path",
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn method_reason_and_size_are_checked() {
+        let mut r = req("/x");
+        r.method = "TRACE".into();
+        assert_eq!(
+            check(&r, &grant(), 1024).unwrap_err().code,
+            "invalid_method"
+        );
+        let mut r = req("/x");
+        r.reason = "   ".into();
+        assert_eq!(
+            check(&r, &grant(), 1024).unwrap_err().code,
+            "missing_reason"
+        );
+        assert_eq!(
+            check(&req("/x"), &grant(), 1).unwrap_err().code,
+            "body_too_large"
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Tests of parsing the whole file: a full example, defaults, lookups, the fingerprint and
+//! error locations. Refusals of each kind of invalid value are in [`validation`].
+
+use super::*;
+
+mod validation;
+
+/// A full example using every field.
+const EXAMPLE: &str = r#"# Countersign example configuration
+[server]
+listen = "127.0.0.1:8470"
+public_url = "http://127.0.0.1:8470/"
+database = "sqlite://countersign.db"
+max_request_bytes = 2048
+max_response_bytes = 4096
+upstream_timeout = "45s"
+
+[[approver]]
+id = "alice"
+name = "Alice Example"
+
+[[approver]]
+id = "bob"
+name = "Bob Example"
+
+[[app]]
+id = "support-agent"
+api_key_env = "SUPPORT_AGENT_KEY"
+
+[[app]]
+id = "batch.job_2"
+api_key_sha256 = "26E5026BAE501DFB3CA603D61C961884AED8E12C1EB49EE8D03A11071DF0F4A7"
+policy = "everything"
+
+[[grant]]
+id = "payments"
+base_url = "https://api.payments.example/v1"
+secret_env = "PAYMENTS_SECRET"
+inject = { header = "Authorization", value = "Bearer {secret}" }
+policy = "refunds"
+timeout = "10s"
+
+[[grant]]
+id = "crm"
+base_url = "http://127.0.0.1:9000"
+secret_env = "CRM_TOKEN"
+inject = { header = "X-Api-Key", value = "{secret}" }
+policy = "open"
+
+[[policy]]
+id = "refunds"
+require_approval = true
+approvers = ["alice", "bob"]
+quorum = 2
+window = "2h30m"
+[[policy.rule]]
+methods = ["post", "DELETE"]
+path = "/v1/refunds*"
+[[policy.rule]]
+path = "/v1/customers/*/delete"
+
+[[policy]]
+id = "everything"
+approvers = ["bob"]
+
+[[policy]]
+id = "open"
+require_approval = false
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("conf/countersign.toml"))
+}
+
+/// The example with `from` replaced by `to` (which must occur), parsed, as an error text.
+fn error_with(from: &str, to: &str) -> String {
+    assert!(EXAMPLE.contains(from), "{from:?} is not in the example");
+    let text = EXAMPLE.replacen(from, to, 1);
+    match parse(&text) {
+        Ok(_) => panic!("replacing {from:?} by {to:?} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The `file:line:` prefix of the line of `text` that contains `needle`.
+fn at_line_of(text: &str, needle: &str) -> String {
+    let offset = text.find(needle).expect("needle present");
+    format!(
+        "conf/countersign.toml:{}:",
+        text[..offset].matches('\n').count() + 1
+    )
+}
+
+/// Asserts that replacing `from` by `to` fails on the line of `to`, naming `field` and
+/// saying `message`.
+fn assert_refused(from: &str, to: &str, field: &str, message: &str) {
+    let err = error_with(from, to);
+    let offset = EXAMPLE.find(from).expect("present");
+    let line = EXAMPLE[..offset].matches('\n').count() + to.trim_end().matches('\n').count() + 1;
+    let line = format!("conf/countersign.toml:{line}:");
+    assert!(err.starts_with(&line), "{err:?} should start with {line:?}");
+    assert!(
+        err.contains(&format!("field `{field}`")),
+        "{err:?} should name {field}"
+    );
+    assert!(err.contains(message), "{err:?} should say {message:?}");
+}
+
+#[test]
+fn full_example_parses() {
+    let config = parse(EXAMPLE).unwrap();
+    let server = &config.server;
+    assert_eq!(server.listen, "127.0.0.1:8470".parse().unwrap());
+    assert_eq!(server.public_url.as_str(), "http://127.0.0.1:8470");
+    assert_eq!(
+        server.database,
+        DatabaseUrl::Sqlite {
+            path: PathBuf::from("conf/countersign.db")
+        }
+    );
+    assert_eq!(server.max_request_bytes, 2048);
+    assert_eq!(server.max_response_bytes, 4096);
+    assert_eq!(server.upstream_timeout, Duration::from_secs(45));
+    assert_eq!(config.source, PathBuf::from("conf/countersign.toml"));
+
+    assert_eq!(config.approver("bob").unwrap().name, "Bob Example");
+    let agent = config.app("support-agent").unwrap();
+    assert_eq!(agent.api_key, ApiKeySource::Env("SUPPORT_AGENT_KEY".into()));
+    assert_eq!(agent.policy, None);
+    let batch = config.app("batch.job_2").unwrap();
+    assert_eq!(
+        batch.api_key,
+        ApiKeySource::Sha256(hash_api_key("backend-key"))
+    );
+    assert_eq!(batch.policy.as_deref(), Some("everything"));
+
+    let payments = config.grant("payments").unwrap();
+    assert_eq!(
+        payments.base_url.as_str(),
+        "https://api.payments.example/v1"
+    );
+    assert_eq!(payments.inject.header, "authorization");
+    assert_eq!(payments.inject.value, "Bearer {secret}");
+    assert_eq!(payments.timeout, Some(Duration::from_secs(10)));
+    assert_eq!(payments.timeout_or(server), Duration::from_secs(10));
+    let crm = config.grant("crm").unwrap();
+    assert_eq!(crm.inject.header, "x-api-key");
+    assert_eq!(crm.timeout_or(server), Duration::from_secs(45));
+
+    let refunds = config.policy("refunds").unwrap();
+    assert!(refunds.require_approval);
+    assert_eq!(refunds.approvers, ["alice", "bob"]);
+    assert!(refunds.has_approver("bob") && !refunds.has_approver("carol"));
+    assert_eq!(refunds.quorum, 2);
+    assert_eq!(refunds.window, Duration::from_secs(9000));
+    assert_eq!(refunds.rules[0].methods, ["POST", "DELETE"]);
+    assert_eq!(refunds.rules[0].path.as_str(), "/v1/refunds*");
+    assert!(refunds.rules[1].methods.is_empty());
+
+    let everything = config.policy("everything").unwrap();
+    assert!(everything.require_approval);
+    assert_eq!((everything.quorum, everything.window), (1, DEFAULT_WINDOW));
+    assert!(!config.policy("open").unwrap().require_approval);
+    assert!(config.policy("nope").is_none() && config.grant("nope").is_none());
+}
+
+#[test]
+fn server_defaults_apply() {
+    let text = EXAMPLE
+        .replace("max_request_bytes = 2048\n", "")
+        .replace("max_response_bytes = 4096\n", "")
+        .replace("upstream_timeout = \"45s\"\n", "")
+        .replace("sqlite://countersign.db", "sqlite:///var/lib/cs.db");
+    let server = parse(&text).unwrap().server;
+    assert_eq!(server.max_request_bytes, 1024 * 1024);
+    assert_eq!(server.max_response_bytes, 1024 * 1024);
+    assert_eq!(server.upstream_timeout, Duration::from_secs(30));
+    assert_eq!(server.database.to_string(), "sqlite:///var/lib/cs.db");
+    // A bare file name in the current directory.
+    let config = Config::parse(EXAMPLE, Path::new("countersign.toml")).unwrap();
+    assert_eq!(
+        config.server.database,
+        DatabaseUrl::Sqlite {
+            path: PathBuf::from("countersign.db")
+        }
+    );
+}
+
+#[test]
+fn needs_approval_follows_rules() {
+    let config = parse(EXAMPLE).unwrap();
+    let refunds = config.policy("refunds").unwrap();
+    assert!(refunds.needs_approval("POST", "/v1/refunds"));
+    assert!(refunds.needs_approval("post", "/v1/refunds/re_1"));
+    assert!(refunds.needs_approval("DELETE", "/v1/refunds/re_1"));
+    assert!(!refunds.needs_approval("GET", "/v1/refunds/re_1"));
+    assert!(!refunds.needs_approval("POST", "/v1/charges"));
+    assert!(refunds.needs_approval("GET", "/v1/customers/c1/delete"));
+    assert!(refunds.needs_approval("PATCH", "/v1/customers/c1/delete"));
+    // No rules: everything needs approval.
+    let everything = config.policy("everything").unwrap();
+    assert!(everything.needs_approval("GET", "/"));
+    assert!(everything.needs_approval("GET", ""));
+    // Approval not required: nothing does.
+    assert!(!config
+        .policy("open")
+        .unwrap()
+        .needs_approval("DELETE", "/v1/all"));
+}
+
+#[test]
+fn app_policy_overrides_grant_policy() {
+    let config = parse(EXAMPLE).unwrap();
+    let id = |p: Option<&PolicyConfig>| p.map(|p| p.id.clone());
+    assert_eq!(
+        id(config.effective_policy("support-agent", "payments")).as_deref(),
+        Some("refunds")
+    );
+    assert_eq!(
+        id(config.effective_policy("support-agent", "crm")).as_deref(),
+        Some("open")
+    );
+    assert_eq!(
+        id(config.effective_policy("batch.job_2", "crm")).as_deref(),
+        Some("everything")
+    );
+    assert_eq!(
+        id(config.effective_policy("batch.job_2", "payments")).as_deref(),
+        Some("everything")
+    );
+    assert!(config.effective_policy("nobody", "payments").is_none());
+    assert!(config
+        .effective_policy("support-agent", "nothing")
+        .is_none());
+}
+
+#[test]
+fn fingerprint_is_secret_free_and_stable() {
+    let config = parse(EXAMPLE).unwrap();
+    let fingerprint = config.fingerprint_json();
+    assert_eq!(fingerprint, parse(EXAMPLE).unwrap().fingerprint_json());
+    let text = fingerprint.to_string();
+    for hidden in [
+        "SUPPORT_AGENT_KEY",
+        "PAYMENTS_SECRET",
+        "26e5026b",
+        "26E5026B",
+        "Bearer",
+    ] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+    assert_eq!(
+        fingerprint["grants"][0],
+        serde_json::json!({
+            "id": "payments",
+            "base_url": "https://api.payments.example/v1",
+            "inject_header": "authorization",
+            "policy": "refunds",
+        })
+    );
+    assert_eq!(fingerprint["apps"][1]["policy"], "everything");
+    assert_eq!(fingerprint["policies"][0]["window_secs"], 9000);
+    assert_eq!(
+        fingerprint["policies"][0]["rules"][0]["methods"],
+        serde_json::json!(["POST", "DELETE"])
+    );
+    let changed = parse(&EXAMPLE.replace("quorum = 2", "quorum = 1")).unwrap();
+    assert_ne!(changed.fingerprint_json(), fingerprint);
+}
+
+#[test]
+fn load_reads_the_fixture_and_resolves_the_database_path() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config_fixtures");
+    let config = Config::load(&dir.join("countersign.toml")).unwrap();
+    assert_eq!(
+        config.server.database,
+        DatabaseUrl::Sqlite {
+            path: dir.join("countersign.db")
+        }
+    );
+    assert!(config.grant("payments").is_some());
+    let err = Config::load(&dir.join("missing.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: cannot read",
+            dir.join("missing.toml").display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn error_message_format() {
+    let err = error_with(
+        "policy = \"refunds\"\ntimeout",
+        "policy = \"refund\"\ntimeout",
+    );
+    assert_eq!(
+        err,
+        "conf/countersign.toml:32:10: grant \"payments\" field `policy`: unknown policy \"refund\" (defined: refunds, everything, open)"
+    );
+}
+
+#[test]
+fn syntax_and_type_errors_are_located() {
+    let err = error_with("max_request_bytes = 2048", "max_request_bytes = \"2048\"");
+    assert!(
+        err.starts_with(
+            "conf/countersign.toml:6:21: [server] field `max_request_bytes`: invalid type"
+        ),
+        "{err}"
+    );
+    let err = error_with("timeout = \"10s\"", "timeout = 10");
+    assert!(
+        err.starts_with(
+            "conf/countersign.toml:33:11: grant \"payments\" field `timeout`: invalid type"
+        ),
+        "{err}"
+    );
+    let err = error_with("[server]", "[server");
+    assert!(err.starts_with("conf/countersign.toml:2:"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    let err = error_with("quorum = 2", "quorum = 2\nquorum = 3");
+    assert!(err.starts_with("conf/countersign.toml:47:"), "{err}");
+    let err = error_with("name = \"Bob Example\"\n", "");
+    assert!(err.starts_with("conf/countersign.toml:14:"), "{err}");
+    assert!(err.contains("missing field `name`"), "{err}");
+}

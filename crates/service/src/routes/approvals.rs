@@ -1,0 +1,125 @@
+//! `GET /v1/approvals/{id}` (with long poll) and `POST /v1/approvals/{id}/cancel`.
+
+use super::extract::{approval_id, AppAuth};
+use super::views::approval_view;
+use crate::error::ApiError;
+use crate::expiry;
+use crate::state::AppState;
+use crate::store::{ApprovalRecord, AuditDraft, Outcome};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use countersign_core::api::ApprovalView;
+use countersign_core::audit::AuditKind;
+use countersign_core::ApprovalStatus;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+/// The longest `?wait=` honoured, in seconds.
+pub const MAX_WAIT_SECS: u64 = 25;
+
+/// Query of the status endpoint.
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    /// Seconds to hold the answer while the approval is not final (capped).
+    pub wait: Option<u64>,
+}
+
+async fn owned(state: &AppState, app: &str, id: Uuid) -> Result<ApprovalRecord, ApiError> {
+    match state.store.approval(id).await? {
+        Some(record) if record.statement.app == app => Ok(record),
+        _ => Err(ApiError::not_found(
+            "approval_not_found",
+            format!("no approval {id} for this app"),
+        )),
+    }
+}
+
+/// Handles `GET /v1/approvals/{id}?wait=S`.
+pub async fn status(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let id = approval_id(&id)?;
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribe before reading, so no change between the read and the wait is missed.
+    let mut events = state.bus.subscribe();
+    loop {
+        let mut record = owned(&state, &app, id).await?;
+        if record.status == ApprovalStatus::Pending
+            && record.statement.expires_at <= state.clock.now()
+        {
+            // The expiry task may be a moment behind; make the answer exact.
+            expiry::expire_due(&state).await?;
+            record = owned(&state, &app, id).await?;
+        }
+        if record.status.is_final() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(approval_view(&record)));
+        }
+        loop {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(ev) if ev.event.approval_id == id => break,
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return Ok(Json(approval_view(&record))),
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = tokio::time::sleep(until_expiry(&state, &record)) => break,
+                _ = state.shutdown.cancelled() => return Ok(Json(approval_view(&record))),
+            }
+        }
+    }
+}
+
+fn until_expiry(state: &AppState, record: &ApprovalRecord) -> Duration {
+    if record.status != ApprovalStatus::Pending {
+        return Duration::from_secs(MAX_WAIT_SECS + 1);
+    }
+    let ms = record.statement.expires_at.unix() * 1000 - state.clock.now_millis();
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+/// Handles `POST /v1/approvals/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    AppAuth(app): AppAuth,
+    Path(id): Path<String>,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let id = approval_id(&id)?;
+    let record = owned(&state, &app, id).await?;
+    let draft = AuditDraft::approval(
+        AuditKind::Cancelled,
+        id,
+        format!("app:{app}"),
+        json!({"status": "cancelled"}),
+    );
+    let entry = state
+        .store
+        .transition(
+            id,
+            &[ApprovalStatus::Pending],
+            ApprovalStatus::Cancelled,
+            Outcome::None,
+            draft,
+            state.clock.now(),
+        )
+        .await?;
+    let Some(entry) = entry else {
+        return Err(ApiError::conflict(
+            "not_pending",
+            format!(
+                "approval {id} is {} and can no longer be cancelled",
+                record.status
+            ),
+        ));
+    };
+    let record = owned(&state, &app, id).await?;
+    state.bus.publish(&entry, &record);
+    Ok(Json(approval_view(&record)))
+}

@@ -1,0 +1,169 @@
+//! `GET /v1/wallet/events`: Server-Sent Events for one approver.
+//!
+//! The SSE id is the audit `seq` of the change. With `Last-Event-ID` the stream first replays
+//! what the Wallet missed from the audit log, then follows the live bus. If the stream falls
+//! behind the bus it replays again from the log, so nothing is lost. The stream ends when the
+//! session token expires or the service shuts down; the Wallet reconnects.
+
+use super::extract::WalletAuth;
+use crate::error::ApiError;
+use crate::events::{wallet_event, BusEvent};
+use crate::state::AppState;
+use crate::store::{ApprovalRecord, StoreError};
+use crate::wallet_auth::WalletSession;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use countersign_core::api::WalletEvent;
+use futures::Stream;
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use uuid::Uuid;
+
+const REPLAY_PAGE: i64 = 500;
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Handles `GET /v1/wallet/events`.
+pub async fn events(
+    State(state): State<AppState>,
+    WalletAuth(session): WalletAuth,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let live = state.bus.subscribe();
+    let after = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        Some(text) => text.trim().parse::<i64>().map_err(|_| {
+            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
+        })?,
+        None => state.store.audit_head().await?,
+    };
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut stream = ApproverStream {
+            state,
+            session,
+            tx,
+            records: HashMap::new(),
+        };
+        if let Err(e) = stream.run(after, live).await {
+            tracing::warn!(error = %e, "wallet event stream ended on a store error");
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+struct ApproverStream {
+    state: AppState,
+    session: WalletSession,
+    tx: mpsc::Sender<Result<Event, Infallible>>,
+    records: HashMap<Uuid, ApprovalRecord>,
+}
+
+/// The client went away; stop quietly.
+struct Gone;
+
+impl ApproverStream {
+    async fn run(
+        &mut self,
+        after: i64,
+        mut live: broadcast::Receiver<BusEvent>,
+    ) -> Result<(), StoreError> {
+        let mut replayed_to = match self.replay(after, &BTreeSet::new()).await? {
+            Ok(seq) => seq,
+            Err(Gone) => return Ok(()),
+        };
+        // Live events may arrive out of seq order; remember which ones were sent.
+        let mut sent_live = BTreeSet::new();
+        let token_left =
+            (self.session.expires_at.unix() - self.state.clock.now().unix()).max(0) as u64;
+        let session_end = tokio::time::sleep(Duration::from_secs(token_left));
+        tokio::pin!(session_end);
+        loop {
+            tokio::select! {
+                received = live.recv() => match received {
+                    Ok(bus) => {
+                        if bus.seq <= replayed_to || !bus.approvers.contains(&self.session.approver_id) {
+                            continue;
+                        }
+                        if self.send(bus.seq, &bus.event).await.is_err() {
+                            return Ok(());
+                        }
+                        sent_live.insert(bus.seq);
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        replayed_to = match self.replay(replayed_to, &sent_live).await? {
+                            Ok(seq) => seq,
+                            Err(Gone) => return Ok(()),
+                        };
+                        sent_live.retain(|s| *s > replayed_to);
+                    }
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                _ = &mut session_end => return Ok(()),
+                _ = self.state.shutdown.cancelled() => return Ok(()),
+                _ = self.tx.closed() => return Ok(()),
+            }
+        }
+    }
+
+    /// Sends the events recorded after `after` (skipping `skip`); returns the last seq read.
+    async fn replay(
+        &mut self,
+        mut after: i64,
+        skip: &BTreeSet<i64>,
+    ) -> Result<Result<i64, Gone>, StoreError> {
+        loop {
+            let entries = self.state.store.audit_after(after, REPLAY_PAGE).await?;
+            for entry in &entries {
+                after = entry.seq;
+                let Some(id) = entry.approval_id else {
+                    continue;
+                };
+                if skip.contains(&entry.seq) {
+                    continue;
+                }
+                let Some(record) = self.record(id).await? else {
+                    continue;
+                };
+                if !record.approvers.contains(&self.session.approver_id) {
+                    continue;
+                }
+                if let Some(event) = wallet_event(entry, &record) {
+                    if self.send(entry.seq, &event).await.is_err() {
+                        return Ok(Err(Gone));
+                    }
+                }
+            }
+            if (entries.len() as i64) < REPLAY_PAGE {
+                return Ok(Ok(after));
+            }
+        }
+    }
+
+    async fn record(&mut self, id: Uuid) -> Result<Option<ApprovalRecord>, StoreError> {
+        if !self.records.contains_key(&id) {
+            if self.records.len() > 1000 {
+                self.records.clear();
+            }
+            match self.state.store.approval(id).await? {
+                Some(record) => {
+                    self.records.insert(id, record);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.records.get(&id).cloned())
+    }
+
+    async fn send(&self, seq: i64, event: &WalletEvent) -> Result<(), Gone> {
+        let data = serde_json::to_string(event).map_err(|_| Gone)?;
+        let sse = Event::default()
+            .id(seq.to_string())
+            .event(event.kind.as_str())
+            .data(data);
+        self.tx.send(Ok(sse)).await.map_err(|_| Gone)
+    }
+}

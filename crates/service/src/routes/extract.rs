@@ -1,0 +1,99 @@
+//! Extractors: JSON bodies with protocol errors, app API keys, wallet session tokens.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wallet_auth::WalletSession;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// A JSON body; malformed → 400, too large → 413, wrong shape → 422.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::too_large("request_too_large", "the request body is too large")
+                } else {
+                    ApiError::bad_request("unreadable_body", e.body_text())
+                }
+            })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => ApiError::invalid("invalid_request", e.to_string()),
+                Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {e}"),
+                ),
+            }
+        })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The app that presented a valid API key.
+pub struct AppAuth(pub String);
+
+impl FromRequestParts<AppState> for AppAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("an app API key is required (Authorization: Bearer)")
+        })?;
+        state
+            .secrets
+            .app_for_key(key)
+            .map(|app| AppAuth(app.to_string()))
+            .ok_or_else(|| ApiError::unauthorized("unknown API key"))
+    }
+}
+
+/// A Wallet device with a live session token.
+pub struct WalletAuth(pub WalletSession);
+
+impl FromRequestParts<AppState> for WalletAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .ok_or_else(|| ApiError::unauthorized("a wallet session token is required"))?;
+        state
+            .sessions
+            .lookup(token, state.clock.now())
+            .map(WalletAuth)
+            .ok_or_else(|| {
+                ApiError::unauthorized("the session token is unknown or expired; sign in again")
+            })
+    }
+}
+
+/// Parses an approval id path segment.
+pub fn approval_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|_| ApiError::not_found("approval_not_found", format!("no approval {text:?}")))
+}

@@ -1,0 +1,46 @@
+//! The HTTP API: one module per group of endpoints, and [`router`] that wires them.
+
+mod approvals;
+mod events;
+pub mod extract;
+mod pair;
+mod proxy;
+mod views;
+mod wallet;
+
+pub use approvals::MAX_WAIT_SECS;
+pub use wallet::MAX_CLOCK_SKEW_SECS;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+/// Room for base64 (4/3) and the JSON around a body of the configured size.
+fn request_limit(max_body: usize) -> usize {
+    max_body / 3 * 4 + 64 * 1024
+}
+
+/// The service's routes on `state`.
+pub fn router(state: AppState) -> Router {
+    let limit = request_limit(state.config.server.max_request_bytes);
+    Router::new()
+        .route("/v1/proxy", post(proxy::proxy))
+        .route("/v1/approvals/{id}", get(approvals::status))
+        .route("/v1/approvals/{id}/cancel", post(approvals::cancel))
+        .route("/v1/pair", post(pair::pair))
+        .route("/v1/pair/preview", post(pair::preview))
+        .route("/v1/wallet/challenge", post(wallet::challenge))
+        .route("/v1/wallet/session", post(wallet::session))
+        .route("/v1/wallet/approvals", get(wallet::list))
+        .route("/v1/wallet/approvals/{id}", get(wallet::detail))
+        .route("/v1/wallet/approvals/{id}/decision", post(wallet::decide))
+        .route("/v1/wallet/events", get(events::events))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::not_found("no_such_endpoint", "no such endpoint") })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,114 @@
+//! `POST /v1/pair/preview` and `POST /v1/pair`: registering a Wallet device with a one-time code.
+
+use super::extract::ApiJson;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::PairOutcome;
+use axum::extract::State;
+use axum::Json;
+use countersign_core::api::{PairPreview, PairPreviewRequest, PairRequest, PairResponse};
+use countersign_core::keys::decode_public_key;
+use countersign_core::link::is_valid_pairing_code;
+
+const MAX_DEVICE_NAME: usize = 100;
+
+fn refused(outcome: PairOutcome) -> ApiError {
+    match outcome {
+        PairOutcome::Used => ApiError::conflict(
+            "pairing_code_used",
+            "this pairing code has been used already",
+        ),
+        PairOutcome::Expired => ApiError::conflict(
+            "pairing_code_expired",
+            "this pairing code has expired; ask for a new one",
+        ),
+        PairOutcome::KeyTaken => ApiError::conflict(
+            "key_already_paired",
+            "this public key is registered already",
+        ),
+        PairOutcome::Unknown | PairOutcome::Paired { .. } => {
+            ApiError::not_found("unknown_pairing_code", "no such pairing code")
+        }
+    }
+}
+
+fn check_code(code: &str) -> Result<(), ApiError> {
+    if is_valid_pairing_code(code) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "unknown_pairing_code",
+            "no such pairing code",
+        ))
+    }
+}
+
+fn approver_name(state: &AppState, approver_id: &str) -> Result<String, ApiError> {
+    state
+        .config
+        .approver(approver_id)
+        .map(|a| a.name.clone())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "unknown_approver",
+                format!("approver {approver_id:?} is no longer configured"),
+            )
+        })
+}
+
+/// Handles `POST /v1/pair/preview`.
+pub async fn preview(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<PairPreviewRequest>,
+) -> Result<Json<PairPreview>, ApiError> {
+    check_code(&req.code)?;
+    let preview = state
+        .store
+        .preview_pairing_code(&req.code, state.clock.now())
+        .await?
+        .map_err(refused)?;
+    Ok(Json(PairPreview {
+        service_id: state.service_id.clone(),
+        approver_name: approver_name(&state, &preview.approver_id)?,
+        approver_id: preview.approver_id,
+        expires_at: preview.expires_at,
+    }))
+}
+
+/// Handles `POST /v1/pair`.
+pub async fn pair(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<PairRequest>,
+) -> Result<Json<PairResponse>, ApiError> {
+    check_code(&req.code)?;
+    let key = decode_public_key(&req.public_key)
+        .map_err(|e| ApiError::invalid("invalid_public_key", format!("public_key: {e}")))?;
+    let name = req.device_name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_DEVICE_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            "invalid_device_name",
+            format!(
+                "device_name must be 1 to {MAX_DEVICE_NAME} characters without control characters"
+            ),
+        ));
+    }
+    match state
+        .store
+        .redeem_pairing_code(&req.code, &key, name, state.clock.now())
+        .await?
+    {
+        PairOutcome::Paired {
+            approver_id,
+            key_id,
+        } => Ok(Json(PairResponse {
+            service_id: state.service_id.clone(),
+            approver_name: approver_name(&state, &approver_id)?,
+            approver_id,
+            key_id,
+        })),
+        other => Err(refused(other)),
+    }
+}

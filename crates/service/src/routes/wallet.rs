@@ -1,0 +1,248 @@
+//! Wallet endpoints: sign in, list, review and decide.
+
+use super::extract::{approval_id, ApiJson, WalletAuth};
+use super::views::wallet_detail;
+use crate::error::ApiError;
+use crate::events::summary;
+use crate::executor;
+use crate::state::AppState;
+use crate::store::{ApprovalRecord, DecideOutcome, ListFilter};
+use crate::wallet_auth::WalletSession;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use countersign_core::api::{
+    Challenge, ChallengeRequest, DecisionRequest, DecisionResponse, SessionRequest, SessionToken,
+    WalletApprovalDetail, WalletApprovalList,
+};
+use countersign_core::session::verify_nonce;
+use countersign_core::{ApprovalStatus, PROTOCOL_VERSION};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// How far a decision's `decided_at` may be from the service's clock.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+const DEFAULT_LIST_LIMIT: i64 = 200;
+const MAX_LIST_LIMIT: i64 = 1000;
+
+/// Handles `POST /v1/wallet/challenge`.
+pub async fn challenge(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> Result<Json<Challenge>, ApiError> {
+    match state.store.device(&req.key_id).await? {
+        Some(device) if !device.revoked => {}
+        _ => return Err(ApiError::unauthorized("unknown or revoked device key")),
+    }
+    let (nonce, expires_at) = state
+        .sessions
+        .challenge(&req.key_id, state.clock.now())
+        .ok_or_else(|| ApiError::too_many("too many outstanding challenges; retry shortly"))?;
+    Ok(Json(Challenge { nonce, expires_at }))
+}
+
+/// Handles `POST /v1/wallet/session`.
+pub async fn session(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SessionRequest>,
+) -> Result<Json<SessionToken>, ApiError> {
+    let now = state.clock.now();
+    if !state.sessions.take_nonce(&req.nonce, &req.key_id, now) {
+        return Err(ApiError::unauthorized(
+            "unknown, used or expired nonce; ask for a new challenge",
+        ));
+    }
+    let device = match state.store.device(&req.key_id).await? {
+        Some(device) if !device.revoked => device,
+        _ => return Err(ApiError::unauthorized("unknown or revoked device key")),
+    };
+    verify_nonce(&device.public_key, &req.nonce, &req.signature)
+        .map_err(|_| ApiError::unauthorized("the nonce signature does not verify"))?;
+    let (token, session) = state
+        .sessions
+        .open(&device.approver_id, &device.key_id, now);
+    Ok(Json(SessionToken {
+        token,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// Query of the wallet listing.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// `pending` (default), `history`, `all`, or a status name.
+    pub status: Option<String>,
+    /// At most this many rows (default 200, at most 1000).
+    pub limit: Option<i64>,
+}
+
+fn list_filter(text: Option<&str>) -> Result<ListFilter, ApiError> {
+    match text.unwrap_or("pending") {
+        "pending" => Ok(ListFilter::Pending),
+        "history" => Ok(ListFilter::Final),
+        "all" => Ok(ListFilter::All),
+        other => other
+            .parse::<ApprovalStatus>()
+            .map(ListFilter::Status)
+            .map_err(|_| {
+                ApiError::invalid(
+                    "invalid_status",
+                    format!("status {other:?}: use pending, history, all or a status name"),
+                )
+            }),
+    }
+}
+
+/// Handles `GET /v1/wallet/approvals`.
+pub async fn list(
+    State(state): State<AppState>,
+    WalletAuth(session): WalletAuth,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<WalletApprovalList>, ApiError> {
+    let filter = list_filter(q.status.as_deref())?;
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_LIST_LIMIT)
+        .clamp(1, MAX_LIST_LIMIT);
+    let rows = state
+        .store
+        .list_for_approver(&session.approver_id, filter, state.clock.now(), limit)
+        .await?;
+    let approvals = rows
+        .into_iter()
+        .map(|(id, status, statement)| summary(id, status, &statement))
+        .collect();
+    Ok(Json(WalletApprovalList { approvals }))
+}
+
+async fn named(
+    state: &AppState,
+    session: &WalletSession,
+    id: Uuid,
+) -> Result<ApprovalRecord, ApiError> {
+    match state.store.approval(id).await? {
+        Some(record) if record.approvers.contains(&session.approver_id) => Ok(record),
+        _ => Err(ApiError::not_found(
+            "approval_not_found",
+            format!("no approval {id} for this approver"),
+        )),
+    }
+}
+
+/// Handles `GET /v1/wallet/approvals/{id}`.
+pub async fn detail(
+    State(state): State<AppState>,
+    WalletAuth(session): WalletAuth,
+    Path(id): Path<String>,
+) -> Result<Json<WalletApprovalDetail>, ApiError> {
+    let record = named(&state, &session, approval_id(&id)?).await?;
+    Ok(Json(wallet_detail(&record)))
+}
+
+/// Handles `POST /v1/wallet/approvals/{id}/decision`.
+#[tracing::instrument(skip_all, fields(approval_id = %id, approver = %session.approver_id))]
+pub async fn decide(
+    State(state): State<AppState>,
+    WalletAuth(session): WalletAuth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let id = approval_id(&id)?;
+    let d = &req.decision;
+    if d.approval_id != id {
+        return Err(ApiError::invalid(
+            "approval_mismatch",
+            "the decision names another approval than the URL",
+        ));
+    }
+    if d.v != PROTOCOL_VERSION {
+        return Err(ApiError::invalid(
+            "unsupported_version",
+            format!("decision version {} is not supported", d.v),
+        ));
+    }
+    if d.approver_id != session.approver_id || d.key_id != session.key_id {
+        return Err(ApiError::forbidden(
+            "misdirected_decision",
+            "the decision names another approver or key than the signed-in device",
+        ));
+    }
+    let record = match state.store.approval(id).await? {
+        Some(record) => record,
+        None => {
+            return Err(ApiError::not_found(
+                "approval_not_found",
+                format!("no approval {id}"),
+            ))
+        }
+    };
+    if !record.approvers.contains(&session.approver_id) {
+        return Err(ApiError::forbidden(
+            "not_an_approver",
+            "the policy of this approval does not name this approver",
+        ));
+    }
+    let device = match state.store.device(&d.key_id).await? {
+        Some(device) if !device.revoked && device.approver_id == session.approver_id => device,
+        _ => {
+            return Err(ApiError::forbidden(
+                "unknown_key",
+                "the key is not an active device of this approver",
+            ))
+        }
+    };
+    d.verify(&device.public_key, &req.signature).map_err(|e| {
+        ApiError::forbidden(
+            "bad_signature",
+            format!("the decision signature does not verify: {e}"),
+        )
+    })?;
+    if d.request_digest != record.request_digest {
+        return Err(ApiError::invalid(
+            "digest_mismatch",
+            "the decision was signed over another request than this approval's",
+        ));
+    }
+    let now = state.clock.now();
+    if (d.decided_at.unix() - now.unix()).abs() > MAX_CLOCK_SKEW_SECS {
+        return Err(ApiError::invalid(
+            "clock_skew",
+            "decided_at is more than 5 minutes from the service's clock",
+        ));
+    }
+    if d.decided_at >= record.statement.expires_at {
+        return Err(ApiError::conflict(
+            "expired",
+            "the decision was made after the approval window closed",
+        ));
+    }
+    match state.store.decide(d, &req.signature, now).await? {
+        DecideOutcome::Recorded {
+            status,
+            entry,
+            decisions,
+        } => {
+            if let Some(record) = state.store.approval(id).await? {
+                state.bus.publish(&entry, &record);
+            }
+            if status == ApprovalStatus::Approved {
+                executor::spawn(&state, id);
+            }
+            Ok(Json(DecisionResponse { status, decisions }))
+        }
+        DecideOutcome::NotPending(ApprovalStatus::Expired) | DecideOutcome::Expired => Err(
+            ApiError::conflict("expired", "the approval window has closed"),
+        ),
+        DecideOutcome::NotPending(status) => Err(ApiError::conflict(
+            "already_decided",
+            format!("the approval is {status}; it takes no more decisions"),
+        )),
+        DecideOutcome::Duplicate => Err(ApiError::conflict(
+            "duplicate_decision",
+            "this approver has decided this approval already",
+        )),
+        DecideOutcome::Missing => Err(ApiError::not_found(
+            "approval_not_found",
+            format!("no approval {id}"),
+        )),
+    }
+}

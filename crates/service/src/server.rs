@@ -1,0 +1,156 @@
+//! [`Service`]: opening the store, recovering, serving, and shutting down without loss.
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, DatabaseUrl, Secrets};
+use crate::events::EventBus;
+use crate::state::{AppState, Inner};
+use crate::store::{AuditDraft, Store, StoreError};
+use crate::wallet_auth::WalletSessions;
+use crate::{executor, expiry, routes};
+use countersign_core::audit::AuditKind;
+use countersign_core::encoding::sha256_hex;
+use countersign_core::jcs;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+const BUS_CAPACITY: usize = 4096;
+/// Extra time shutdown gives in-flight executions beyond the upstream timeout.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A failure to start or run the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding or serving failed.
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP client for upstream calls could not be built.
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Opens the store a configuration names.
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    match &config.server.database {
+        DatabaseUrl::Sqlite { path } => Store::open_sqlite(path).await,
+    }
+}
+
+/// A started service: store open, crashed executions settled, expiry running.
+pub struct Service {
+    state: AppState,
+}
+
+impl Service {
+    /// Starts with the system clock.
+    pub async fn start(config: Config, secrets: Secrets) -> Result<Self, ServiceError> {
+        Self::start_with_clock(config, secrets, Arc::new(SystemClock)).await
+    }
+
+    /// Starts with the given clock.
+    pub async fn start_with_clock(
+        config: Config,
+        secrets: Secrets,
+        clock: SharedClock,
+    ) -> Result<Self, ServiceError> {
+        let store = open_store(&config).await?;
+        let service_id = store.service_id().await?;
+        record_config(&store, &config, &clock).await?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        let state = AppState::new(Inner {
+            public_url: config.server.public_url.clone(),
+            config,
+            secrets,
+            store,
+            service_id,
+            bus: EventBus::new(BUS_CAPACITY),
+            sessions: WalletSessions::default(),
+            clock,
+            http,
+            expiry_wakeup: Notify::new(),
+            shutdown: CancellationToken::new(),
+            executions: TaskTracker::new(),
+        });
+        executor::recover(&state).await?;
+        tokio::spawn(expiry::run(state.clone()));
+        Ok(Self { state })
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The HTTP API.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes; then stops taking requests, ends long
+    /// polls and event streams, waits for in-flight upstream calls to be recorded, and closes
+    /// the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServiceError> {
+        let token = self.state.shutdown.clone();
+        let signal = async move {
+            shutdown.await;
+            token.cancel();
+        };
+        tracing::info!(addr = ?listener.local_addr().ok(), service_id = %self.state.service_id, "serving");
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops background work and waits (bounded) for executions to be recorded.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        self.state.executions.close();
+        let bound = self.state.config.server.upstream_timeout + SHUTDOWN_GRACE;
+        if tokio::time::timeout(bound, self.state.executions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: executions still in flight; they will be settled as outcome unknown at the next start");
+        }
+        self.state.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Appends `config_changed` when the secret-free description of the config differs from the
+/// one recorded last.
+async fn record_config(
+    store: &Store,
+    config: &Config,
+    clock: &SharedClock,
+) -> Result<(), StoreError> {
+    let description = config.fingerprint_json();
+    let digest = sha256_hex(jcs::canonicalize(&description));
+    if store.meta("config_sha256").await?.as_deref() == Some(digest.as_str()) {
+        return Ok(());
+    }
+    let draft = AuditDraft::general(
+        AuditKind::ConfigChanged,
+        "admin",
+        serde_json::json!({"config": description, "sha256": digest}),
+    );
+    store
+        .set_meta_audited("config_sha256", &digest, draft, clock.now())
+        .await
+}

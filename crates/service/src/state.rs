@@ -1,0 +1,59 @@
+//! [`AppState`]: everything a handler or background task needs, in one place.
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Secrets};
+use crate::events::EventBus;
+use crate::store::Store;
+use crate::wallet_auth::WalletSessions;
+use countersign_core::ServerUrl;
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Shared service state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    /// The loaded configuration.
+    pub config: Config,
+    /// API key hashes and grant secrets.
+    pub secrets: Secrets,
+    /// The database.
+    pub store: Store,
+    /// This service's id (signed into statements).
+    pub service_id: String,
+    /// Where approval links point.
+    pub public_url: ServerUrl,
+    /// Approval events for long polls and wallets.
+    pub bus: EventBus,
+    /// Wallet challenges and session tokens (memory only).
+    pub sessions: WalletSessions,
+    /// The time source.
+    pub clock: SharedClock,
+    /// Client for upstream calls (no redirects).
+    pub http: reqwest::Client,
+    /// Wakes the expiry task when an earlier deadline appears.
+    pub expiry_wakeup: Notify,
+    /// Cancelled when the service starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Upstream executions in flight; shutdown waits for them.
+    pub executions: TaskTracker,
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,417 @@
+//! Approvals and their decisions; every state change is a compare-and-set with its audit entry.
+
+use super::audit::{append, AuditDraft};
+use super::{corrupt, Store, StoreError};
+use countersign_core::api::{DecisionSummary, ExecutionFailure, UpstreamResponse};
+use countersign_core::audit::AuditEntry;
+use countersign_core::{ApprovalStatus, Decision, Statement, Timestamp, Verdict};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+/// An approval to insert.
+#[derive(Debug, Clone)]
+pub struct NewApproval {
+    /// The reviewed statement (its `approval_id` is the row's id).
+    pub statement: Statement,
+    /// Its digest.
+    pub request_digest: String,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// Approvals needed.
+    pub quorum: u32,
+    /// Approvers named by the policy.
+    pub approvers: Vec<String>,
+    /// `pending`, or `executing` for a call that needs no approval.
+    pub status: ApprovalStatus,
+}
+
+/// A stored approval with its decisions.
+#[derive(Debug, Clone)]
+pub struct ApprovalRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// Its state.
+    pub status: ApprovalStatus,
+    /// The statement.
+    pub statement: Statement,
+    /// Its digest.
+    pub request_digest: String,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// Approvals needed.
+    pub quorum: u32,
+    /// Approvers named by the policy.
+    pub approvers: Vec<String>,
+    /// Accepted decisions, oldest first.
+    pub decisions: Vec<DecisionSummary>,
+    /// The provider's answer once succeeded.
+    pub response: Option<UpstreamResponse>,
+    /// Why execution failed.
+    pub failure: Option<ExecutionFailure>,
+}
+
+/// Which approvals a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Pending and not yet past their window.
+    Pending,
+    /// Exactly this state.
+    Status(ApprovalStatus),
+    /// Every final state (history).
+    Final,
+    /// Everything.
+    All,
+}
+
+/// What became of a decision.
+#[derive(Debug, Clone)]
+pub enum DecideOutcome {
+    /// Stored; the approval is now in `status`.
+    Recorded {
+        /// State after the decision.
+        status: ApprovalStatus,
+        /// The audit entry.
+        entry: AuditEntry,
+        /// All decisions so far.
+        decisions: Vec<DecisionSummary>,
+    },
+    /// The approval is no longer pending.
+    NotPending(ApprovalStatus),
+    /// The window has closed.
+    Expired,
+    /// This approver or key has decided this approval already.
+    Duplicate,
+    /// No such approval.
+    Missing,
+}
+
+/// What an execution left behind.
+#[derive(Debug, Clone)]
+pub enum Outcome<'a> {
+    /// Nothing to store.
+    None,
+    /// The provider's answer.
+    Response(&'a UpstreamResponse),
+    /// The failure.
+    Failure(&'a ExecutionFailure),
+}
+
+fn status_of(text: &str) -> Result<ApprovalStatus, StoreError> {
+    text.parse().map_err(corrupt)
+}
+
+async fn decisions_of(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Vec<DecisionSummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT approver_id, verdict, comment, decided_at FROM decisions WHERE approval_id = ? ORDER BY decided_at, rowid",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let verdict: String = r.try_get("verdict")?;
+            Ok(DecisionSummary {
+                approver_id: r.try_get("approver_id")?,
+                decision: serde_json::from_value(serde_json::Value::String(verdict))
+                    .map_err(corrupt)?,
+                comment: r.try_get("comment")?,
+                decided_at: Timestamp::from_unix(r.try_get("decided_at")?)
+                    .ok_or_else(|| corrupt("decided_at"))?,
+            })
+        })
+        .collect()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    text: Option<String>,
+) -> Result<Option<T>, StoreError> {
+    text.map(|t| serde_json::from_str(&t).map_err(corrupt))
+        .transpose()
+}
+
+async fn record_from_row(
+    conn: &mut SqliteConnection,
+    row: &SqliteRow,
+) -> Result<ApprovalRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let statement: String = row.try_get("statement")?;
+    let approvers: Vec<String> = sqlx::query_scalar(
+        "SELECT approver_id FROM approval_approvers WHERE approval_id = ? ORDER BY approver_id",
+    )
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ApprovalRecord {
+        id: id.parse().map_err(corrupt)?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        statement: serde_json::from_str(&statement).map_err(corrupt)?,
+        request_digest: row.try_get("request_digest")?,
+        body: row.try_get("body")?,
+        quorum: row.try_get::<i64, _>("quorum")? as u32,
+        approvers,
+        decisions: decisions_of(conn, &id).await?,
+        response: parse_json(row.try_get("response")?)?,
+        failure: parse_json(row.try_get("failure")?)?,
+    })
+}
+
+impl Store {
+    /// Inserts an approval and its `requested` audit entry.
+    pub async fn create_approval(
+        &self,
+        new: &NewApproval,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry, StoreError> {
+        let s = &new.statement;
+        let id = s.approval_id.to_string();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&s.app)
+        .bind(&s.grant)
+        .bind(&s.policy_id)
+        .bind(new.quorum as i64)
+        .bind(new.status.as_str())
+        .bind(serde_json::to_string(s).map_err(corrupt)?)
+        .bind(&new.request_digest)
+        .bind(&new.body)
+        .bind(s.created_at.unix())
+        .bind(s.expires_at.unix())
+        .execute(&mut *tx)
+        .await?;
+        for approver in &new.approvers {
+            sqlx::query("INSERT INTO approval_approvers (approval_id, approver_id) VALUES (?, ?)")
+                .bind(&id)
+                .bind(approver)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let entry = append(&mut tx, audit, s.created_at).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// One approval with its decisions.
+    pub async fn approval(&self, id: Uuid) -> Result<Option<ApprovalRecord>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let row = sqlx::query("SELECT * FROM approvals WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(record_from_row(&mut conn, &row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a verified decision if the approval is still pending and in its window, and
+    /// moves it to `denied` (any deny) or `approved` (quorum reached).
+    pub async fn decide(
+        &self,
+        decision: &Decision,
+        signature: &str,
+        now: Timestamp,
+    ) -> Result<DecideOutcome, StoreError> {
+        let id = decision.approval_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let row: Option<(String, i64, i64)> =
+            sqlx::query_as("SELECT status, expires_at, quorum FROM approvals WHERE id = ?")
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((status, expires_at, quorum)) = row else {
+            return Ok(DecideOutcome::Missing);
+        };
+        let status = status_of(&status)?;
+        if status != ApprovalStatus::Pending {
+            return Ok(DecideOutcome::NotPending(status));
+        }
+        if now.unix() >= expires_at {
+            return Ok(DecideOutcome::Expired);
+        }
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM decisions WHERE approval_id = ? AND (approver_id = ? OR key_id = ?)",
+        )
+        .bind(&id)
+        .bind(&decision.approver_id)
+        .bind(&decision.key_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if seen > 0 {
+            return Ok(DecideOutcome::Duplicate);
+        }
+        sqlx::query(
+            "INSERT INTO decisions (approval_id, approver_id, key_id, verdict, comment, decided_at, signed, signature)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&decision.approver_id)
+        .bind(&decision.key_id)
+        .bind(decision.decision.as_str())
+        .bind(&decision.comment)
+        .bind(decision.decided_at.unix())
+        .bind(serde_json::to_string(decision).map_err(corrupt)?)
+        .bind(signature)
+        .execute(&mut *tx)
+        .await?;
+        let approvals: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM decisions WHERE approval_id = ? AND verdict = 'approve'",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let next = match decision.decision {
+            Verdict::Deny => ApprovalStatus::Denied,
+            Verdict::Approve if approvals >= quorum => ApprovalStatus::Approved,
+            Verdict::Approve => ApprovalStatus::Pending,
+        };
+        if next != ApprovalStatus::Pending {
+            sqlx::query("UPDATE approvals SET status = ? WHERE id = ? AND status = 'pending'")
+                .bind(next.as_str())
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let draft = AuditDraft::approval(
+            countersign_core::audit::AuditKind::Decided,
+            decision.approval_id,
+            format!("approver:{}", decision.approver_id),
+            serde_json::json!({
+                "decision": decision,
+                "signature": signature,
+                "status": next,
+                "approvals": approvals,
+                "quorum": quorum,
+            }),
+        );
+        let entry = append(&mut tx, draft, now).await?;
+        let decisions = decisions_of(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(DecideOutcome::Recorded {
+            status: next,
+            entry,
+            decisions,
+        })
+    }
+
+    /// Moves an approval from one of `from` to `to`, storing `outcome`, with its audit entry.
+    /// `None` when the approval was not in one of `from` (nothing changed).
+    pub async fn transition(
+        &self,
+        id: Uuid,
+        from: &[ApprovalStatus],
+        to: ApprovalStatus,
+        outcome: Outcome<'_>,
+        audit: AuditDraft,
+        now: Timestamp,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let (response, failure) = match outcome {
+            Outcome::None => (None, None),
+            Outcome::Response(r) => (Some(serde_json::to_string(r).map_err(corrupt)?), None),
+            Outcome::Failure(f) => (None, Some(serde_json::to_string(f).map_err(corrupt)?)),
+        };
+        let placeholders = vec!["?"; from.len()].join(", ");
+        let sql = format!(
+            "UPDATE approvals SET status = ?, response = COALESCE(?, response), failure = COALESCE(?, failure)
+             WHERE id = ? AND status IN ({placeholders})"
+        );
+        let mut tx = self.begin_write().await?;
+        let mut query = sqlx::query(&sql)
+            .bind(to.as_str())
+            .bind(response)
+            .bind(failure)
+            .bind(id.to_string());
+        for st in from {
+            query = query.bind(st.as_str());
+        }
+        if query.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let entry = append(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(Some(entry))
+    }
+
+    /// Pending approvals whose window has closed at `now` (at most `limit`).
+    pub async fn due_for_expiry(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+        )
+        .bind(now.unix())
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        ids.iter().map(|s| s.parse().map_err(corrupt)).collect()
+    }
+
+    /// The earliest `expires_at` among pending approvals.
+    pub async fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError> {
+        let secs: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(expires_at) FROM approvals WHERE status = 'pending'")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(secs.and_then(Timestamp::from_unix))
+    }
+
+    /// Ids of approvals in `status`, oldest first.
+    pub async fn ids_in_status(&self, status: ApprovalStatus) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM approvals WHERE status = ? ORDER BY id")
+                .bind(status.as_str())
+                .fetch_all(&self.reader)
+                .await?;
+        ids.iter().map(|s| s.parse().map_err(corrupt)).collect()
+    }
+
+    /// Approvals naming `approver_id`, newest first.
+    pub async fn list_for_approver(
+        &self,
+        approver_id: &str,
+        filter: ListFilter,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, ApprovalStatus, Statement)>, StoreError> {
+        let condition = match filter {
+            ListFilter::Pending => "a.status = 'pending' AND a.expires_at > ?",
+            ListFilter::Status(_) => "a.status = ?",
+            ListFilter::Final => "a.status NOT IN ('pending', 'approved', 'executing')",
+            ListFilter::All => "1 = 1",
+        };
+        let sql = format!(
+            "SELECT a.id, a.status, a.statement FROM approvals a
+             JOIN approval_approvers p ON p.approval_id = a.id
+             WHERE p.approver_id = ? AND {condition}
+             ORDER BY a.id DESC LIMIT ?"
+        );
+        let mut query = sqlx::query(&sql).bind(approver_id);
+        match filter {
+            ListFilter::Pending => query = query.bind(now.unix()),
+            ListFilter::Status(st) => query = query.bind(st.as_str()),
+            ListFilter::Final | ListFilter::All => {}
+        }
+        let rows = query.bind(limit).fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let st: String = r.try_get("status")?;
+                let statement: String = r.try_get("statement")?;
+                Ok((
+                    id.parse().map_err(corrupt)?,
+                    status_of(&st)?,
+                    serde_json::from_str(&statement).map_err(corrupt)?,
+                ))
+            })
+            .collect()
+    }
+}

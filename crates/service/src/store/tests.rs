@@ -1,0 +1,236 @@
+//! Store behaviour that the protocol depends on: compare-and-set transitions, one decision
+//! per approver, one-time pairing codes, and an append-only, verifiable audit log.
+
+use super::testing::temp_store;
+use super::*;
+use countersign_core::audit::AuditKind;
+use countersign_core::encoding::sha256_hex;
+use countersign_core::keys::{generate_signing_key, key_id_for};
+use countersign_core::{ApprovalStatus, Decision, Statement, Timestamp, Verdict};
+use serde_json::json;
+use uuid::Uuid;
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_unix(1_800_000_000 + secs).unwrap()
+}
+
+fn new_approval(quorum: u32) -> NewApproval {
+    let statement = Statement {
+        v: 1,
+        service: "svc".into(),
+        approval_id: Uuid::now_v7(),
+        app: "app".into(),
+        grant: "g".into(),
+        method: "POST".into(),
+        url: "http://127.0.0.1:1/x".into(),
+        headers: Default::default(),
+        body_sha256: sha256_hex(b""),
+        body_size: 0,
+        reason: "r".into(),
+        created_at: t(0),
+        expires_at: t(60),
+        policy_id: "p".into(),
+    };
+    NewApproval {
+        request_digest: statement.request_digest(),
+        statement,
+        body: Vec::new(),
+        quorum,
+        approvers: vec!["alice".into(), "bob".into()],
+        status: ApprovalStatus::Pending,
+    }
+}
+
+async fn create(store: &Store, quorum: u32) -> NewApproval {
+    let new = new_approval(quorum);
+    let id = new.statement.approval_id;
+    store
+        .create_approval(
+            &new,
+            AuditDraft::approval(
+                AuditKind::Requested,
+                id,
+                "app:app",
+                json!({"status": "pending"}),
+            ),
+        )
+        .await
+        .unwrap();
+    new
+}
+
+fn decision(new: &NewApproval, approver: &str, verdict: Verdict, at: i64) -> Decision {
+    Decision {
+        v: 1,
+        approval_id: new.statement.approval_id,
+        request_digest: new.request_digest.clone(),
+        decision: verdict,
+        comment: None,
+        decided_at: t(at),
+        approver_id: approver.into(),
+        key_id: format!("key_{approver}"),
+    }
+}
+
+#[tokio::test]
+async fn quorum_two_needs_two_approvers_and_refuses_repeats() {
+    let (store, _dir) = temp_store().await;
+    let new = create(&store, 2).await;
+    let first = store
+        .decide(&decision(&new, "alice", Verdict::Approve, 1), "sig", t(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        first,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Pending,
+            ..
+        }
+    ));
+    let again = store
+        .decide(&decision(&new, "alice", Verdict::Approve, 2), "sig", t(2))
+        .await
+        .unwrap();
+    assert!(matches!(again, DecideOutcome::Duplicate));
+    let second = store
+        .decide(&decision(&new, "bob", Verdict::Approve, 3), "sig", t(3))
+        .await
+        .unwrap();
+    assert!(matches!(
+        second,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Approved,
+            ..
+        }
+    ));
+    let record = store
+        .approval(new.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ApprovalStatus::Approved);
+    assert_eq!(record.decisions.len(), 2);
+}
+
+#[tokio::test]
+async fn decisions_after_a_deny_or_the_window_change_nothing() {
+    let (store, _dir) = temp_store().await;
+    let denied = create(&store, 2).await;
+    store
+        .decide(&decision(&denied, "alice", Verdict::Deny, 1), "sig", t(1))
+        .await
+        .unwrap();
+    let late = store
+        .decide(&decision(&denied, "bob", Verdict::Approve, 2), "sig", t(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        late,
+        DecideOutcome::NotPending(ApprovalStatus::Denied)
+    ));
+
+    let expired = create(&store, 1).await;
+    let outcome = store
+        .decide(
+            &decision(&expired, "alice", Verdict::Approve, 59),
+            "sig",
+            t(60),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, DecideOutcome::Expired));
+    let record = store
+        .approval(expired.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.decisions.is_empty());
+}
+
+#[tokio::test]
+async fn a_transition_happens_once() {
+    let (store, _dir) = temp_store().await;
+    let new = create(&store, 1).await;
+    let id = new.statement.approval_id;
+    let draft = || AuditDraft::approval(AuditKind::Cancelled, id, "app:app", json!({}));
+    let first = store
+        .transition(
+            id,
+            &[ApprovalStatus::Pending],
+            ApprovalStatus::Cancelled,
+            Outcome::None,
+            draft(),
+            t(1),
+        )
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    let second = store
+        .transition(
+            id,
+            &[ApprovalStatus::Pending],
+            ApprovalStatus::Cancelled,
+            Outcome::None,
+            draft(),
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert!(second.is_none());
+    assert_eq!(
+        store.audit_for(id).await.unwrap().len(),
+        2,
+        "requested + one cancelled"
+    );
+}
+
+#[tokio::test]
+async fn pairing_codes_work_once_and_not_late() {
+    let (store, _dir) = temp_store().await;
+    let code = "abcdefghijklmnopqrstuv";
+    store
+        .create_pairing_code(code, "alice", t(0), t(900), "admin")
+        .await
+        .unwrap();
+    let key = generate_signing_key().verifying_key();
+    let paired = store
+        .redeem_pairing_code(code, &key, "laptop", t(1))
+        .await
+        .unwrap();
+    assert!(matches!(&paired, PairOutcome::Paired { key_id, .. } if *key_id == key_id_for(&key)));
+    let other = generate_signing_key().verifying_key();
+    assert!(matches!(
+        store
+            .redeem_pairing_code(code, &other, "x", t(2))
+            .await
+            .unwrap(),
+        PairOutcome::Used
+    ));
+
+    store
+        .create_pairing_code("zyxwvutsrqponmlkjihgfe", "alice", t(0), t(900), "admin")
+        .await
+        .unwrap();
+    let late = store
+        .redeem_pairing_code("zyxwvutsrqponmlkjihgfe", &other, "x", t(900))
+        .await
+        .unwrap();
+    assert!(matches!(late, PairOutcome::Expired));
+    assert!(store.device(&key_id_for(&other)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_and_verifies() {
+    let (store, _dir) = temp_store().await;
+    create(&store, 1).await;
+    store.revoke_grant("g", t(5), "admin").await.unwrap();
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+    let update = sqlx::query("UPDATE audit SET actor = 'x' WHERE seq = 1")
+        .execute(&store.writer)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit")
+        .execute(&store.writer)
+        .await;
+    assert!(delete.is_err());
+}
