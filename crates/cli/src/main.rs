@@ -1,1 +1,216 @@
-fn main() {}
+//! `countersign`: serve the approval service, administer it, approve headlessly, or run the demo.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use countersign_approver::Verdict;
+use countersign_cli::{demo, headless, serve};
+use countersign_service::{Admin, Config};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "countersign",
+    version,
+    about = "Human approval for an agent's sensitive API calls"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Approvers: invite (admin), and the headless approver (pair, pending, show, approve, deny).
+    Approver {
+        #[command(subcommand)]
+        command: ApproverCommand,
+    },
+    /// Grants.
+    Grant {
+        #[command(subcommand)]
+        command: GrantCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run the whole flow on loopback with a temporary database.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum ApproverCommand {
+    /// Print a one-time pairing link for an approver (valid 15 minutes).
+    Invite {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The approver's id.
+        id: String,
+    },
+    /// Pair this headless approver using a pairing link; the key is written to --key.
+    Pair {
+        /// `countersign://pair?server=…&code=…`
+        link: String,
+        /// Where to keep the key (created; never overwritten).
+        #[arg(long)]
+        key: PathBuf,
+        /// A name for this device.
+        #[arg(long, default_value = "headless approver")]
+        device_name: String,
+    },
+    /// List pending approvals.
+    Pending {
+        /// The key file from `pair`.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Show one approval as it will be signed.
+    Show {
+        /// The approval id.
+        id: Uuid,
+        /// The key file from `pair`.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Approve an approval.
+    Approve {
+        /// The approval id.
+        id: Uuid,
+        /// The key file from `pair`.
+        #[arg(long)]
+        key: PathBuf,
+        /// An optional comment.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Deny an approval.
+    Deny {
+        /// The approval id.
+        id: Uuid,
+        /// The key file from `pair`.
+        #[arg(long)]
+        key: PathBuf,
+        /// Why (shown to the agent).
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantCommand {
+    /// Revoke a grant; takes effect on the running service at once.
+    Revoke {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The grant's id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the audit log's hash chain; exit 1 naming the first bad entry.
+    Verify {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+async fn admin(config: &Path) -> anyhow::Result<Admin> {
+    let config = Config::load(config)?;
+    Admin::open(config).await.context("opening the database")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => serve::run(&config).await?,
+        Command::Demo => demo::run().await?,
+        Command::Approver { command } => match command {
+            ApproverCommand::Invite { config, id } => {
+                let admin = admin(&config).await?;
+                let invite = admin.invite(&id).await?;
+                println!("{}", invite.link);
+                eprintln!(
+                    "one-time pairing link for {id}; expires at {}",
+                    invite.expires_at
+                );
+                admin.close().await;
+            }
+            ApproverCommand::Pair {
+                link,
+                key,
+                device_name,
+            } => {
+                let pairing = headless::pair(&link, &key, &device_name).await?;
+                println!(
+                    "paired as {} ({}), key {}",
+                    pairing.approver_id, pairing.approver_name, pairing.key_id
+                );
+            }
+            ApproverCommand::Pending { key } => headless::pending(&key).await?,
+            ApproverCommand::Show { id, key } => headless::show(&key, id).await?,
+            ApproverCommand::Approve { id, key, comment } => {
+                headless::decide(&key, id, Verdict::Approve, comment).await?
+            }
+            ApproverCommand::Deny { id, key, comment } => {
+                headless::decide(&key, id, Verdict::Deny, comment).await?
+            }
+        },
+        Command::Grant {
+            command: GrantCommand::Revoke { config, id },
+        } => {
+            let admin = admin(&config).await?;
+            if admin.revoke_grant(&id).await? {
+                println!("grant {id} revoked");
+            } else {
+                println!("grant {id} was revoked already");
+            }
+            admin.close().await;
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { config },
+        } => {
+            let admin = admin(&config).await?;
+            let result = admin.verify_audit().await?;
+            admin.close().await;
+            match result {
+                Ok(n) => println!("audit chain intact: {n} entries"),
+                Err(brk) => {
+                    eprintln!("{brk}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COUNTERSIGN_LOG")
+                .unwrap_or_else(|_| "warn,countersign=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("countersign: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! - [`audit`]: the hash chain of the append-only audit log.
 //! - [`api`]: request and response bodies of every endpoint.
 //! - [`status`]: the approval lifecycle states.
+//! - [`text`]: revealing bidi and invisible characters in untrusted text.
 //!
 //! No part of this crate performs I/O; it depends on neither axum nor Tauri.
 
@@ -25,6 +26,7 @@ pub mod link;
 pub mod session;
 pub mod statement;
 pub mod status;
+pub mod text;
 pub mod time;
 
 pub use decision::{Decision, SignatureError, Verdict};

@@ -122,11 +122,33 @@ fn check_path(path: &str) -> Result<(), ApiError> {
     {
         return bad("no spaces, control characters, '?', '#' or '\\' (use `query` for parameters)");
     }
+    if has_needless_escape(path) {
+        return bad("percent-escapes of letters, digits, '-', '.', '_', '~' or '/' are not allowed (one spelling per path, so policy rules see what the provider sees)");
+    }
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     if decoded.split('/').any(|seg| seg == "." || seg == "..") || decoded.contains('\\') {
         return bad("no '.' or '..' segments");
     }
     Ok(())
+}
+
+/// True when a `%XX` escape encodes a character that needs none, or a malformed escape.
+fn has_needless_escape(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = path.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(b) if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) => return true,
+                None => return true,
+                Some(_) => i += 3,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 fn check_headers(
@@ -271,6 +293,12 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn escapes_of_reserved_characters_are_kept() {
+        let c = check(&req("/files/a%20b%3Fc"), &grant(), 1024).unwrap();
+        assert_eq!(c.url.path(), "/api/files/a%20b%3Fc");
     }
 
     #[test]

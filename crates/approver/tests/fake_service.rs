@@ -1,0 +1,388 @@
+//! The client against a small in-process fake of the service's wallet endpoints: pairing,
+//! sign-in, token renewal after a 401, listing, review (honest and tampered), decisions and
+//! the event stream. The real service is exercised by the workspace's `tests` crate.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use countersign_approver::{ApproverClient, ApproverError, Pairing, Verdict};
+use countersign_core::api::*;
+use countersign_core::encoding::{random_token, sha256_hex};
+use countersign_core::keys::{decode_public_key, generate_signing_key, key_id_for, VerifyingKey};
+use countersign_core::session::verify_nonce;
+use countersign_core::{ApprovalStatus, DeepLink, ServerUrl, Statement, Timestamp};
+use futures::StreamExt;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const CODE: &str = "abcdefghijklmnop_-12";
+const SERVICE: &str = "svc_fake";
+const BODY: &[u8] = b"{\"order\":42}";
+
+#[derive(Default)]
+struct Fake {
+    key: Option<VerifyingKey>,
+    nonces: HashSet<String>,
+    tokens: HashSet<String>,
+    sign_ins: usize,
+    tamper: bool,
+    decisions: Vec<DecisionRequest>,
+    last_event_ids: Vec<Option<String>>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn err(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message: message.into(),
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+fn approval_id() -> Uuid {
+    "019a0000-0000-7000-8000-0000000000aa".parse().unwrap()
+}
+
+fn statement() -> Statement {
+    Statement {
+        v: 1,
+        service: SERVICE.into(),
+        approval_id: approval_id(),
+        app: "support-agent".into(),
+        grant: "payments".into(),
+        method: "POST".into(),
+        url: "https://api.example.com/v1/refunds".into(),
+        headers: [("content-type".to_string(), "application/json".to_string())].into(),
+        body_sha256: sha256_hex(BODY),
+        body_size: BODY.len() as u64,
+        reason: "Refund order 42".into(),
+        created_at: Timestamp::now(),
+        expires_at: Timestamp::now().plus(std::time::Duration::from_secs(3600)),
+        policy_id: "refunds".into(),
+    }
+}
+
+fn authorized(fake: &Shared, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    token.is_some_and(|t| fake.lock().unwrap().tokens.contains(t))
+}
+
+fn preview(code: &str) -> Result<PairPreview, Box<Response>> {
+    if code != CODE {
+        return Err(Box::new(err(
+            StatusCode::NOT_FOUND,
+            "unknown_code",
+            "no such pairing code",
+        )));
+    }
+    Ok(PairPreview {
+        service_id: SERVICE.into(),
+        approver_id: "alice".into(),
+        approver_name: "Alice Example".into(),
+        expires_at: Timestamp::now(),
+    })
+}
+
+fn app(fake: Shared) -> Router {
+    Router::new()
+        .route(
+            "/v1/pair/preview",
+            post(|Json(r): Json<PairPreviewRequest>| async move {
+                preview(&r.code).map(Json).map_err(|e| *e).into_response()
+            }),
+        )
+        .route(
+            "/v1/pair",
+            post(|State(f): State<Shared>, Json(r): Json<PairRequest>| async move {
+                let p = match preview(&r.code) {
+                    Ok(p) => p,
+                    Err(e) => return *e,
+                };
+                let key = decode_public_key(&r.public_key).unwrap();
+                f.lock().unwrap().key = Some(key);
+                Json(PairResponse {
+                    service_id: p.service_id,
+                    approver_id: p.approver_id,
+                    approver_name: p.approver_name,
+                    key_id: key_id_for(&key),
+                })
+                .into_response()
+            }),
+        )
+        .route(
+            "/v1/wallet/challenge",
+            post(|State(f): State<Shared>, Json(_): Json<ChallengeRequest>| async move {
+                let nonce = random_token();
+                f.lock().unwrap().nonces.insert(nonce.clone());
+                Json(Challenge {
+                    nonce,
+                    expires_at: Timestamp::now(),
+                })
+            }),
+        )
+        .route(
+            "/v1/wallet/session",
+            post(|State(f): State<Shared>, Json(r): Json<SessionRequest>| async move {
+                let mut f = f.lock().unwrap();
+                let key = f.key.unwrap();
+                if r.key_id != key_id_for(&key)
+                    || !f.nonces.remove(&r.nonce)
+                    || verify_nonce(&key, &r.nonce, &r.signature).is_err()
+                {
+                    return err(StatusCode::UNAUTHORIZED, "bad_signature", "no");
+                }
+                f.sign_ins += 1;
+                let token = random_token();
+                f.tokens.insert(token.clone());
+                Json(SessionToken {
+                    token,
+                    expires_at: Timestamp::now().plus(std::time::Duration::from_secs(900)),
+                })
+                .into_response()
+            }),
+        )
+        .route(
+            "/v1/wallet/approvals",
+            get(
+                |State(f): State<Shared>,
+                 headers: HeaderMap,
+                 Query(q): Query<HashMap<String, String>>| async move {
+                    if !authorized(&f, &headers) {
+                        return err(StatusCode::UNAUTHORIZED, "unauthorized", "sign in");
+                    }
+                    if q.get("status").map(String::as_str) != Some("pending") {
+                        return err(StatusCode::BAD_REQUEST, "bad_filter", "only pending here");
+                    }
+                    let s = statement();
+                    Json(WalletApprovalList {
+                        approvals: vec![WalletApprovalSummary {
+                            approval_id: s.approval_id,
+                            status: ApprovalStatus::Pending,
+                            reason: s.reason,
+                            app: s.app,
+                            grant: s.grant,
+                            method: s.method,
+                            url: s.url,
+                            created_at: s.created_at,
+                            expires_at: s.expires_at,
+                        }],
+                    })
+                    .into_response()
+                },
+            ),
+        )
+        .route(
+            "/v1/wallet/approvals/{id}",
+            get(
+                |State(f): State<Shared>, headers: HeaderMap, Path(id): Path<Uuid>| async move {
+                    if !authorized(&f, &headers) {
+                        return err(StatusCode::UNAUTHORIZED, "unauthorized", "sign in");
+                    }
+                    if id != approval_id() {
+                        return err(StatusCode::NOT_FOUND, "not_found", "no such approval");
+                    }
+                    let mut s = statement();
+                    let request_digest = s.request_digest();
+                    if f.lock().unwrap().tamper {
+                        s.reason = "Refund order 42 (small amount)".into();
+                    }
+                    Json(WalletApprovalDetail {
+                        statement: s,
+                        request_digest,
+                        body: BODY.to_vec(),
+                        status: ApprovalStatus::Pending,
+                        decisions: vec![],
+                        quorum: 1,
+                        response: None,
+                        failure: None,
+                    })
+                    .into_response()
+                },
+            ),
+        )
+        .route(
+            "/v1/wallet/approvals/{id}/decision",
+            post(
+                |State(f): State<Shared>,
+                 headers: HeaderMap,
+                 Json(r): Json<DecisionRequest>| async move {
+                    if !authorized(&f, &headers) {
+                        return err(StatusCode::UNAUTHORIZED, "unauthorized", "sign in");
+                    }
+                    let mut f = f.lock().unwrap();
+                    let d = &r.decision;
+                    if d.verify(&f.key.unwrap(), &r.signature).is_err()
+                        || d.request_digest != statement().request_digest()
+                    {
+                        return err(StatusCode::UNPROCESSABLE_ENTITY, "bad_decision", "no");
+                    }
+                    if !f.decisions.is_empty() {
+                        return err(StatusCode::CONFLICT, "already_decided", "decided before");
+                    }
+                    let summary = DecisionSummary {
+                        approver_id: d.approver_id.clone(),
+                        decision: d.decision,
+                        comment: d.comment.clone(),
+                        decided_at: d.decided_at,
+                    };
+                    f.decisions.push(r.clone());
+                    Json(DecisionResponse {
+                        status: ApprovalStatus::Approved,
+                        decisions: vec![summary],
+                    })
+                    .into_response()
+                },
+            ),
+        )
+        .route(
+            "/v1/wallet/events",
+            get(|State(f): State<Shared>, headers: HeaderMap| async move {
+                if !authorized(&f, &headers) {
+                    return err(StatusCode::UNAUTHORIZED, "unauthorized", "sign in");
+                }
+                let last = headers
+                    .get("last-event-id")
+                    .map(|v| v.to_str().unwrap().to_string());
+                f.lock().unwrap().last_event_ids.push(last);
+                let data = |kind: &str, status: &str| {
+                    format!(
+                        r#"{{"kind":"{kind}","approval_id":"{}","status":"{status}"}}"#,
+                        approval_id()
+                    )
+                };
+                let body = format!(
+                    ": keep-alive\r\n\r\nevent: approval.decided\r\nid: 8\r\ndata: {}\r\n\r\nevent: approval.completed\r\nid: 9\r\ndata: {}\r\n\r\n",
+                    data("approval.decided", "approved"),
+                    data("approval.completed", "succeeded"),
+                );
+                ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+            }),
+        )
+        .with_state(fake)
+}
+
+async fn start() -> (ServerUrl, Shared) {
+    let fake: Shared = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(fake.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (ServerUrl::parse(&format!("http://{addr}")).unwrap(), fake)
+}
+
+async fn paired() -> (ApproverClient, Shared) {
+    let (server, fake) = start().await;
+    let http = reqwest::Client::new();
+    let key = generate_signing_key();
+    let pairing = ApproverClient::pair(&http, &server, CODE, "test device", &key)
+        .await
+        .unwrap();
+    (ApproverClient::new(http, pairing, key), fake)
+}
+
+#[tokio::test]
+async fn preview_and_pair() {
+    let (server, _fake) = start().await;
+    let http = reqwest::Client::new();
+    let preview = ApproverClient::preview(&http, &server, CODE).await.unwrap();
+    assert_eq!(preview.approver_name, "Alice Example");
+
+    let err = ApproverClient::preview(&http, &server, "wrong-code-0000000")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApproverError::Api { status, code, .. } if *status == 404 && code == "unknown_code"),
+        "{err}"
+    );
+
+    let key = generate_signing_key();
+    let link = DeepLink::parse(&DeepLink::pair(&server, CODE)).unwrap();
+    let pairing = ApproverClient::pair_link(&http, &link, "laptop", &key)
+        .await
+        .unwrap();
+    assert_eq!(
+        pairing,
+        Pairing {
+            server,
+            service_id: SERVICE.into(),
+            approver_id: "alice".into(),
+            approver_name: "Alice Example".into(),
+            key_id: key_id_for(&key.verifying_key()),
+        }
+    );
+}
+
+#[tokio::test]
+async fn list_review_decide_with_one_sign_in_and_renewal_after_401() {
+    let (client, fake) = paired().await;
+
+    let rows = client.list("pending").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let review = client.review(rows[0].approval_id).await.unwrap();
+    assert_eq!(fake.lock().unwrap().sign_ins, 1, "the token is reused");
+
+    // The service forgets all sessions (restart, expiry): the next call signs in again once.
+    fake.lock().unwrap().tokens.clear();
+    let answer = client
+        .decide(&review, Verdict::Approve, Some("ok".into()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, ApprovalStatus::Approved);
+    assert_eq!(fake.lock().unwrap().sign_ins, 2);
+    assert_eq!(fake.lock().unwrap().decisions.len(), 1);
+
+    let again = client
+        .decide(&review, Verdict::Deny, None)
+        .await
+        .unwrap_err();
+    assert_eq!(again.status(), Some(409));
+    assert_eq!(again.code(), Some("already_decided"));
+
+    let bad = client.list("everything").await.unwrap_err();
+    assert_eq!(bad.code(), Some("bad_filter"));
+}
+
+#[tokio::test]
+async fn a_tampered_statement_is_refused_and_nothing_is_signed() {
+    let (client, fake) = paired().await;
+    fake.lock().unwrap().tamper = true;
+    let err = client.review(approval_id()).await.unwrap_err();
+    assert!(matches!(err, ApproverError::DigestMismatch { .. }), "{err}");
+    assert!(err.is_refused_content());
+    assert!(fake.lock().unwrap().decisions.is_empty());
+}
+
+#[tokio::test]
+async fn a_revoked_device_cannot_sign_in() {
+    let (client, fake) = paired().await;
+    fake.lock().unwrap().key = Some(generate_signing_key().verifying_key());
+    let err = client.list("pending").await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.code(), Some("bad_signature"));
+}
+
+#[tokio::test]
+async fn events_stream_with_last_event_id() {
+    let (client, fake) = paired().await;
+    let events: Vec<_> = client.events(Some(7)).await.unwrap().collect().await;
+    let ids: Vec<u64> = events.iter().map(|e| e.as_ref().unwrap().0).collect();
+    assert_eq!(ids, vec![8, 9]);
+    let (_, last) = events[1].as_ref().unwrap();
+    assert_eq!(last.kind, WalletEventKind::Completed);
+    assert_eq!(last.status, ApprovalStatus::Succeeded);
+
+    let _ = client.events(None).await.unwrap().collect::<Vec<_>>().await;
+    assert_eq!(
+        fake.lock().unwrap().last_event_ids,
+        vec![Some("7".to_string()), None]
+    );
+}

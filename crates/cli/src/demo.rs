@@ -1,0 +1,175 @@
+//! `countersign demo`: the whole flow on loopback, on a temporary SQLite file.
+//!
+//! A sample payments provider starts, then the service; a headless approver pairs with a
+//! one-time link; an agent asks for a refund with a concrete reason and gets a pending
+//! approval; the approver reviews and approves it; the agent's wait returns the provider's
+//! answer; the audit chain is verified.
+
+use crate::display;
+use crate::sample_provider::SampleProvider;
+use anyhow::Context;
+use countersign_approver::Verdict;
+use countersign_core::encoding::{random_token, sha256_hex};
+use countersign_sdk::{Client, ProxyOutcome, ProxyRequest};
+use countersign_service::{Admin, Config, Secrets, Service};
+use std::path::Path;
+use std::time::Duration;
+
+const SECRET_ENV: &str = "DEMO_PAYMENTS_SECRET";
+
+/// The demo's configuration: one approver, one app, one grant whose refunds need approval.
+pub fn demo_config(listen: &str, provider_url: &str, api_key: &str, database: &Path) -> String {
+    format!(
+        r#"[server]
+listen = "{listen}"
+public_url = "http://{listen}"
+database = "sqlite://{db}"
+
+[[approver]]
+id = "alice"
+name = "Alice Example"
+
+[[app]]
+id = "support-agent"
+api_key_sha256 = "{key_hash}"
+
+[[grant]]
+id = "payments"
+base_url = "{provider_url}"
+secret_env = "{SECRET_ENV}"
+inject = {{ header = "Authorization", value = "Bearer {{secret}}" }}
+policy = "refunds"
+
+[[policy]]
+id = "refunds"
+require_approval = true
+approvers = ["alice"]
+quorum = 1
+window = "1h"
+[[policy.rule]]
+methods = ["POST"]
+path = "/v1/refunds*"
+"#,
+        db = database.display(),
+        key_hash = sha256_hex(api_key),
+    )
+}
+
+fn step(n: u32, text: &str) {
+    println!("\n[{n}] {text}");
+}
+
+/// Runs the demo; prints each step.
+pub async fn run() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let provider_secret = format!("sk_demo_{}", random_token());
+    let api_key = format!("cs_demo_{}", random_token());
+
+    step(
+        1,
+        "Starting the sample payments provider and the service (temporary SQLite database)",
+    );
+    let provider = SampleProvider::start(&provider_secret).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listen = listener.local_addr()?.to_string();
+    let config_path = dir.path().join("countersign.toml");
+    let text = demo_config(
+        &listen,
+        &provider.base_url(),
+        &api_key,
+        &dir.path().join("countersign.db"),
+    );
+    std::fs::write(&config_path, &text)?;
+    let config = Config::parse(&text, &config_path)?;
+    let secrets = Secrets::resolve(&config, &|name| {
+        (name == SECRET_ENV).then(|| provider_secret.clone())
+    })?;
+    let service = Service::start(config.clone(), secrets).await?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(service.serve(listener, async {
+        let _ = stop_rx.await;
+    }));
+    println!(
+        "    provider: {}   service: http://{listen}",
+        provider.base_url()
+    );
+
+    step(
+        2,
+        "Admin invites approver alice; her headless approver pairs with the one-time link",
+    );
+    let admin = Admin::open(config.clone()).await?;
+    let invite = admin.invite("alice").await?;
+    println!("    pairing link: {}", invite.link);
+    let key_file = dir.path().join("alice.key.json");
+    let pairing = crate::headless::pair(&invite.link, &key_file, "demo laptop").await?;
+    println!(
+        "    paired: approver {} with key {}",
+        pairing.approver_id, pairing.key_id
+    );
+
+    step(
+        3,
+        "The agent asks for a refund; the policy requires approval",
+    );
+    let agent = Client::new(&format!("http://{listen}"), api_key)?;
+    let request = ProxyRequest::post(
+        "payments",
+        "/v1/refunds",
+        "Customer #8812 was charged twice for order A-1042 on 2026-11-23; refund the duplicate charge of EUR 19.99",
+    )
+    .json(&serde_json::json!({"order": "A-1042", "amount": 1999, "currency": "EUR"}))?;
+    let pending = match agent.proxy_request(request).await? {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => {
+            anyhow::bail!("the refund ran without approval; the demo policy is wrong")
+        }
+    };
+    println!("    pending approval {}", pending.approval_id);
+    println!("    approval_url: {}", pending.approval_url);
+    println!("    expires_at:   {}", pending.expires_at);
+    let waiter = tokio::spawn(async move { pending.wait(Duration::from_secs(60)).await });
+
+    step(
+        4,
+        "Alice reviews the exact request and approves it (signed with her Ed25519 key)",
+    );
+    let approver = crate::headless::client(&key_file)?;
+    let rows = approver.list("pending").await?;
+    let row = rows.first().context("alice sees no pending approval")?;
+    let review = approver.review(row.approval_id).await?;
+    for line in display::review(&review).lines() {
+        println!("    | {line}");
+    }
+    let decided = approver
+        .decide(
+            &review,
+            Verdict::Approve,
+            Some("Duplicate charge confirmed".into()),
+        )
+        .await?;
+    println!("    decision accepted; approval is {}", decided.status);
+
+    step(
+        5,
+        "The service executed the call once with the managed secret; the agent's wait returns",
+    );
+    let result = waiter.await?.context("waiting for the approval")?;
+    println!("    provider answered HTTP {}", result.status());
+    println!(
+        "    {}",
+        display::body(result.body()).replace('\n', "\n    ")
+    );
+    println!("    upstream calls received: {}", provider.calls().len());
+
+    step(6, "The audit log's hash chain verifies");
+    match admin.verify_audit().await? {
+        Ok(n) => println!("    {n} entries, chain intact"),
+        Err(brk) => anyhow::bail!("audit chain broken: {brk}"),
+    }
+    admin.close().await;
+    let _ = stop_tx.send(());
+    server.await??;
+    println!("\nDemo finished.");
+    Ok(())
+}

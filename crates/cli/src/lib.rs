@@ -1,0 +1,13 @@
+//! The `countersign` command's library: what the subcommands do, so tests can call them.
+//!
+//! - [`serve`]: run the service from a config file until Ctrl-C / SIGTERM.
+//! - [`headless`]: the headless approver (key in a file) for scripts and tests.
+//! - [`demo`]: the whole flow on loopback with a temporary database.
+//! - [`sample_provider`]: the tiny "payments" upstream the demo and tests call.
+//! - [`display`]: printing untrusted text inertly in a terminal.
+
+pub mod demo;
+pub mod display;
+pub mod headless;
+pub mod sample_provider;
+pub mod serve;
