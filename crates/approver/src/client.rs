@@ -1,7 +1,8 @@
 //! [`ApproverClient`]: a paired device talking to the service's wallet endpoints.
 //!
-//! Every wallet request carries the session token ([`crate::session`]); a 401 renews the token
-//! once and retries the request once. Nothing is signed unless it passed [`Review::verify`].
+//! Every wallet request carries the session token (got by challenge–response with the device
+//! key); a 401 renews the token once and retries the request once. Nothing is signed unless it
+//! passed [`Review::verify`].
 
 use crate::error::ApproverError;
 use crate::events::EventStream;
@@ -31,10 +32,11 @@ pub(crate) async fn read_json<T: DeserializeOwned>(answer: Response) -> Result<T
     if !status.is_success() {
         return Err(ApproverError::from_error_body(status, &body));
     }
+    // The body itself is left out of the message: it may hold a session token.
     serde_json::from_slice(&body).map_err(|e| {
         ApproverError::Decode(format!(
-            "{status} answer is not the expected JSON ({e}); it starts {:?}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
+            "the {status} answer ({} bytes) is not the expected JSON: {e}",
+            body.len()
         ))
     })
 }

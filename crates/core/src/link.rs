@@ -377,7 +377,7 @@ mod tests {
     fn arb_server() -> impl Strategy<Value = ServerUrl> {
         (
             prop_oneof![Just("http"), Just("https")],
-            "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6}){0,2}",
+            "[a-z][a-z0-9]{0,20}(\\.[a-z]{2,6}){0,2}",
             proptest::option::of(1u16..65535),
             "(/[a-zA-Z0-9_.~-]{1,8}){0,3}",
         )
