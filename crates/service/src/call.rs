@@ -138,7 +138,9 @@ fn has_needless_escape(path: &str) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = path.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             match hex {
                 Some(b) if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) => return true,
                 None => return true,

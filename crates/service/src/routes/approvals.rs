@@ -92,7 +92,13 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<ApprovalView>, ApiError> {
     let id = approval_id(&id)?;
-    let record = owned(&state, &app, id).await?;
+    let mut record = owned(&state, &app, id).await?;
+    if record.status == ApprovalStatus::Pending && record.statement.expires_at <= state.clock.now()
+    {
+        // Overdue: it expired, whether or not the expiry task has recorded that yet.
+        expiry::expire_due(&state).await?;
+        record = owned(&state, &app, id).await?;
+    }
     let draft = AuditDraft::approval(
         AuditKind::Cancelled,
         id,
