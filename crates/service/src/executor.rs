@@ -5,7 +5,7 @@
 //! `executing` at start-up is never re-sent: it becomes `execution_failed`, outcome unknown.
 
 use crate::state::AppState;
-use crate::store::{AuditDraft, Outcome, StoreError};
+use crate::store::{ApprovalRecord, AuditDraft, Outcome, StoreError};
 use countersign_core::api::{ExecutionFailure, FailureReason, UpstreamResponse};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
@@ -35,10 +35,19 @@ pub fn spawn(state: &AppState, id: Uuid) {
     });
 }
 
+/// The audit draft of the move to `executing`.
+pub fn started_draft(id: Uuid) -> AuditDraft {
+    AuditDraft::approval(
+        AuditKind::ExecutionStarted,
+        id,
+        "service",
+        json!({"status": "executing"}),
+    )
+}
+
 /// Executes an `approved` approval once and records the outcome. Does nothing when the
 /// approval is not `approved` (another task won the race, or it was never approved).
 pub async fn execute(state: &AppState, id: Uuid) -> Result<(), StoreError> {
-    let now = state.clock.now();
     let started = state
         .store
         .transition(
@@ -46,32 +55,38 @@ pub async fn execute(state: &AppState, id: Uuid) -> Result<(), StoreError> {
             &[ApprovalStatus::Approved],
             ApprovalStatus::Executing,
             Outcome::None,
-            AuditDraft::approval(
-                AuditKind::ExecutionStarted,
-                id,
-                "service",
-                json!({"status": "executing"}),
-            ),
-            now,
+            started_draft(id),
+            state.clock.now(),
         )
         .await?;
     if started.is_none() {
         return Ok(());
     }
-    let Some(record) = state.store.approval(id).await? else {
+    let Some(mut record) = state.store.approval(id).await? else {
         return Ok(());
     };
-    let result = if state
+    let revoked = state
         .store
         .is_grant_revoked(&record.statement.grant)
-        .await?
-    {
+        .await?;
+    run_started(state, &mut record, revoked).await
+}
+
+/// Sends the call of an approval already committed as `executing` (unless `revoked`), records
+/// the outcome, publishes it, and updates `record` to match what was stored.
+pub async fn run_started(
+    state: &AppState,
+    record: &mut ApprovalRecord,
+    revoked: bool,
+) -> Result<(), StoreError> {
+    let id = record.id;
+    let result = if revoked {
         Err(failure(
             FailureReason::GrantRevoked,
             "the grant was revoked before the call was sent",
         ))
     } else {
-        send(state, &record).await
+        send(state, record).await
     };
     let (to, outcome, kind, data) = match &result {
         Ok(response) => (
@@ -105,9 +120,12 @@ pub async fn execute(state: &AppState, id: Uuid) -> Result<(), StoreError> {
         )
         .await?;
     if let Some(entry) = entry {
-        if let Some(record) = state.store.approval(id).await? {
-            state.bus.publish(&entry, &record);
+        record.status = to;
+        match result {
+            Ok(response) => record.response = Some(response),
+            Err(f) => record.failure = Some(f),
         }
+        state.bus.publish(&entry, record);
     }
     Ok(())
 }
@@ -123,7 +141,7 @@ fn failure(reason: FailureReason, message: impl Into<String>) -> ExecutionFailur
 
 async fn send(
     state: &AppState,
-    record: &crate::store::ApprovalRecord,
+    record: &ApprovalRecord,
 ) -> Result<UpstreamResponse, ExecutionFailure> {
     let s = &record.statement;
     let grant = state.config.grant(&s.grant).ok_or_else(|| {

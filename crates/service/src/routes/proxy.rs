@@ -66,12 +66,14 @@ pub async fn proxy(
         policy_id: policy.id.clone(),
     };
     let request_digest = statement.request_digest();
-    let status = if needs_approval {
-        ApprovalStatus::Pending
+    // A call that needs no approval is committed straight to `executing`, with both audit
+    // entries, before it is sent.
+    let (recorded_status, stored_status) = if needs_approval {
+        (ApprovalStatus::Pending, ApprovalStatus::Pending)
     } else {
-        ApprovalStatus::Approved
+        (ApprovalStatus::Approved, ApprovalStatus::Executing)
     };
-    let audit = AuditDraft::approval(
+    let mut audit = vec![AuditDraft::approval(
         AuditKind::Requested,
         id,
         format!("app:{app}"),
@@ -79,9 +81,12 @@ pub async fn proxy(
             "statement": statement,
             "request_digest": request_digest,
             "approval_required": needs_approval,
-            "status": status,
+            "status": recorded_status,
         }),
-    );
+    )];
+    if !needs_approval {
+        audit.push(executor::started_draft(id));
+    }
     let new = NewApproval {
         statement,
         request_digest,
@@ -92,22 +97,16 @@ pub async fn proxy(
         } else {
             Vec::new()
         },
-        status,
+        status: stored_status,
     };
     let entry = state.store.create_approval(&new, audit).await?;
+    let mut record = new.record();
 
     if !needs_approval {
-        executor::execute(&state, id).await?;
-        let record = state
-            .store
-            .approval(id)
-            .await?
-            .ok_or_else(|| ApiError::internal("approval vanished"))?;
+        executor::run_started(&state, &mut record, false).await?;
         return Ok((StatusCode::OK, Json(approval_view(&record))).into_response());
     }
-    if let Some(record) = state.store.approval(id).await? {
-        state.bus.publish(&entry, &record);
-    }
+    state.bus.publish(&entry, &record);
     state.expiry_wakeup.notify_one();
     let pending = PendingBody {
         approval_id: id,

@@ -26,6 +26,24 @@ pub struct NewApproval {
     pub status: ApprovalStatus,
 }
 
+impl NewApproval {
+    /// The record this approval has once stored (no decisions, no outcome yet).
+    pub fn record(&self) -> ApprovalRecord {
+        ApprovalRecord {
+            id: self.statement.approval_id,
+            status: self.status,
+            statement: self.statement.clone(),
+            request_digest: self.request_digest.clone(),
+            body: self.body.clone(),
+            quorum: self.quorum,
+            approvers: self.approvers.clone(),
+            decisions: Vec::new(),
+            response: None,
+            failure: None,
+        }
+    }
+}
+
 /// A stored approval with its decisions.
 #[derive(Debug, Clone)]
 pub struct ApprovalRecord {
@@ -160,11 +178,12 @@ async fn record_from_row(
 }
 
 impl Store {
-    /// Inserts an approval and its `requested` audit entry.
+    /// Inserts an approval with its audit entries (`requested`, and `execution_started` for a
+    /// call that needs no approval); returns the first entry.
     pub async fn create_approval(
         &self,
         new: &NewApproval,
-        audit: AuditDraft,
+        audit: Vec<AuditDraft>,
     ) -> Result<AuditEntry, StoreError> {
         let s = &new.statement;
         let id = s.approval_id.to_string();
@@ -193,9 +212,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let entry = append(&mut tx, audit, s.created_at).await?;
+        let mut first = None;
+        for draft in audit {
+            let entry = append(&mut tx, draft, s.created_at).await?;
+            first.get_or_insert(entry);
+        }
         tx.commit().await?;
-        Ok(entry)
+        first.ok_or_else(|| corrupt("an approval needs at least one audit entry"))
     }
 
     /// One approval with its decisions.

@@ -47,12 +47,12 @@ async fn create(store: &Store, quorum: u32) -> NewApproval {
     store
         .create_approval(
             &new,
-            AuditDraft::approval(
+            vec![AuditDraft::approval(
                 AuditKind::Requested,
                 id,
                 "app:app",
                 json!({"status": "pending"}),
-            ),
+            )],
         )
         .await
         .unwrap();
