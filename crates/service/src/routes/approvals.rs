@@ -1,12 +1,12 @@
 //! `GET /v1/approvals/{id}` (with long poll) and `POST /v1/approvals/{id}/cancel`.
 
-use super::extract::{approval_id, AppAuth};
+use super::extract::{approval_id, ApiQuery, AppAuth};
 use super::views::approval_view;
 use crate::error::ApiError;
 use crate::expiry;
 use crate::state::AppState;
 use crate::store::{ApprovalRecord, AuditDraft, Outcome};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use countersign_core::api::ApprovalView;
 use countersign_core::audit::AuditKind;
@@ -42,7 +42,7 @@ pub async fn status(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
     Path(id): Path<String>,
-    Query(q): Query<WaitQuery>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
 ) -> Result<Json<ApprovalView>, ApiError> {
     let id = approval_id(&id)?;
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));

@@ -34,11 +34,19 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let live = state.bus.subscribe();
+    let head = state.store.audit_head().await?;
     let after = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-        Some(text) => text.trim().parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
-        })?,
-        None => state.store.audit_head().await?,
+        // An id beyond the log (a Wallet that saw another copy of this database, e.g. one
+        // restored from a backup) resumes from now: taken as is, it would silence the stream
+        // until the log grew past it, since live events at or below it count as replayed.
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
+            })?
+            .clamp(0, head),
+        None => head,
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {

@@ -1,11 +1,12 @@
-//! Extractors: JSON bodies with protocol errors, app API keys, wallet session tokens.
+//! Extractors: JSON bodies and query strings with protocol errors, app API keys, wallet
+//! session tokens.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wallet_auth::WalletSession;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
@@ -36,6 +37,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ),
             }
         })
+    }
+}
+
+/// A query string; one that does not parse → 400 `invalid_query` (with the protocol's error
+/// body, unlike axum's plain-text rejection).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
     }
 }
 

@@ -40,6 +40,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallet/events", get(events::events))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::not_found("no_such_endpoint", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

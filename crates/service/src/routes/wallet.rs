@@ -1,6 +1,6 @@
 //! Wallet endpoints: sign in, list, review and decide.
 
-use super::extract::{approval_id, ApiJson, WalletAuth};
+use super::extract::{approval_id, ApiJson, ApiQuery, WalletAuth};
 use super::views::wallet_detail;
 use crate::error::ApiError;
 use crate::events::summary;
@@ -8,7 +8,7 @@ use crate::executor;
 use crate::state::AppState;
 use crate::store::{ApprovalRecord, DecideOutcome, ListFilter};
 use crate::wallet_auth::WalletSession;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use countersign_core::api::{
     Challenge, ChallengeRequest, DecisionRequest, DecisionResponse, SessionRequest, SessionToken,
@@ -96,7 +96,7 @@ fn list_filter(text: Option<&str>) -> Result<ListFilter, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     WalletAuth(session): WalletAuth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<WalletApprovalList>, ApiError> {
     let filter = list_filter(q.status.as_deref())?;
     let limit = q
