@@ -11,6 +11,7 @@ use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
 use countersign_core::jcs;
 use std::future::Future;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -78,6 +79,7 @@ impl Service {
             clock,
             http,
             expiry_wakeup: Notify::new(),
+            expiry_target: AtomicI64::new(i64::MAX),
             shutdown: CancellationToken::new(),
             executions: TaskTracker::new(),
         });

@@ -7,6 +7,7 @@ use crate::store::Store;
 use crate::wallet_auth::WalletSessions;
 use countersign_core::ServerUrl;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Wakes the expiry task when an earlier deadline appears.
     pub expiry_wakeup: Notify,
+    /// The deadline (Unix ms) the expiry task sleeps towards; `i64::MAX` when none.
+    pub expiry_target: AtomicI64,
     /// Cancelled when the service starts shutting down.
     pub shutdown: CancellationToken,
     /// Upstream executions in flight; shutdown waits for them.
@@ -48,6 +51,15 @@ impl AppState {
     /// Wraps the parts.
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// Tells the expiry task about a new deadline; wakes it only when the deadline is earlier
+    /// than the one it is sleeping towards.
+    pub fn note_deadline(&self, expires_at: countersign_core::Timestamp) {
+        let ms = expires_at.unix().saturating_mul(1000);
+        if ms < self.expiry_target.fetch_min(ms, Ordering::SeqCst) {
+            self.expiry_wakeup.notify_one();
+        }
     }
 }
 

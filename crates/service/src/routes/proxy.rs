@@ -107,7 +107,7 @@ pub async fn proxy(
         return Ok((StatusCode::OK, Json(approval_view(&record))).into_response());
     }
     state.bus.publish(&entry, &record);
-    state.expiry_wakeup.notify_one();
+    state.note_deadline(new.statement.expires_at);
     let pending = PendingBody {
         approval_id: id,
         approval_url: DeepLink::approval(&state.public_url, id),
