@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project: formatting, clippy (warnings are errors) and all
-# tests of the workspace. Installs what is missing first.
+# Runs every check and test of the project: formatting, clippy (warnings are errors), all
+# tests of the workspace, the Wallet's view checks, its real keychain/notification checks and
+# its end-to-end tests in the real window under Xvfb. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 ensure_rust
 ensure_build_deps
+bash scripts/wallet-deps.sh
 
+echo "==> Wallet view: type check, no HTML sinks, build"
+npm --prefix ui run check
+npm --prefix ui run build
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
+echo "==> Wallet: real Secret Service keychain and notification daemon"
+bash scripts/wallet-desktop-check.sh
+echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"
+bash scripts/wallet-e2e.sh

@@ -1,0 +1,176 @@
+//! [`WalletError`]: every failure the Wallet can show, serialized for the view as
+//! `{code, message}` so the view switches on a stable `code` and never parses messages.
+
+use crate::approver::ApproverError;
+use crate::keystore::KeyStoreError;
+use crate::registry::RegistryError;
+use countersign_core::{LinkError, ServerUrl};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use uuid::Uuid;
+
+/// A failure of a Wallet operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    /// The text is not a valid `countersign://` link.
+    #[error("this link cannot be used: {0}")]
+    MalformedLink(#[from] LinkError),
+    /// An approval link names a server this Wallet is not paired with. (It never offers to pair.)
+    #[error(
+        "this Wallet is not paired with {server}; approval links only open for paired servers"
+    )]
+    NotPaired {
+        /// The server the link named.
+        server: ServerUrl,
+    },
+    /// The service does not know the approval, or it is not addressed to this approver.
+    #[error("approval {approval_id} is unknown to {server}, or not addressed to you")]
+    UnknownApproval {
+        /// The server asked.
+        server: ServerUrl,
+        /// The approval.
+        approval_id: Uuid,
+    },
+    /// A decision was asked for a request the Wallet has not fetched and shown.
+    #[error("open the request before deciding on it")]
+    NotReviewed,
+    /// The view asked to sign something other than what the Wallet last fetched and verified.
+    #[error("the request changed since it was shown; review it again")]
+    StaleReview,
+    /// The approval is no longer pending.
+    #[error("this request is already {status}; nothing was signed")]
+    NotPending {
+        /// Its state.
+        status: String,
+    },
+    /// The service's digest or body differs from what the Wallet recomputed: never signed.
+    #[error(
+        "the service sent a request whose digest does not match its content; it was not signed"
+    )]
+    Integrity(String),
+    /// The service could not be reached.
+    #[error("cannot reach {server}: {why}")]
+    Unreachable {
+        /// The server.
+        server: String,
+        /// What failed.
+        why: String,
+    },
+    /// The service refused the operation.
+    #[error("the service refused: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The service's code.
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+    /// The OS keychain failed.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// The pairing list could not be read or written.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Anything else from the approver client.
+    #[error("approver client: {0}")]
+    Client(String),
+}
+
+impl WalletError {
+    /// The stable machine code the view switches on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WalletError::MalformedLink(_) => "malformed_link",
+            WalletError::NotPaired { .. } => "not_paired",
+            WalletError::UnknownApproval { .. } => "unknown_approval",
+            WalletError::NotReviewed => "not_reviewed",
+            WalletError::StaleReview => "stale_review",
+            WalletError::NotPending { .. } => "not_pending",
+            WalletError::Integrity(_) => "integrity",
+            WalletError::Unreachable { .. } => "unreachable",
+            WalletError::Refused { .. } => "refused",
+            WalletError::KeyStore(e) => e.code(),
+            WalletError::Registry(_) => "registry",
+            WalletError::Client(_) => "client",
+        }
+    }
+
+    /// Maps an approver-client error for an operation on `server` (and `approval_id`, if any).
+    pub fn from_client(err: ApproverError, server: &ServerUrl, approval_id: Option<Uuid>) -> Self {
+        match err {
+            ApproverError::Transport(e) => WalletError::Unreachable {
+                server: server.to_string(),
+                why: e.to_string(),
+            },
+            ApproverError::Api {
+                status: 404,
+                code,
+                message,
+            } => match approval_id {
+                Some(approval_id) => WalletError::UnknownApproval {
+                    server: server.clone(),
+                    approval_id,
+                },
+                None => WalletError::Refused {
+                    status: 404,
+                    code,
+                    message,
+                },
+            },
+            ApproverError::Api {
+                status,
+                code,
+                message,
+            } => WalletError::Refused {
+                status,
+                code,
+                message,
+            },
+            e if e.is_refused_content() => WalletError::Integrity(e.to_string()),
+            other => WalletError::Client(other.to_string()),
+        }
+    }
+}
+
+impl Serialize for WalletError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("WalletError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_as_code_and_message() {
+        let e = WalletError::NotPaired {
+            server: ServerUrl::parse("http://127.0.0.1:1").unwrap(),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["code"], "not_paired");
+        assert!(v["message"].as_str().unwrap().contains("127.0.0.1:1"));
+        assert_eq!(v.as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_404_on_an_approval_is_unknown_approval() {
+        let server = ServerUrl::parse("http://127.0.0.1:1").unwrap();
+        let id = Uuid::nil();
+        let e = WalletError::from_client(
+            ApproverError::Api {
+                status: 404,
+                code: "not_found".into(),
+                message: "no".into(),
+            },
+            &server,
+            Some(id),
+        );
+        assert_eq!(e.code(), "unknown_approval");
+    }
+}

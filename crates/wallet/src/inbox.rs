@@ -1,0 +1,374 @@
+//! The inbox: every pending approval across paired services, newest first.
+//!
+//! The inbox is plain state with no I/O and no clock of its own: callers pass `now`, so tests
+//! control time. Invariants:
+//! - an item is in the inbox only while its last known status is `pending` and its window has
+//!   not closed at `now` (a closed window hides the item even before the service says so);
+//! - an item leaves the inbox on `approval.decided` unless the status is still `pending` (a
+//!   quorum still open), and always on `approval.expired`, `.cancelled` and `.completed`;
+//! - a full refresh of one service replaces exactly that service's items.
+
+use crate::reveal::{reveal, Revealed};
+use countersign_core::api::{WalletApprovalSummary, WalletEvent, WalletEventKind};
+use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// One pending approval of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    /// The service it belongs to.
+    pub server: ServerUrl,
+    /// The row as the service listed it.
+    pub summary: WalletApprovalSummary,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxChange {
+    /// A new item arrived (raise a notification).
+    Added(InboxItem),
+    /// An item left the inbox.
+    Removed {
+        /// The service.
+        server: ServerUrl,
+        /// The approval.
+        approval_id: Uuid,
+        /// Why: its new status.
+        status: ApprovalStatus,
+    },
+    /// Nothing visible changed.
+    None,
+}
+
+/// One inbox row as the view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxRow {
+    /// The service's base URL.
+    pub server: String,
+    /// The approval.
+    pub approval_id: Uuid,
+    /// The app's reason, hidden characters revealed.
+    pub reason: Revealed,
+    /// The app.
+    pub app: Revealed,
+    /// The grant.
+    pub grant: Revealed,
+    /// HTTP method.
+    pub method: Revealed,
+    /// The resolved upstream URL.
+    pub url: Revealed,
+    /// When it was requested.
+    pub created_at: Timestamp,
+    /// When its window closes.
+    pub expires_at: Timestamp,
+    /// Seconds left at the time the row was made (never negative).
+    pub seconds_left: i64,
+}
+
+impl InboxRow {
+    /// The row of `item` at `now`.
+    pub fn new(item: &InboxItem, now: Timestamp) -> Self {
+        let s = &item.summary;
+        Self {
+            server: item.server.to_string(),
+            approval_id: s.approval_id,
+            reason: reveal(&s.reason),
+            app: reveal(&s.app),
+            grant: reveal(&s.grant),
+            method: reveal(&s.method),
+            url: reveal(&s.url),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            seconds_left: now.seconds_until(&s.expires_at).max(0),
+        }
+    }
+}
+
+/// Pending approvals of all paired services.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    items: BTreeMap<(ServerUrl, Uuid), WalletApprovalSummary>,
+}
+
+impl Inbox {
+    /// An empty inbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces everything known about `server` by `rows` (a full refresh); rows that are not
+    /// pending are ignored. Returns the items that were not there before.
+    pub fn replace_service(
+        &mut self,
+        server: &ServerUrl,
+        rows: Vec<WalletApprovalSummary>,
+    ) -> Vec<InboxItem> {
+        let before: Vec<Uuid> = self.ids_of(server);
+        self.forget_service(server);
+        let mut added = Vec::new();
+        for row in rows {
+            if row.status != ApprovalStatus::Pending {
+                continue;
+            }
+            if !before.contains(&row.approval_id) {
+                added.push(InboxItem {
+                    server: server.clone(),
+                    summary: row.clone(),
+                });
+            }
+            self.items.insert((server.clone(), row.approval_id), row);
+        }
+        added
+    }
+
+    /// Drops every item of `server` (the pairing was removed).
+    pub fn forget_service(&mut self, server: &ServerUrl) {
+        self.items.retain(|(s, _), _| s != server);
+    }
+
+    fn ids_of(&self, server: &ServerUrl) -> Vec<Uuid> {
+        self.items
+            .keys()
+            .filter(|(s, _)| s == server)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// Applies one live event of `server`.
+    pub fn apply(&mut self, server: &ServerUrl, event: &WalletEvent) -> InboxChange {
+        let key = (server.clone(), event.approval_id);
+        let stays = event.status == ApprovalStatus::Pending
+            && matches!(
+                event.kind,
+                WalletEventKind::Created | WalletEventKind::Decided
+            );
+        if stays {
+            if event.kind == WalletEventKind::Created && !self.items.contains_key(&key) {
+                if let Some(row) = &event.approval {
+                    let mut row = row.clone();
+                    row.status = ApprovalStatus::Pending;
+                    self.items.insert(key, row.clone());
+                    return InboxChange::Added(InboxItem {
+                        server: server.clone(),
+                        summary: row,
+                    });
+                }
+            }
+            return InboxChange::None;
+        }
+        match self.items.remove(&key) {
+            Some(_) => InboxChange::Removed {
+                server: server.clone(),
+                approval_id: event.approval_id,
+                status: event.status,
+            },
+            None => InboxChange::None,
+        }
+    }
+
+    /// Removes one item (e.g. right after this Wallet decided it). True when it was there.
+    pub fn remove(&mut self, server: &ServerUrl, approval_id: Uuid) -> bool {
+        self.items.remove(&(server.clone(), approval_id)).is_some()
+    }
+
+    /// Drops items whose window closed at `now`; returns how many.
+    pub fn prune(&mut self, now: Timestamp) -> usize {
+        let before = self.items.len();
+        self.items.retain(|_, s| s.expires_at > now);
+        before - self.items.len()
+    }
+
+    /// The open items at `now`, newest first (ties broken by id, newest UUIDv7 first).
+    pub fn pending(&self, now: Timestamp) -> Vec<InboxItem> {
+        let mut out: Vec<InboxItem> = self
+            .items
+            .iter()
+            .filter(|(_, s)| s.expires_at > now)
+            .map(|((server, _), s)| InboxItem {
+                server: server.clone(),
+                summary: s.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (b.summary.created_at, b.summary.approval_id)
+                .cmp(&(a.summary.created_at, a.summary.approval_id))
+        });
+        out
+    }
+
+    /// The rows of the open items at `now`, newest first.
+    pub fn rows(&self, now: Timestamp) -> Vec<InboxRow> {
+        self.pending(now)
+            .iter()
+            .map(|i| InboxRow::new(i, now))
+            .collect()
+    }
+
+    /// How many items are open at `now`.
+    pub fn count(&self, now: Timestamp) -> usize {
+        self.items.values().filter(|s| s.expires_at > now).count()
+    }
+
+    /// One item, if it is open at `now`.
+    pub fn get(&self, server: &ServerUrl, approval_id: Uuid, now: Timestamp) -> Option<InboxItem> {
+        self.items
+            .get(&(server.clone(), approval_id))
+            .filter(|s| s.expires_at > now)
+            .map(|s| InboxItem {
+                server: server.clone(),
+                summary: s.clone(),
+            })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn t(secs: i64) -> Timestamp {
+        Timestamp::from_unix(1_800_000_000 + secs).unwrap()
+    }
+
+    pub(crate) fn summary(n: u128, created: i64, reason: &str) -> WalletApprovalSummary {
+        WalletApprovalSummary {
+            approval_id: Uuid::from_u128(n),
+            status: ApprovalStatus::Pending,
+            reason: reason.into(),
+            app: "support-agent".into(),
+            grant: "payments".into(),
+            method: "POST".into(),
+            url: "http://127.0.0.1:9000/v1/refunds".into(),
+            created_at: t(created),
+            expires_at: t(created + 3600),
+        }
+    }
+
+    fn server(port: u16) -> ServerUrl {
+        ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+    }
+
+    fn event(kind: WalletEventKind, n: u128, status: ApprovalStatus) -> WalletEvent {
+        WalletEvent {
+            kind,
+            approval_id: Uuid::from_u128(n),
+            status,
+            approval: None,
+        }
+    }
+
+    fn created(row: WalletApprovalSummary) -> WalletEvent {
+        WalletEvent {
+            kind: WalletEventKind::Created,
+            approval_id: row.approval_id,
+            status: ApprovalStatus::Pending,
+            approval: Some(row),
+        }
+    }
+
+    #[test]
+    fn newest_first_across_services_with_count() {
+        let mut inbox = Inbox::new();
+        inbox.replace_service(&server(1), vec![summary(1, 0, "a"), summary(2, 20, "b")]);
+        inbox.replace_service(&server(2), vec![summary(3, 10, "c")]);
+        let reasons: Vec<String> = inbox
+            .pending(t(30))
+            .into_iter()
+            .map(|i| i.summary.reason)
+            .collect();
+        assert_eq!(reasons, ["b", "c", "a"]);
+        assert_eq!(inbox.count(t(30)), 3);
+    }
+
+    #[test]
+    fn created_adds_once_and_reports_it() {
+        let mut inbox = Inbox::new();
+        let s = server(1);
+        let change = inbox.apply(&s, &created(summary(1, 0, "refund")));
+        assert!(matches!(change, InboxChange::Added(ref i) if i.summary.reason == "refund"));
+        assert_eq!(
+            inbox.apply(&s, &created(summary(1, 0, "refund"))),
+            InboxChange::None
+        );
+        assert_eq!(inbox.count(t(1)), 1);
+    }
+
+    #[test]
+    fn decided_expired_cancelled_and_completed_remove() {
+        let mut inbox = Inbox::new();
+        let s = server(1);
+        inbox.replace_service(&s, (1..=4).map(|n| summary(n, n as i64, "x")).collect());
+        let cases = [
+            (WalletEventKind::Decided, 1, ApprovalStatus::Approved),
+            (WalletEventKind::Decided, 2, ApprovalStatus::Denied),
+            (WalletEventKind::Expired, 3, ApprovalStatus::Expired),
+            (WalletEventKind::Cancelled, 4, ApprovalStatus::Cancelled),
+        ];
+        for (kind, n, status) in cases {
+            let change = inbox.apply(&s, &event(kind, n, status));
+            assert!(
+                matches!(change, InboxChange::Removed { approval_id, .. } if approval_id == Uuid::from_u128(n))
+            );
+        }
+        assert_eq!(inbox.count(t(10)), 0);
+        assert_eq!(
+            inbox.apply(
+                &s,
+                &event(WalletEventKind::Completed, 1, ApprovalStatus::Succeeded)
+            ),
+            InboxChange::None
+        );
+    }
+
+    #[test]
+    fn a_decision_under_an_open_quorum_keeps_the_item() {
+        let mut inbox = Inbox::new();
+        let s = server(1);
+        inbox.replace_service(&s, vec![summary(1, 0, "x")]);
+        let change = inbox.apply(
+            &s,
+            &event(WalletEventKind::Decided, 1, ApprovalStatus::Pending),
+        );
+        assert_eq!(change, InboxChange::None);
+        assert_eq!(inbox.count(t(1)), 1);
+    }
+
+    #[test]
+    fn a_closed_window_hides_the_item_before_the_event() {
+        let mut inbox = Inbox::new();
+        inbox.replace_service(&server(1), vec![summary(1, 0, "x")]);
+        assert_eq!(inbox.count(t(3599)), 1);
+        assert_eq!(inbox.count(t(3600)), 0);
+        assert!(inbox.pending(t(3600)).is_empty());
+        assert_eq!(inbox.prune(t(3600)), 1);
+    }
+
+    #[test]
+    fn a_refresh_replaces_only_that_service_and_reports_new_items() {
+        let mut inbox = Inbox::new();
+        inbox.replace_service(&server(1), vec![summary(1, 0, "a"), summary(2, 1, "b")]);
+        inbox.replace_service(&server(2), vec![summary(9, 0, "z")]);
+        let mut gone = summary(3, 2, "not pending");
+        gone.status = ApprovalStatus::Denied;
+        let added = inbox.replace_service(
+            &server(1),
+            vec![summary(2, 1, "b"), summary(4, 3, "d"), gone],
+        );
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].summary.reason, "d");
+        assert_eq!(inbox.count(t(5)), 3);
+        inbox.forget_service(&server(1));
+        assert_eq!(inbox.count(t(5)), 1);
+    }
+
+    #[test]
+    fn rows_reveal_hidden_characters_and_count_down() {
+        let mut inbox = Inbox::new();
+        inbox.replace_service(&server(1), vec![summary(1, 0, "pay \u{202E}bob")]);
+        let rows = inbox.rows(t(600));
+        assert_eq!(rows[0].reason.text, "pay ⟨U+202E⟩bob");
+        assert!(rows[0].reason.warning);
+        assert_eq!(rows[0].seconds_left, 3000);
+    }
+}

@@ -1,0 +1,276 @@
+//! Where device keys live: the [`KeyStore`] trait, the OS keychain behind it
+//! ([`KeychainStore`]) and an in-memory one for tests ([`MemoryKeyStore`]).
+//!
+//! Invariant: a private key is only ever held by a `KeyStore` and by the approver client in
+//! memory. It is never written to the Wallet's data directory, never serialized for the view,
+//! and never logged (`SigningKey`'s `Debug` does not print the secret).
+//!
+//! Keychain entries use service `countersign` and account `<service_id>/<approver_id>`; the
+//! secret is the 32-byte Ed25519 seed in base64url, so `secret-tool lookup service countersign
+//! username <account>` finds it (and text-only keychains such as KDE Wallet can hold it).
+
+use countersign_core::encoding::{b64_decode, b64_encode};
+use countersign_core::keys::SigningKey;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// The keychain service name of every Countersign key.
+pub const KEYCHAIN_SERVICE: &str = "countersign";
+
+/// Which key: the account name of one pairing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyAccount {
+    /// The service's id.
+    pub service_id: String,
+    /// The approver's id on that service.
+    pub approver_id: String,
+}
+
+impl KeyAccount {
+    /// The account of a pairing.
+    pub fn new(service_id: impl Into<String>, approver_id: impl Into<String>) -> Self {
+        Self {
+            service_id: service_id.into(),
+            approver_id: approver_id.into(),
+        }
+    }
+}
+
+impl fmt::Display for KeyAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.service_id, self.approver_id)
+    }
+}
+
+/// A keychain failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyStoreError {
+    /// No key is stored for the account.
+    #[error("no key for {0} in the keychain")]
+    NotFound(String),
+    /// The keychain is absent, locked, or refused access.
+    #[error("the keychain is not available: {0}")]
+    Unavailable(String),
+    /// The stored value is not an Ed25519 seed.
+    #[error("the keychain entry for {0} is not a Countersign key")]
+    Corrupt(String),
+}
+
+impl KeyStoreError {
+    /// The stable code shown to the view.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyStoreError::NotFound(_) => "key_not_found",
+            KeyStoreError::Unavailable(_) => "keychain_unavailable",
+            KeyStoreError::Corrupt(_) => "key_corrupt",
+        }
+    }
+}
+
+/// Storage of device signing keys. Calls may block (D-Bus): call them off the async runtime.
+pub trait KeyStore: Send + Sync {
+    /// Stores `key` for `account`, replacing any previous one.
+    fn save(&self, account: &KeyAccount, key: &SigningKey) -> Result<(), KeyStoreError>;
+    /// Loads the key of `account`.
+    fn load(&self, account: &KeyAccount) -> Result<SigningKey, KeyStoreError>;
+    /// Deletes the key of `account`; deleting a missing key is not an error.
+    fn delete(&self, account: &KeyAccount) -> Result<(), KeyStoreError>;
+}
+
+fn encode_seed(key: &SigningKey) -> String {
+    b64_encode(key.to_bytes())
+}
+
+fn decode_seed(account: &KeyAccount, text: &str) -> Result<SigningKey, KeyStoreError> {
+    let bytes = b64_decode(text.trim()).map_err(|_| KeyStoreError::Corrupt(account.to_string()))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| KeyStoreError::Corrupt(account.to_string()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Keys in process memory only, for tests.
+#[derive(Default)]
+pub struct MemoryKeyStore {
+    keys: Mutex<HashMap<KeyAccount, String>>,
+}
+
+impl MemoryKeyStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many keys it holds.
+    pub fn len(&self) -> usize {
+        self.keys.lock().expect("key store lock").len()
+    }
+
+    /// True when it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn save(&self, account: &KeyAccount, key: &SigningKey) -> Result<(), KeyStoreError> {
+        self.keys
+            .lock()
+            .expect("key store lock")
+            .insert(account.clone(), encode_seed(key));
+        Ok(())
+    }
+
+    fn load(&self, account: &KeyAccount) -> Result<SigningKey, KeyStoreError> {
+        let keys = self.keys.lock().expect("key store lock");
+        let text = keys
+            .get(account)
+            .ok_or_else(|| KeyStoreError::NotFound(account.to_string()))?;
+        decode_seed(account, text)
+    }
+
+    fn delete(&self, account: &KeyAccount) -> Result<(), KeyStoreError> {
+        self.keys.lock().expect("key store lock").remove(account);
+        Ok(())
+    }
+}
+
+/// The OS keychain through the keyring ecosystem (`keyring-core` with an explicitly chosen
+/// store: the Secret Service over D-Bus on Linux). There is no silent fallback to a mock: when
+/// the Secret Service is missing or locked, every call fails with [`KeyStoreError::Unavailable`].
+pub struct KeychainStore {
+    store: Mutex<Option<Arc<keyring_core::CredentialStore>>>,
+}
+
+impl Default for KeychainStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeychainStore {
+    /// A store that connects to the keychain on first use (and again after a failure).
+    pub fn new() -> Self {
+        Self {
+            store: Mutex::new(None),
+        }
+    }
+
+    fn connect() -> Result<Arc<keyring_core::CredentialStore>, KeyStoreError> {
+        #[cfg(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        ))]
+        {
+            let store = zbus_secret_service_keyring_store::Store::new().map_err(unavailable)?;
+            Ok(store)
+        }
+        #[cfg(not(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        )))]
+        {
+            Err(KeyStoreError::Unavailable(
+                "no keychain store is built for this platform yet".into(),
+            ))
+        }
+    }
+
+    fn entry(&self, account: &KeyAccount) -> Result<keyring_core::Entry, KeyStoreError> {
+        let mut guard = self.store.lock().expect("keychain lock");
+        let store = match guard.as_ref() {
+            Some(s) => s.clone(),
+            None => {
+                let s = Self::connect()?;
+                *guard = Some(s.clone());
+                s
+            }
+        };
+        keyring_core::Entry::new_in_store(&store, KEYCHAIN_SERVICE, &account.to_string())
+            .map_err(unavailable)
+    }
+}
+
+fn unavailable(e: keyring_core::Error) -> KeyStoreError {
+    KeyStoreError::Unavailable(e.to_string())
+}
+
+impl KeyStore for KeychainStore {
+    fn save(&self, account: &KeyAccount, key: &SigningKey) -> Result<(), KeyStoreError> {
+        self.entry(account)?
+            .set_password(&encode_seed(key))
+            .map_err(unavailable)
+    }
+
+    fn load(&self, account: &KeyAccount) -> Result<SigningKey, KeyStoreError> {
+        match self.entry(account)?.get_password() {
+            Ok(text) => decode_seed(account, &text),
+            Err(keyring_core::Error::NoEntry) => Err(KeyStoreError::NotFound(account.to_string())),
+            Err(keyring_core::Error::BadEncoding(_)) => {
+                Err(KeyStoreError::Corrupt(account.to_string()))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn delete(&self, account: &KeyAccount) -> Result<(), KeyStoreError> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_core::keys::generate_signing_key;
+
+    #[test]
+    fn memory_store_round_trips_and_deletes() {
+        let store = MemoryKeyStore::new();
+        let account = KeyAccount::new("svc_1", "alice");
+        assert_eq!(account.to_string(), "svc_1/alice");
+        assert!(matches!(
+            store.load(&account),
+            Err(KeyStoreError::NotFound(_))
+        ));
+        let key = generate_signing_key();
+        store.save(&account, &key).unwrap();
+        assert_eq!(store.load(&account).unwrap().to_bytes(), key.to_bytes());
+        store.delete(&account).unwrap();
+        store.delete(&account).unwrap();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_reported() {
+        let account = KeyAccount::new("s", "a");
+        assert!(matches!(
+            decode_seed(&account, "AAAA"),
+            Err(KeyStoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            decode_seed(&account, "not base64!"),
+            Err(KeyStoreError::Corrupt(_))
+        ));
+    }
+
+    /// Runs only where a Secret Service is up and unlocked (see scripts/wallet-keychain-check.sh).
+    #[test]
+    #[ignore = "needs an unlocked Secret Service on the session bus"]
+    fn keychain_round_trip() {
+        let store = KeychainStore::new();
+        let account = KeyAccount::new("svc_keychain_test", "tester");
+        let key = generate_signing_key();
+        store.save(&account, &key).unwrap();
+        assert_eq!(store.load(&account).unwrap().to_bytes(), key.to_bytes());
+        store.delete(&account).unwrap();
+        assert!(matches!(
+            store.load(&account),
+            Err(KeyStoreError::NotFound(_))
+        ));
+    }
+}

@@ -1,0 +1,39 @@
+//! The Countersign Wallet without a window: everything the desktop approver does, as a library
+//! the Tauri shell (`src-tauri`) wraps in thin commands, and tests drive directly.
+//!
+//! Layout:
+//! - [`wallet`]: [`Wallet`], the facade: pairings, live inbox, reviews, decisions, history.
+//! - [`model`]: what the Wallet hands the view (screens' data, live updates) and its clock.
+//! - [`registry`]: the pairing list, a JSON file with no secrets.
+//! - [`keystore`]: [`KeyStore`]: the OS keychain (Secret Service) and an in-memory store.
+//! - [`inbox`]: pending requests across services, newest first (pure state).
+//! - [`sync`]: one loop per service: SSE events, backoff, full refresh after reconnecting.
+//! - [`source`]: the service as traits; the real one wraps the approver client.
+//! - [`links`]: `countersign://` links to actions, with typed refusals.
+//! - [`review`], [`body`]: what the review screen shows, built in Rust.
+//! - [`reveal`]: bidi and invisible characters made visible.
+//! - [`notify`]: notification content and the desktop notifier.
+//! - [`error`]: [`WalletError`], serialized as `{code, message}`.
+//!
+//! Nothing here needs a display; talking to a service goes only through `countersign-approver`.
+
+pub mod approver;
+pub mod body;
+pub mod error;
+#[cfg(test)]
+mod fake;
+pub mod inbox;
+pub mod keystore;
+pub mod links;
+pub mod model;
+pub mod notify;
+pub mod registry;
+pub mod reveal;
+pub mod review;
+pub mod source;
+pub mod sync;
+pub mod wallet;
+
+pub use error::WalletError;
+pub use keystore::{KeyStore, KeychainStore, MemoryKeyStore};
+pub use wallet::{Wallet, WalletConfig, WalletParts, WalletUpdate};

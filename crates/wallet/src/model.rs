@@ -1,0 +1,153 @@
+//! What the Wallet hands the view (screens' data and live updates) and the clock it reads.
+
+use crate::inbox::{InboxItem, InboxRow};
+use crate::sync::SyncStatus;
+use countersign_core::api::WalletApprovalSummary;
+use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Where time comes from (tests pass a fixed clock).
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Something the view should know about now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WalletUpdate {
+    /// The inbox changed; `count` pending requests.
+    InboxChanged {
+        /// Pending requests.
+        count: usize,
+    },
+    /// One request changed state (decided, expired, cancelled, completed).
+    ApprovalChanged {
+        /// Its service.
+        server: String,
+        /// The request.
+        approval_id: Uuid,
+        /// Its new state.
+        status: ApprovalStatus,
+    },
+    /// A service's connection changed.
+    Connection {
+        /// The service.
+        server: String,
+        /// Its state.
+        status: SyncStatus,
+    },
+    /// Bring the window forward on this request (a notification was clicked).
+    Focus {
+        /// Its service.
+        server: String,
+        /// The request.
+        approval_id: Uuid,
+    },
+    /// Bring the window forward on the inbox (a summary notification was clicked).
+    ShowInbox,
+}
+
+/// Receives [`WalletUpdate`]s (the Tauri shell emits them to the view).
+pub trait Observer: Send + Sync + 'static {
+    /// Called from any thread.
+    fn update(&self, update: WalletUpdate);
+}
+
+/// A paired service, for the view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairingView {
+    /// Base URL.
+    pub server: String,
+    /// The service's id.
+    pub service_id: String,
+    /// Who this Wallet approves as.
+    pub approver_id: String,
+    /// Their name.
+    pub approver_name: String,
+    /// The registered key's id.
+    pub key_id: String,
+    /// The connection.
+    pub status: SyncStatus,
+}
+
+/// The pairing confirmation screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairingPreviewView {
+    /// The server the link points at.
+    pub server: String,
+    /// The service's id.
+    pub service_id: String,
+    /// The approver the code pairs as.
+    pub approver_id: String,
+    /// Their name.
+    pub approver_name: String,
+    /// When the code stops working.
+    pub expires_at: Timestamp,
+    /// True when this server is paired already (confirming replaces that pairing).
+    pub replaces_existing: bool,
+}
+
+/// The inbox screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxView {
+    /// Pending requests, newest first.
+    pub rows: Vec<InboxRow>,
+    /// How many.
+    pub count: usize,
+}
+
+/// One history row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// The row.
+    #[serde(flatten)]
+    pub row: InboxRow,
+    /// Its final or current state.
+    pub status: ApprovalStatus,
+}
+
+pub(crate) fn history_row(
+    server: &ServerUrl,
+    s: WalletApprovalSummary,
+    now: Timestamp,
+) -> HistoryRow {
+    let status = if s.status == ApprovalStatus::Pending && s.expires_at <= now {
+        ApprovalStatus::Expired
+    } else {
+        s.status
+    };
+    HistoryRow {
+        row: InboxRow::new(
+            &InboxItem {
+                server: server.clone(),
+                summary: s,
+            },
+            now,
+        ),
+        status,
+    }
+}
+
+/// True when every whitespace-separated word of `query` occurs in the row.
+pub fn matches_query(s: &WalletApprovalSummary, query: &str) -> bool {
+    let hay = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        s.reason, s.app, s.grant, s.method, s.url, s.status, s.approval_id
+    )
+    .to_lowercase();
+    query
+        .split_whitespace()
+        .all(|w| hay.contains(&w.to_lowercase()))
+}

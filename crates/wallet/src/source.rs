@@ -1,0 +1,158 @@
+//! The Wallet's view of a paired service, as traits, so the inbox, the sync loop and the
+//! decision flow can be tested without a network. The real implementations wrap the approver
+//! client crate ([`crate::approver::ApproverClient`]): the only code that talks to a service.
+
+use crate::approver::{ApproverClient, ApproverError, Pairing, Review};
+use countersign_core::api::{DecisionResponse, PairPreview, WalletApprovalSummary, WalletEvent};
+use countersign_core::keys::SigningKey;
+use countersign_core::{ServerUrl, Verdict};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Live events of one service: `(sse id, event)`.
+pub type EventStream = BoxStream<'static, Result<(u64, WalletEvent), ApproverError>>;
+
+/// One paired service, with an authenticated session behind it.
+pub trait ApprovalSource: Send + Sync + 'static {
+    /// The pairing this source acts for.
+    fn pairing(&self) -> &Pairing;
+    /// Approvals addressed to this approver: `"pending"`, `"all"` or one status.
+    fn list(
+        &self,
+        filter: &str,
+    ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>>;
+    /// Fetches one approval and verifies its digest and body locally.
+    fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>>;
+    /// Signs and sends a decision on a reviewed approval.
+    fn decide<'a>(
+        &'a self,
+        review: &'a Review,
+        verdict: Verdict,
+        comment: Option<String>,
+    ) -> BoxFuture<'a, Result<DecisionResponse, ApproverError>>;
+    /// Opens the live event stream, resuming after `last_event_id`.
+    fn events(
+        &self,
+        last_event_id: Option<u64>,
+    ) -> BoxFuture<'_, Result<EventStream, ApproverError>>;
+}
+
+/// Makes sources, and pairs new devices.
+pub trait Connector: Send + Sync + 'static {
+    /// Who a pairing code pairs as, without using it up.
+    fn preview<'a>(
+        &'a self,
+        server: &'a ServerUrl,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<PairPreview, ApproverError>>;
+    /// Registers `key`'s public half with the code.
+    fn pair<'a>(
+        &'a self,
+        server: &'a ServerUrl,
+        code: &'a str,
+        device_name: &'a str,
+        key: &'a SigningKey,
+    ) -> BoxFuture<'a, Result<Pairing, ApproverError>>;
+    /// A source for an existing pairing.
+    fn connect(&self, pairing: Pairing, key: SigningKey) -> Arc<dyn ApprovalSource>;
+}
+
+/// The real connector: HTTP through the approver client.
+#[derive(Clone, Default)]
+pub struct HttpConnector {
+    http: reqwest::Client,
+}
+
+impl HttpConnector {
+    /// A connector sharing one HTTP client (connection pool) for all services.
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http }
+    }
+
+    /// A connector with a connect timeout and no total timeout (event streams stay open).
+    pub fn with_defaults() -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("countersign-wallet/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http })
+    }
+}
+
+impl Connector for HttpConnector {
+    fn preview<'a>(
+        &'a self,
+        server: &'a ServerUrl,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<PairPreview, ApproverError>> {
+        Box::pin(ApproverClient::preview(&self.http, server, code))
+    }
+
+    fn pair<'a>(
+        &'a self,
+        server: &'a ServerUrl,
+        code: &'a str,
+        device_name: &'a str,
+        key: &'a SigningKey,
+    ) -> BoxFuture<'a, Result<Pairing, ApproverError>> {
+        Box::pin(ApproverClient::pair(
+            &self.http,
+            server,
+            code,
+            device_name,
+            key,
+        ))
+    }
+
+    fn connect(&self, pairing: Pairing, key: SigningKey) -> Arc<dyn ApprovalSource> {
+        Arc::new(HttpSource {
+            pairing: pairing.clone(),
+            client: ApproverClient::new(self.http.clone(), pairing, key),
+        })
+    }
+}
+
+struct HttpSource {
+    pairing: Pairing,
+    client: ApproverClient,
+}
+
+impl ApprovalSource for HttpSource {
+    fn pairing(&self) -> &Pairing {
+        &self.pairing
+    }
+
+    fn list(
+        &self,
+        filter: &str,
+    ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>> {
+        let filter = filter.to_string();
+        Box::pin(async move { self.client.list(&filter).await })
+    }
+
+    fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>> {
+        Box::pin(self.client.review(id))
+    }
+
+    fn decide<'a>(
+        &'a self,
+        review: &'a Review,
+        verdict: Verdict,
+        comment: Option<String>,
+    ) -> BoxFuture<'a, Result<DecisionResponse, ApproverError>> {
+        Box::pin(self.client.decide(review, verdict, comment))
+    }
+
+    fn events(
+        &self,
+        last_event_id: Option<u64>,
+    ) -> BoxFuture<'_, Result<EventStream, ApproverError>> {
+        Box::pin(async move {
+            let stream = self.client.events(last_event_id).await?;
+            Ok(stream.boxed())
+        })
+    }
+}

@@ -1,0 +1,453 @@
+//! Tests of the [`Wallet`] facade against a scripted service and an in-memory keychain.
+
+use super::*;
+use crate::fake::{FakeConnector, FakeSource};
+use crate::inbox::tests::summary;
+use crate::keystore::MemoryKeyStore;
+use crate::notify::RecordingNotifier;
+use countersign_core::api::{PairPreview, WalletApprovalDetail, WalletEvent, WalletEventKind};
+use countersign_core::encoding::sha256_hex;
+use countersign_core::Statement;
+use countersign_core::Timestamp;
+use std::time::Duration;
+
+const SERVER: &str = "http://127.0.0.1:8470";
+const CODE: &str = "abcdefghijklmnop";
+
+struct FixedClock(Timestamp);
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+#[derive(Default)]
+struct Updates(Mutex<Vec<WalletUpdate>>);
+impl Observer for Updates {
+    fn update(&self, update: WalletUpdate) {
+        self.0.lock().unwrap().push(update);
+    }
+}
+
+struct Harness {
+    wallet: Wallet,
+    connector: Arc<FakeConnector>,
+    keys: Arc<MemoryKeyStore>,
+    notifier: Arc<RecordingNotifier>,
+    updates: Arc<Updates>,
+    dir: tempfile::TempDir,
+}
+
+fn now() -> Timestamp {
+    "2026-11-24T12:30:00Z".parse().unwrap()
+}
+
+fn server() -> ServerUrl {
+    ServerUrl::parse(SERVER).unwrap()
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let connector = FakeConnector::new();
+    *connector.preview.lock().unwrap() = Some(PairPreview {
+        service_id: "svc_test".into(),
+        approver_id: "alice".into(),
+        approver_name: "Alice Example".into(),
+        expires_at: "2026-11-24T12:45:00Z".parse().unwrap(),
+    });
+    let keys = Arc::new(MemoryKeyStore::new());
+    let notifier = Arc::new(RecordingNotifier::default());
+    let updates = Arc::new(Updates::default());
+    let wallet = Wallet::start(WalletParts {
+        config: WalletConfig {
+            data_dir: dir.path().to_path_buf(),
+            device_name: "test device".into(),
+            sync: SyncConfig {
+                jitter: false,
+                ..SyncConfig::default()
+            },
+        },
+        connector: connector.clone(),
+        keys: keys.clone(),
+        notifier: notifier.clone(),
+        observer: updates.clone(),
+        clock: Arc::new(FixedClock(now())),
+    })
+    .await
+    .unwrap();
+    Harness {
+        wallet,
+        connector,
+        keys,
+        notifier,
+        updates,
+        dir,
+    }
+}
+
+/// Polls `cond` for up to five seconds (background work runs on other threads).
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out: {what}");
+}
+
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+/// A pending request on the paired service, with a consistent statement and digest.
+fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
+    let statement = Statement {
+        v: 1,
+        service: "svc_test".into(),
+        approval_id: Uuid::from_u128(id),
+        app: "support-agent".into(),
+        grant: "payments".into(),
+        method: "POST".into(),
+        url: "http://127.0.0.1:9000/v1/refunds".into(),
+        headers: [("content-type".to_string(), "application/json".to_string())].into(),
+        body_sha256: sha256_hex(body),
+        body_size: body.len() as u64,
+        reason: reason.into(),
+        created_at: "2026-11-24T12:00:00Z".parse().unwrap(),
+        expires_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+        policy_id: "refunds".into(),
+    };
+    WalletApprovalDetail {
+        request_digest: statement.request_digest(),
+        statement,
+        body: body.to_vec(),
+        status: ApprovalStatus::Pending,
+        decisions: vec![],
+        quorum: 1,
+        response: None,
+        failure: None,
+    }
+}
+
+async fn paired() -> (Harness, Arc<FakeSource>) {
+    let h = harness().await;
+    let view = h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
+    assert_eq!(view.approver_name, "Alice Example");
+    let source = h.connector.sources.lock().unwrap()[&server()].clone();
+    (h, source)
+}
+
+#[tokio::test]
+async fn pairing_keeps_the_key_in_the_keychain_and_nothing_secret_on_disk() {
+    let (h, _source) = paired().await;
+    let key = h.keys.load(&KeyAccount::new("svc_test", "alice")).unwrap();
+    assert_eq!(
+        h.connector.registered.lock().unwrap()[0],
+        key.verifying_key().to_bytes()
+    );
+    // Search every file in the data directory for the seed in any usual encoding.
+    let seed = key.to_bytes();
+    let needles = [
+        countersign_core::encoding::b64_encode(seed),
+        hex::encode(seed),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seed),
+    ];
+    let mut files = 0;
+    for entry in std::fs::read_dir(h.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        files += 1;
+        let text = String::from_utf8_lossy(&bytes);
+        for n in &needles {
+            assert!(!text.contains(n.as_str()), "key material on disk");
+        }
+        assert!(!bytes.windows(32).any(|w| w == seed), "raw key on disk");
+    }
+    assert_eq!(files, 1, "only the pairing list is written");
+    // Pairings survive a restart of the Wallet.
+    let reg = PairingRegistry::load(h.dir.path()).unwrap();
+    assert_eq!(reg.all()[0].approver_id, "alice");
+}
+
+#[tokio::test]
+async fn a_failed_pairing_leaves_no_key_behind() {
+    let h = harness().await;
+    *h.connector.pair_fails.lock().unwrap() = true;
+    let err = h.wallet.confirm_pairing(&server(), CODE).await.unwrap_err();
+    assert_eq!(err.code(), "refused");
+    assert!(h.keys.is_empty());
+    assert!(h.wallet.pairings().is_empty());
+}
+
+#[tokio::test]
+async fn preview_shows_who_without_pairing() {
+    let h = harness().await;
+    let p = h.wallet.preview_pairing(&server(), CODE).await.unwrap();
+    assert_eq!(p.approver_name, "Alice Example");
+    assert!(!p.replaces_existing);
+    assert!(h.keys.is_empty());
+    assert!(h.connector.registered.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn approval_links_open_only_for_paired_servers() {
+    let (h, _source) = paired().await;
+    let id = "019a0000-0000-7000-8000-000000000001";
+    let ok = h
+        .wallet
+        .open_link(&format!("countersign://approval/{id}?server={SERVER}"))
+        .unwrap();
+    assert!(matches!(ok, LinkAction::OpenApproval { .. }));
+    let err = h
+        .wallet
+        .open_link(&format!(
+            "countersign://approval/{id}?server=http://127.0.0.1:1"
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), "not_paired");
+    // An unknown id is reported as such when opened.
+    let err = h
+        .wallet
+        .review(&server(), id.parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_approval");
+}
+
+#[tokio::test]
+async fn live_request_reaches_the_inbox_and_a_notification() {
+    let (h, source) = paired().await;
+    let tx = source.next_stream();
+    // The pairing connected before the stream was queued: reconnect via a new pairing source.
+    h.wallet.connect(
+        source.pairing.clone(),
+        h.keys.load(&KeyAccount::new("svc_test", "alice")).unwrap(),
+    );
+    settle().await;
+    let row = summary(7, 0, "Refund order 42");
+    let mut row = row;
+    row.created_at = "2026-11-24T12:10:00Z".parse().unwrap();
+    row.expires_at = "2026-11-24T13:10:00Z".parse().unwrap();
+    tx.send(Ok((
+        3,
+        WalletEvent {
+            kind: WalletEventKind::Created,
+            approval_id: row.approval_id,
+            status: ApprovalStatus::Pending,
+            approval: Some(row.clone()),
+        },
+    )))
+    .unwrap();
+    eventually("the live request", || h.wallet.inbox().count == 1).await;
+    eventually("the notification", || h.notifier.shown().len() == 1).await;
+    let inbox = h.wallet.inbox();
+    assert_eq!(inbox.count, 1);
+    assert_eq!(inbox.rows[0].reason.text, "Refund order 42");
+    let shown = h.notifier.shown();
+    assert_eq!(shown.len(), 1);
+    assert!(shown[0].body.contains("Refund order 42"));
+    assert!(h
+        .updates
+        .0
+        .lock()
+        .unwrap()
+        .contains(&WalletUpdate::InboxChanged { count: 1 }));
+
+    // Decided elsewhere: it leaves the inbox.
+    tx.send(Ok((
+        4,
+        WalletEvent {
+            kind: WalletEventKind::Decided,
+            approval_id: row.approval_id,
+            status: ApprovalStatus::Denied,
+            approval: None,
+        },
+    )))
+    .unwrap();
+    eventually("removal", || h.wallet.inbox().count == 0).await;
+}
+
+#[tokio::test]
+async fn decisions_sign_only_what_was_reviewed() {
+    let (h, source) = paired().await;
+    let detail = detail_of(9, "Refund order 42", br#"{"order":42}"#);
+    let digest = detail.request_digest.clone();
+    let id = Uuid::from_u128(9);
+    source.details.lock().unwrap().insert(id, detail);
+
+    // Not shown yet: refused.
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_reviewed");
+
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    assert_eq!(view.digest, digest);
+
+    // The view echoes another digest: refused, nothing sent.
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &"00".repeat(32))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "stale_review");
+    assert!(source.decided.lock().unwrap().is_empty());
+
+    let after = h
+        .wallet
+        .decide(
+            &server(),
+            id,
+            Verdict::Deny,
+            Some("  not this one  ".into()),
+            &view.digest,
+        )
+        .await
+        .unwrap();
+    let decided = source.decided.lock().unwrap().clone();
+    assert_eq!(
+        decided,
+        vec![(
+            id,
+            digest.clone(),
+            Verdict::Deny,
+            Some("not this one".into())
+        )]
+    );
+    assert_eq!(after.status, ApprovalStatus::Denied);
+    assert!(!after.can_decide);
+    assert!(after.outcome.is_some());
+
+    // Deciding again is refused before anything is signed.
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &view.digest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_pending");
+    assert_eq!(source.decided.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tampered_request_is_never_shown_as_valid_nor_signed() {
+    let (h, source) = paired().await;
+    let id = Uuid::from_u128(10);
+    // The service changed the reason after computing the digest.
+    let mut detail = detail_of(10, "Refund order 42", b"{}");
+    detail.statement.reason = "Refund order 42 (and 41)".into();
+    source.details.lock().unwrap().insert(id, detail);
+    let err = h.wallet.review(&server(), id).await.unwrap_err();
+    assert_eq!(err.code(), "integrity");
+
+    // A body that does not match the statement.
+    let mut detail = detail_of(10, "ok", b"{}");
+    detail.body = b"{\"x\":1}".to_vec();
+    source.details.lock().unwrap().insert(id, detail);
+    assert_eq!(
+        h.wallet.review(&server(), id).await.unwrap_err().code(),
+        "integrity"
+    );
+
+    // A statement of another service, consistently hashed.
+    let mut detail = detail_of(10, "ok", b"{}");
+    detail.statement.service = "svc_other".into();
+    detail.request_digest = detail.statement.request_digest();
+    source.details.lock().unwrap().insert(id, detail);
+    assert_eq!(
+        h.wallet.review(&server(), id).await.unwrap_err().code(),
+        "integrity"
+    );
+    // Nothing failing verification can be decided on.
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &"00".repeat(32))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_reviewed");
+    assert!(source.decided.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn history_lists_finished_requests_and_searches() {
+    let (h, source) = paired().await;
+    let mut rows = vec![
+        summary(1, 0, "Refund order 42"),
+        summary(2, 10, "Refund order 43"),
+        summary(3, 20, "Delete customer 7"),
+    ];
+    rows[0].status = ApprovalStatus::Succeeded;
+    rows[1].status = ApprovalStatus::Denied;
+    rows[2].status = ApprovalStatus::Pending; // still pending and open: not history
+    for r in &mut rows {
+        r.created_at = now();
+        r.expires_at = "2026-11-24T13:30:00Z".parse().unwrap();
+    }
+    rows[1].approval_id = Uuid::from_u128(5);
+    *source.rows.lock().unwrap() = rows;
+    let all = h.wallet.history("").await.unwrap();
+    assert_eq!(all.len(), 2);
+    let found = h.wallet.history("REFUND denied").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].row.reason.text, "Refund order 43");
+    assert!(h
+        .wallet
+        .history("nothing-like-this")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn removing_a_pairing_deletes_its_key_and_requests() {
+    let (h, _source) = paired().await;
+    assert_eq!(h.keys.len(), 1);
+    h.wallet.remove_pairing(&server()).await.unwrap();
+    assert!(h.keys.is_empty());
+    assert!(h.wallet.pairings().is_empty());
+    assert!(PairingRegistry::load(h.dir.path())
+        .unwrap()
+        .all()
+        .is_empty());
+    let id = "019a0000-0000-7000-8000-000000000001";
+    assert_eq!(
+        h.wallet
+            .open_link(&format!("countersign://approval/{id}?server={SERVER}"))
+            .unwrap_err()
+            .code(),
+        "not_paired"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_reconnects_paired_services_from_the_keychain() {
+    let (h, _source) = paired().await;
+    let (dir, keys) = (h.dir, h.keys.clone());
+    h.wallet.shutdown();
+    let connector = FakeConnector::new();
+    let wallet = Wallet::start(WalletParts {
+        config: WalletConfig {
+            data_dir: dir.path().to_path_buf(),
+            device_name: "test device".into(),
+            sync: SyncConfig::default(),
+        },
+        connector: connector.clone(),
+        keys,
+        notifier: Arc::new(RecordingNotifier::default()),
+        observer: Arc::new(Updates::default()),
+        clock: Arc::new(FixedClock(now())),
+    })
+    .await
+    .unwrap();
+    assert_eq!(wallet.pairings().len(), 1);
+    // The key is loaded in the background, then the service connects.
+    eventually("the reconnection", || {
+        connector.sources.lock().unwrap().contains_key(&server())
+    })
+    .await;
+    assert_eq!(wallet.inbox().count, 0);
+}

@@ -1,0 +1,117 @@
+//! The view's commands: each parses its arguments and calls the Wallet. Errors reach the view
+//! as `{code, message}` ([`WalletError`]); no command returns a bare string error.
+//!
+//! Nothing here signs by itself: `decide` names a request the Wallet fetched and verified, and
+//! echoes the digest the view showed; the Wallet signs its own verified statement.
+
+use crate::state::AppState;
+use countersign_core::{ServerUrl, Verdict};
+use countersign_wallet::links::LinkAction;
+use countersign_wallet::review::ReviewView;
+use countersign_wallet::wallet::{HistoryRow, InboxView, PairingPreviewView, PairingView};
+use countersign_wallet::WalletError;
+use tauri::State;
+use uuid::Uuid;
+
+type Result<T> = std::result::Result<T, WalletError>;
+
+fn server(text: &str) -> Result<ServerUrl> {
+    Ok(ServerUrl::parse(text)?)
+}
+
+/// The view listens for events now: returns the links that arrived before.
+#[tauri::command]
+pub fn ui_ready(state: State<'_, AppState>) -> Vec<String> {
+    state.links.lock().expect("link queue lock").mark_ready()
+}
+
+/// Pending requests, newest first.
+#[tauri::command]
+pub fn inbox(state: State<'_, AppState>) -> InboxView {
+    state.wallet.inbox()
+}
+
+/// Paired services and their connection state.
+#[tauri::command]
+pub fn pairings(state: State<'_, AppState>) -> Vec<PairingView> {
+    state.wallet.pairings()
+}
+
+/// What a `countersign://` link asks for.
+#[tauri::command]
+pub fn open_link(state: State<'_, AppState>, link: String) -> Result<LinkAction> {
+    state.wallet.open_link(&link)
+}
+
+/// The pairing confirmation screen's content.
+#[tauri::command]
+pub async fn preview_pairing(
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+) -> Result<PairingPreviewView> {
+    state
+        .wallet
+        .preview_pairing(&server(&server_url)?, &code)
+        .await
+}
+
+/// Pairs, after the person confirmed.
+#[tauri::command]
+pub async fn confirm_pairing(
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+) -> Result<PairingView> {
+    state
+        .wallet
+        .confirm_pairing(&server(&server_url)?, &code)
+        .await
+}
+
+/// Forgets a pairing and deletes its key.
+#[tauri::command]
+pub async fn remove_pairing(state: State<'_, AppState>, server_url: String) -> Result<()> {
+    state.wallet.remove_pairing(&server(&server_url)?).await
+}
+
+/// Fetches, verifies and shows one request.
+#[tauri::command]
+pub async fn review(
+    state: State<'_, AppState>,
+    server_url: String,
+    approval_id: Uuid,
+) -> Result<ReviewView> {
+    state
+        .wallet
+        .review(&server(&server_url)?, approval_id)
+        .await
+}
+
+/// Approves or denies the request last shown.
+#[tauri::command]
+pub async fn decide(
+    state: State<'_, AppState>,
+    server_url: String,
+    approval_id: Uuid,
+    verdict: Verdict,
+    comment: Option<String>,
+    shown_digest: String,
+) -> Result<ReviewView> {
+    state
+        .wallet
+        .decide(
+            &server(&server_url)?,
+            approval_id,
+            verdict,
+            comment,
+            &shown_digest,
+        )
+        .await
+}
+
+/// Finished requests matching `query`.
+#[tauri::command]
+pub async fn history(state: State<'_, AppState>, query: String) -> Result<Vec<HistoryRow>> {
+    state.wallet.history(&query).await
+}

@@ -1,0 +1,133 @@
+//! The Countersign Wallet desktop app: a thin Tauri shell over `countersign-wallet`.
+//!
+//! One file per concern:
+//! - [`commands`]: the view's commands, each a short call into [`countersign_wallet::Wallet`];
+//! - [`observer`]: Wallet updates to the view (events) and the window title;
+//! - [`links`]: `countersign://` links from the OS (start-up and second launches);
+//! - [`tray`]: the tray menu, and closing the window without quitting;
+//! - [`state`]: the state managed once at start-up.
+//!
+//! Plugin order matters: single-instance is registered before deep-link, so a second launch
+//! with a link hands it to the running Wallet and exits.
+
+pub mod commands;
+pub mod links;
+pub mod observer;
+pub mod state;
+pub mod tray;
+
+use countersign_wallet::notify::{DesktopNotifier, ReviewHandler};
+use countersign_wallet::source::HttpConnector;
+use countersign_wallet::sync::SyncConfig;
+use countersign_wallet::wallet::SystemClock;
+use countersign_wallet::{KeychainStore, Wallet, WalletConfig, WalletParts, WalletUpdate};
+use std::sync::Arc;
+use tauri::{Manager, Runtime};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+/// Environment variable overriding the data directory (tests run isolated Wallets).
+pub const DATA_DIR_ENV: &str = "COUNTERSIGN_WALLET_DATA_DIR";
+
+/// Starts the app (blocks until Quit).
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    let app = build(tauri::Builder::default())
+        .build(tauri::generate_context!())
+        .expect("cannot start the Wallet");
+    app.run(|_, _| {});
+}
+
+/// Registers plugins, state, commands, tray and links on `builder`.
+pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            // A second launch: its link (if any) arrives through the deep-link plugin.
+            tray::show_main(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::ui_ready,
+            commands::inbox,
+            commands::pairings,
+            commands::open_link,
+            commands::preview_pairing,
+            commands::confirm_pairing,
+            commands::remove_pairing,
+            commands::review,
+            commands::decide,
+            commands::history,
+        ])
+        .on_window_event(tray::on_window_event)
+        .setup(|app| {
+            setup(app.handle())?;
+            Ok(())
+        })
+}
+
+fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => dir.into(),
+        None => app.path().app_data_dir()?,
+    };
+    let observer = Arc::new(observer::TauriObserver::new(app.clone()));
+    let on_review: ReviewHandler = {
+        let observer = observer.clone();
+        Arc::new(move |target| {
+            observer.forward(match target {
+                Some((server, approval_id)) => WalletUpdate::Focus {
+                    server: server.to_string(),
+                    approval_id,
+                },
+                None => WalletUpdate::ShowInbox,
+            })
+        })
+    };
+    let parts = WalletParts {
+        config: WalletConfig {
+            data_dir,
+            device_name: device_name(),
+            sync: SyncConfig::default(),
+        },
+        connector: Arc::new(HttpConnector::with_defaults()?),
+        keys: Arc::new(KeychainStore::new()),
+        notifier: Arc::new(DesktopNotifier::new(on_review)),
+        observer,
+        clock: Arc::new(SystemClock),
+    };
+    let wallet = tauri::async_runtime::block_on(Wallet::start(parts))?;
+    app.manage(state::AppState::new(wallet));
+
+    #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+    if let Err(e) = app.deep_link().register_all() {
+        tracing::warn!("cannot register the countersign:// handler: {e}");
+    }
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        for url in urls {
+            links::received(app, url.as_str());
+        }
+    }
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            links::received(&handle, url.as_str());
+        }
+        tray::show_main(&handle);
+    });
+    tray::create(app)?;
+    Ok(())
+}
+
+/// "Countersign Wallet on <host>": the name this device registers with.
+fn device_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".into());
+    format!("Countersign Wallet on {host}")
+}

@@ -1,0 +1,175 @@
+//! The desktop around the app: tauri-driver, `gio open` for deep links, the keychain
+//! (`secret-tool`) and the notification bus (`dbus-monitor`). Everything runs inside the one
+//! `dbus-run-session` and Xvfb that scripts/wallet-e2e.sh starts.
+
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed on drop.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts tauri-driver on `port` and waits until it answers.
+pub async fn start_driver(port: u16) -> anyhow::Result<Guard> {
+    let native = port + 1;
+    let child =
+        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting tauri-driver (cargo install tauri-driver --locked)")?;
+    let guard = Guard(child);
+    let start = Instant::now();
+    let http = reqwest::Client::new();
+    while http
+        .get(format!("http://127.0.0.1:{port}/status"))
+        .send()
+        .await
+        .is_err()
+    {
+        if start.elapsed() > Duration::from_secs(20) {
+            bail!("tauri-driver did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(guard)
+}
+
+/// Opens a link the way the desktop does (`gio open`): with the Wallet running, a second
+/// process hands the link to it over D-Bus and exits.
+pub fn gio_open(link: &str) -> anyhow::Result<()> {
+    let status = Command::new("gio").args(["open", link]).status()?;
+    if !status.success() {
+        bail!("gio open failed: {status}");
+    }
+    Ok(())
+}
+
+/// The secret the keychain holds for `account`, via `secret-tool` (None when absent).
+pub fn keychain_secret(account: &str) -> anyhow::Result<Option<String>> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "countersign", "username", account])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok((out.status.success() && !text.is_empty()).then_some(text))
+}
+
+/// True when any file under `dir` contains `needle`.
+pub fn dir_contains(dir: &Path, needle: &[u8]) -> anyhow::Result<Option<PathBuf>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if let Some(p) = dir_contains(&path, needle)? {
+                return Ok(Some(p));
+            }
+        } else if std::fs::read(&path)?
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// Records `Notify` calls on the session bus into a file.
+pub struct NotifyMonitor {
+    _child: Guard,
+    file: PathBuf,
+}
+
+impl NotifyMonitor {
+    /// Starts `dbus-monitor`.
+    pub fn start(file: &Path) -> anyhow::Result<Self> {
+        let out = std::fs::File::create(file)?;
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Self {
+            _child: Guard(child),
+            file: file.to_path_buf(),
+        })
+    }
+
+    /// Waits until a recorded `Notify` call contains `text`.
+    pub async fn wait_for(&self, text: &str, timeout: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            if std::fs::read_to_string(&self.file)?.contains(text) {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                bail!("no notification containing {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until a top-level window with exactly this title exists (`xdotool`).
+pub async fn wait_for_window(title: &str, timeout: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let pattern = format!("^{}$", title.replace('(', "\\(").replace(')', "\\)"));
+    loop {
+        let out = Command::new("xdotool")
+            .args(["search", "--name", &pattern])
+            .output()?;
+        if out.status.success() && !out.stdout.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            bail!("no window titled {title:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Saves a screenshot of the whole X screen (`import -window root`). WebDriver's own screenshot
+/// command hangs with WebKitWebDriver here, so the e2e uses this.
+pub fn screenshot(path: &Path) -> anyhow::Result<()> {
+    let status = Command::new("import")
+        .args(["-window", "root"])
+        .arg(path)
+        .status()
+        .context("running ImageMagick's import")?;
+    if !status.success() {
+        bail!("import failed: {status}");
+    }
+    Ok(())
+}
+
+/// Closes every notification on screen (`dunstctl close-all`); best effort.
+pub fn close_notifications() {
+    let _ = Command::new("dunstctl").arg("close-all").status();
+}
+
+/// Opens dunst's action menu for the newest notification; the e2e's dmenu stand-in picks
+/// "Review" (scripts/wallet-e2e-session.sh).
+pub fn choose_notification_action() -> anyhow::Result<()> {
+    let status = Command::new("dunstctl").arg("context").status()?;
+    if !status.success() {
+        bail!("dunstctl context failed: {status}");
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! A minimal W3C WebDriver client for tauri-driver.
+//!
+//! It keeps one pooled keep-alive HTTP connection (reqwest's default): clients that send
+//! `Connection: close` fail about half of the runs through tauri-driver.
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// CSS selector of a `data-testid`.
+pub fn testid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// One WebDriver session on one application.
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+    id: String,
+}
+
+/// An element reference.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Session {
+    /// Starts `application` (with `args`) through the driver at `driver_url`.
+    pub async fn start(
+        driver_url: &str,
+        application: &Path,
+        args: &[String],
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(300))
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": { "application": application, "args": args }
+                }
+            }
+        });
+        let answer: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&caps)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("no session: {answer}"))?
+            .to_string();
+        Ok(Self {
+            http,
+            base: format!("{driver_url}/session/{id}"),
+            id,
+        })
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let answer: Value = req.send().await?.json().await?;
+        if let Some(err) = answer["value"].get("error") {
+            bail!("webdriver {path}: {err} {}", answer["value"]["message"]);
+        }
+        Ok(answer["value"].clone())
+    }
+
+    /// Finds the first element matching `css`, if any.
+    pub async fn find(&self, css: &str) -> anyhow::Result<Option<Element>> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await?;
+        Ok(v.as_array()
+            .and_then(|a| a.first())
+            .and_then(|e| e[ELEMENT_KEY].as_str())
+            .map(|s| Element(s.to_string())))
+    }
+
+    /// Waits up to `timeout` for an element matching `css`.
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> anyhow::Result<Element> {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.find(css).await? {
+                return Ok(e);
+            }
+            if start.elapsed() > timeout {
+                bail!("no element {css} after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `script` (a function body returning a value) returns `true`.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            if self.execute(script).await? == Value::Bool(true) {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                bail!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks.
+    pub async fn click(&self, e: &Element) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", e.0),
+            Some(json!({})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Types text.
+    pub async fn type_text(&self, e: &Element, text: &str) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The element's rendered text.
+    pub async fn text(&self, e: &Element) -> anyhow::Result<String> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{}/text", e.0),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn execute(&self, script: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// The window title.
+    pub async fn title(&self) -> anyhow::Result<String> {
+        Ok(self
+            .call(reqwest::Method::GET, "/title", None)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Ends the session (and the application).
+    pub async fn quit(self) -> anyhow::Result<()> {
+        self.http.delete(&self.base).send().await?;
+        Ok(())
+    }
+}

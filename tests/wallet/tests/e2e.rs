@@ -1,0 +1,306 @@
+//! The Wallet end to end, in its real window: run by `scripts/wallet-e2e.sh` (Xvfb, one
+//! `dbus-run-session` with an unlocked gnome-keyring and a notification daemon, tauri-driver).
+//!
+//! Pairing through a deep link, a live request with its notification, approve (the agent gets
+//! the provider's answer), deny with a comment (via a deep link to the running Wallet), a
+//! hostile reason rendered inert, an approval link to an unpaired server, the key found in the
+//! keychain and nowhere on disk, and a fresh start with a link. Screenshots go to
+//! `$WALLET_E2E_SHOTS`.
+
+use countersign_sdk::{Error as SdkError, ProxyOutcome, ProxyRequest};
+use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
+use countersign_wallet_e2e::stack::Stack;
+use countersign_wallet_e2e::webdriver::{testid, Session};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn env_path(name: &str) -> PathBuf {
+    PathBuf::from(
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: run scripts/wallet-e2e.sh")),
+    )
+}
+
+fn step(text: &str) {
+    eprintln!("\n== {text}");
+}
+
+async fn pending(
+    stack: &Stack,
+    reason: &str,
+    body: serde_json::Value,
+) -> countersign_sdk::PendingApproval {
+    let agent = stack.agent().unwrap();
+    let request = ProxyRequest::post("payments", "/v1/refunds", reason)
+        .json(&body)
+        .unwrap();
+    match agent.proxy_request(request).await.unwrap() {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
+    }
+}
+
+/// Closes the notifications, lets the page paint, then photographs the screen.
+async fn snap(_s: &Session, path: &Path) -> anyhow::Result<()> {
+    desktop::close_notifications();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    desktop::screenshot(path)
+}
+
+async fn open_row(s: &Session, id: &str) -> anyhow::Result<()> {
+    let row = s
+        .wait_for(
+            &format!("[data-testid=\"inbox-row\"][data-approval-id=\"{id}\"]"),
+            WAIT,
+        )
+        .await?;
+    s.click(&row).await?;
+    s.wait_for(&testid("review"), WAIT).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+async fn wallet_end_to_end() -> anyhow::Result<()> {
+    let app = env_path("WALLET_APP");
+    let shots = env_path("WALLET_E2E_SHOTS");
+    let data_dir = env_path("COUNTERSIGN_WALLET_DATA_DIR");
+    std::fs::create_dir_all(&shots)?;
+    let shot = |name: &str| shots.join(format!("{name}.png"));
+
+    let stack = Stack::start().await?;
+    let monitor = NotifyMonitor::start(&shots.join("notify-monitor.txt"))?;
+    let _driver = desktop::start_driver(4444).await?;
+    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+
+    step("pair through a countersign://pair deep link");
+    let link = stack.invite("alice").await?;
+    desktop::gio_open(&link)?;
+    let who = s.wait_for(&testid("pair-approver"), WAIT).await?;
+    assert!(s.text(&who).await?.contains("Alice Example"));
+    let server = s
+        .text(&s.wait_for(&testid("pair-server"), WAIT).await?)
+        .await?;
+    assert_eq!(server, stack.url);
+    snap(&s, &shot("01-pair-confirm")).await?;
+    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+
+    step("the key is in the keychain and nowhere on disk");
+    let secret = desktop::keychain_secret(&keychain_account(&data_dir)?)?
+        .expect("the device key is in the Secret Service");
+    assert_eq!(secret.len(), 43, "32-byte seed in base64url");
+    // Nowhere on disk: not in the pairing list, the web view's storage and caches, the
+    // desktop files, in base64url, hex or raw bytes.
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&secret)?;
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    for dir in [
+        data_dir.clone(),
+        env_path("XDG_DATA_HOME"),
+        env_path("XDG_CONFIG_HOME"),
+        env_path("XDG_CACHE_HOME"),
+    ] {
+        for needle in [secret.as_bytes(), hex.as_bytes(), &raw[..]] {
+            assert_eq!(
+                desktop::dir_contains(&dir, needle)?,
+                None,
+                "key material under {dir:?}"
+            );
+        }
+    }
+
+    step("a live request appears in the inbox, with a notification");
+    let reason =
+        "Customer #8812 was charged twice for order A-1042; refund the duplicate EUR 19.99";
+    let p1 = pending(
+        &stack,
+        reason,
+        serde_json::json!({"order": "A-1042", "amount": 1999, "currency": "EUR"}),
+    )
+    .await;
+    let id1 = p1.approval_id.to_string();
+    s.wait_for(&format!("[data-approval-id=\"{id1}\"]"), WAIT)
+        .await?;
+    monitor.wait_for("Customer #8812", WAIT).await?;
+    desktop::wait_for_window("Countersign Wallet (1 pending)", WAIT).await?;
+    snap(&s, &shot("02-inbox")).await?;
+
+    step("open it, approve, and the agent receives the provider's answer");
+    open_row(&s, &id1).await?;
+    let shown = s.text(&s.wait_for(&testid("reason"), WAIT).await?).await?;
+    assert_eq!(shown, reason);
+    snap(&s, &shot("03-review")).await?;
+    let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(30)).await });
+    s.click(&s.wait_for(&testid("approve"), WAIT).await?)
+        .await?;
+    let result = waiter.await??;
+    assert!(
+        (200..300).contains(&result.status()),
+        "provider status {}",
+        result.status()
+    );
+    s.wait_until(
+        "the outcome",
+        "const o = document.querySelector('[data-testid=outcome-text]'); return !!o && o.textContent === 'Executed.'",
+        WAIT,
+    )
+    .await?;
+    snap(&s, &shot("04-outcome")).await?;
+    assert_eq!(stack.provider.calls().len(), 1, "executed exactly once");
+
+    step("deny with a comment, opened by a deep link to the running Wallet");
+    let p2 = pending(
+        &stack,
+        "Refund order A-2000 in full",
+        serde_json::json!({"order": "A-2000"}),
+    )
+    .await;
+    desktop::gio_open(&p2.approval_url)?;
+    s.wait_until(
+        "the review of the linked request",
+        "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'Refund order A-2000 in full'",
+        WAIT,
+    )
+    .await?;
+    let comment = s.wait_for(&testid("comment"), WAIT).await?;
+    s.type_text(&comment, "Order A-2000 was already refunded")
+        .await?;
+    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    match p2.wait(Duration::from_secs(30)).await {
+        Err(SdkError::Denied { comment, .. }) => {
+            assert_eq!(
+                comment.as_deref(),
+                Some("Order A-2000 was already refunded")
+            )
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    assert_eq!(
+        stack.provider.calls().len(),
+        1,
+        "a denied call is never sent"
+    );
+
+    step("a hostile reason renders inert, with hidden characters revealed");
+    let hostile = format!(
+        "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Refund \u{202E}0001$\u{202C} to {}",
+        "A".repeat(10_000)
+    );
+    let p3 = pending(
+        &stack,
+        &hostile,
+        serde_json::json!({"note": "<b>bold?</b>"}),
+    )
+    .await;
+    let scripts_before = s.execute("return document.scripts.length").await?;
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    open_row(&s, &p3.approval_id.to_string()).await?;
+    s.wait_for(&testid("hidden-warning"), WAIT).await?;
+    let inert = s
+        .execute(
+            "const r = document.querySelector('[data-testid=reason]');
+             return {
+               text: r.textContent.slice(0, 120),
+               imgs: document.querySelectorAll('main img').length,
+               scripts: document.scripts.length,
+               title: document.title,
+               len: r.textContent.length
+             };",
+        )
+        .await?;
+    eprintln!("hostile render: {inert}");
+    assert!(inert["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("<script>document.title='pwned'</script><img"));
+    assert!(inert["text"].as_str().unwrap().contains("⟨U+202E⟩"));
+    assert_eq!(inert["imgs"], 0);
+    assert_eq!(inert["scripts"], scripts_before);
+    assert_ne!(inert["title"], "pwned");
+    assert!(inert["len"].as_u64().unwrap() > 10_000);
+    snap(&s, &shot("05-hostile")).await?;
+
+    step("an approval link to a server that is not paired gets a clear screen, no pairing");
+    desktop::gio_open(&format!(
+        "countersign://approval/{}?server=http%3A%2F%2F127.0.0.1%3A9",
+        p3.approval_id
+    ))?;
+    s.wait_for("[data-testid=\"error\"][data-code=\"not_paired\"]", WAIT)
+        .await?;
+    assert!(s.find(&testid("pair-confirm")).await?.is_none());
+    snap(&s, &shot("06-not-paired")).await?;
+
+    step("a notification's Review action brings the Wallet to that request (never approves)");
+    desktop::close_notifications();
+    let p5 = pending(
+        &stack,
+        "Refund order A-5000 after a courier loss",
+        serde_json::json!({"order": "A-5000"}),
+    )
+    .await;
+    monitor.wait_for("courier loss", WAIT).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    desktop::choose_notification_action()?;
+    s.wait_until(
+        "the review opened from the notification",
+        "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'Refund order A-5000 after a courier loss'",
+        WAIT,
+    )
+    .await?;
+    let status = stack.agent()?.approval(p5.approval_id).await?;
+    assert_eq!(
+        status.status.as_str(),
+        "pending",
+        "nothing is approved from a notification"
+    );
+
+    step("history is searchable");
+    s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("history-row"), WAIT).await?;
+    snap(&s, &shot("07-history")).await?;
+    s.quit().await?;
+
+    step("a fresh start with an approval link opens that request");
+    let p4 = pending(
+        &stack,
+        "Refund order A-3000",
+        serde_json::json!({"order": "A-3000"}),
+    )
+    .await;
+    let s = Session::start(
+        "http://127.0.0.1:4444",
+        &app,
+        std::slice::from_ref(&p4.approval_url),
+    )
+    .await?;
+    s.wait_until(
+        "the review at start-up",
+        "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'Refund order A-3000'",
+        WAIT,
+    )
+    .await?;
+    snap(&s, &shot("08-fresh-start-link")).await?;
+    s.quit().await?;
+
+    stack.stop().await;
+    Ok(())
+}
+
+/// `<service_id>/<approver_id>` of the one pairing, from the Wallet's pairing list.
+fn keychain_account(data_dir: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let p = &v["pairings"][0];
+    Ok(format!(
+        "{}/{}",
+        p["service_id"].as_str().unwrap_or_default(),
+        p["approver_id"].as_str().unwrap_or_default()
+    ))
+}

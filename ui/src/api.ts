@@ -1,0 +1,54 @@
+// The only module that imports @tauri-apps: every other module calls these functions.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import {
+  isWalletError,
+  type HistoryRow,
+  type InboxView,
+  type LinkAction,
+  type PairingPreview,
+  type PairingView,
+  type ReviewView,
+  type WalletError,
+  type WalletUpdate,
+} from "./types";
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    if (isWalletError(e)) throw e;
+    const err: WalletError = { code: "ipc", message: String(e) };
+    throw err;
+  }
+}
+
+export const api = {
+  uiReady: () => call<string[]>("ui_ready"),
+  inbox: () => call<InboxView>("inbox"),
+  pairings: () => call<PairingView[]>("pairings"),
+  openLink: (link: string) => call<LinkAction>("open_link", { link }),
+  previewPairing: (serverUrl: string, code: string) =>
+    call<PairingPreview>("preview_pairing", { serverUrl, code }),
+  confirmPairing: (serverUrl: string, code: string) =>
+    call<PairingView>("confirm_pairing", { serverUrl, code }),
+  removePairing: (serverUrl: string) => call<void>("remove_pairing", { serverUrl }),
+  review: (serverUrl: string, approvalId: string) =>
+    call<ReviewView>("review", { serverUrl, approvalId }),
+  decide: (
+    serverUrl: string,
+    approvalId: string,
+    verdict: "approve" | "deny",
+    comment: string | null,
+    shownDigest: string,
+  ) => call<ReviewView>("decide", { serverUrl, approvalId, verdict, comment, shownDigest }),
+  history: (query: string) => call<HistoryRow[]>("history", { query }),
+};
+
+export function onWalletUpdate(handler: (u: WalletUpdate) => void): Promise<UnlistenFn> {
+  return listen<WalletUpdate>("wallet-update", (e) => handler(e.payload));
+}
+
+export function onOpenLink(handler: (link: string) => void): Promise<UnlistenFn> {
+  return listen<string>("open-link", (e) => handler(e.payload));
+}

@@ -1,0 +1,136 @@
+// Shapes of what the Wallet (Rust) sends; names match the Rust serde output.
+
+export type HiddenKind = "bidi" | "invisible" | "control";
+
+export type Segment =
+  | { type: "text"; text: string }
+  | { type: "hidden"; marker: string; kind: HiddenKind };
+
+/** Untrusted text with hidden characters already made visible by Rust. */
+export interface Revealed {
+  text: string;
+  segments: Segment[];
+  warning: boolean;
+  kinds: HiddenKind[];
+}
+
+export type ApprovalStatus =
+  | "pending"
+  | "approved"
+  | "executing"
+  | "succeeded"
+  | "execution_failed"
+  | "denied"
+  | "expired"
+  | "cancelled";
+
+export interface InboxRow {
+  server: string;
+  approval_id: string;
+  reason: Revealed;
+  app: Revealed;
+  grant: Revealed;
+  method: Revealed;
+  url: Revealed;
+  created_at: string;
+  expires_at: string;
+  seconds_left: number;
+}
+
+export interface InboxView {
+  rows: InboxRow[];
+  count: number;
+}
+
+export interface HistoryRow extends InboxRow {
+  status: ApprovalStatus;
+}
+
+export interface BodyView {
+  kind: "empty" | "json" | "text" | "binary";
+  size: number;
+  display: Revealed;
+  truncated: boolean;
+}
+
+export interface ReviewView {
+  server: string;
+  approval_id: string;
+  reason: Revealed;
+  app: Revealed;
+  grant: Revealed;
+  method: Revealed;
+  url: Revealed;
+  headers: { name: Revealed; value: Revealed }[];
+  body: BodyView;
+  digest: string;
+  fingerprint: string;
+  created_at: string;
+  expires_at: string;
+  seconds_left: number;
+  status: ApprovalStatus;
+  quorum: { needed: number; approvals: number; denials: number };
+  decisions: {
+    approver_id: Revealed;
+    decision: "approve" | "deny";
+    comment: Revealed | null;
+    decided_at: string;
+  }[];
+  can_decide: boolean;
+  outcome: {
+    status: ApprovalStatus;
+    provider_status: number | null;
+    provider_body: BodyView | null;
+    failure: Revealed | null;
+  } | null;
+  warning: boolean;
+}
+
+export type SyncStatus =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "retrying"; why: string; retry_in_ms: number }
+  | { state: "failed"; why: string };
+
+export interface PairingView {
+  server: string;
+  service_id: string;
+  approver_id: string;
+  approver_name: string;
+  key_id: string;
+  status: SyncStatus;
+}
+
+export interface PairingPreview {
+  server: string;
+  service_id: string;
+  approver_id: string;
+  approver_name: string;
+  expires_at: string;
+  replaces_existing: boolean;
+}
+
+export type LinkAction =
+  | { action: "confirm_pairing"; server: string; code: string }
+  | { action: "open_approval"; server: string; approval_id: string };
+
+export type WalletUpdate =
+  | { type: "inbox_changed"; count: number }
+  | { type: "approval_changed"; server: string; approval_id: string; status: ApprovalStatus }
+  | { type: "connection"; server: string; status: SyncStatus }
+  | { type: "focus"; server: string; approval_id: string };
+
+/** Every command error: a stable code and a message for people. */
+export interface WalletError {
+  code: string;
+  message: string;
+}
+
+export function isWalletError(e: unknown): e is WalletError {
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as WalletError).code === "string" &&
+    typeof (e as WalletError).message === "string"
+  );
+}

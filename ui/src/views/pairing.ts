@@ -1,0 +1,57 @@
+// Pairing: the confirmation screen (server and approver name, nothing happens before Confirm)
+// and the list of paired services.
+import { h } from "../dom";
+import { formatTime } from "../time";
+import type { PairingPreview, PairingView } from "../types";
+
+export function pairConfirmView(p: PairingPreview, confirm: () => void, cancel: () => void, busy: boolean): HTMLElement {
+  return h(
+    "section",
+    { class: "pair-confirm", "data-testid": "pair-confirm" },
+    h("h1", {}, "Pair this Wallet?"),
+    h("p", {}, "You are about to approve requests as:"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Approver"),
+      h("dd", { "data-testid": "pair-approver" }, p.approver_name, h("span", { class: "muted" }, ` (${p.approver_id})`)),
+      h("dt", {}, "Server"),
+      h("dd", { "data-testid": "pair-server" }, p.server),
+      h("dt", {}, "Service id"),
+      h("dd", {}, p.service_id),
+      h("dt", {}, "Code valid until"),
+      h("dd", {}, formatTime(p.expires_at)),
+    ),
+    p.replaces_existing ? h("p", { class: "warning-banner" }, "This Wallet is already paired with this server; confirming replaces that pairing and deletes its key.") : null,
+    h("p", { class: "muted" }, "A new signing key is created and kept in your system keychain; only its public half is sent."),
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { onclick: cancel, "data-testid": "pair-cancel" }, "Cancel"),
+      h("button", { class: "approve", disabled: busy, onclick: confirm, "data-testid": "pair-confirm-button" }, "Pair"),
+    ),
+  );
+}
+
+export function pairingsView(list: PairingView[], remove: (server: string) => void): HTMLElement {
+  const root = h("section", { class: "pairings", "data-testid": "pairings" }, h("h1", {}, "Paired services"));
+  if (list.length === 0) {
+    root.appendChild(h("p", { class: "empty" }, "None yet. Open a countersign://pair link, or paste it above."));
+    return root;
+  }
+  const ul = h("ul", { class: "rows" });
+  for (const p of list) {
+    const state = p.status.state === "retrying" ? `reconnecting (${p.status.why})` : p.status.state === "failed" ? `failed: ${p.status.why}` : p.status.state;
+    ul.appendChild(
+      h(
+        "li",
+        { class: "pairing", "data-testid": "pairing" },
+        h("div", {}, h("strong", {}, p.approver_name), ` (${p.approver_id}) at ${p.server}`),
+        h("div", { class: "muted" }, `service ${p.service_id} · key ${p.key_id} · ${state}`),
+        h("button", { class: "link danger", onclick: () => remove(p.server) }, "Remove pairing"),
+      ),
+    );
+  }
+  root.appendChild(ul);
+  return root;
+}

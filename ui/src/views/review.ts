@@ -1,0 +1,152 @@
+// The review screen: reason first and large, then everything the signature covers, the digest
+// fingerprint, quorum and decisions, and approve / deny. Only here can a request be approved.
+import { h, revealed } from "../dom";
+import { formatSize, formatTime } from "../time";
+import type { BodyView, ReviewView } from "../types";
+import { countdown, statusBadge, warningBanner } from "./common";
+
+export interface ReviewActions {
+  decide: (verdict: "approve" | "deny", comment: string | null) => void;
+  back: () => void;
+}
+
+export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean): HTMLElement {
+  const root = h("section", { class: "review", "data-testid": "review" });
+  root.appendChild(h("button", { class: "link back", onclick: actions.back }, "← Inbox"));
+  if (v.warning) {
+    root.appendChild(
+      warningBanner(
+        "This request contains hidden or direction-changing characters, shown as ⟨U+…⟩. Text may not say what it seems to say.",
+      ),
+    );
+  }
+  root.appendChild(h("h1", { class: "reason", "data-testid": "reason" }, revealed(v.reason)));
+  root.appendChild(
+    h(
+      "div",
+      { class: "review-status" },
+      statusBadge(v.status),
+      v.status === "pending" ? countdown(v.seconds_left, "expiry") : null,
+      h("span", { class: "quorum", "data-testid": "quorum" }, quorumText(v)),
+    ),
+  );
+
+  // After a decision, the outcome is what the person looks for first.
+  if (v.outcome) root.appendChild(outcomeBlock(v));
+
+  const facts = h("dl", { class: "facts" });
+  const fact = (label: string, value: Node) => {
+    facts.appendChild(h("dt", {}, label));
+    facts.appendChild(h("dd", {}, value));
+  };
+  fact("App", revealed(v.app));
+  fact("Grant", revealed(v.grant));
+  fact("Method", revealed(v.method, "method"));
+  fact("URL", revealed(v.url, "url"));
+  fact("Service", h("span", {}, v.server));
+  fact("Requested", h("span", {}, formatTime(v.created_at)));
+  fact("Expires", h("span", {}, formatTime(v.expires_at)));
+  fact(
+    "Digest",
+    h(
+      "span",
+      { class: "digest" },
+      h("strong", { "data-testid": "fingerprint" }, v.fingerprint),
+      h("code", { class: "digest-full", title: "request digest (SHA-256 of the statement)" }, v.digest),
+    ),
+  );
+  root.appendChild(facts);
+
+  root.appendChild(h("h2", {}, "Headers"));
+  if (v.headers.length === 0) root.appendChild(h("p", { class: "muted" }, "No extra headers."));
+  else {
+    const table = h("table", { class: "headers" });
+    for (const hd of v.headers) table.appendChild(h("tr", {}, h("th", {}, revealed(hd.name)), h("td", {}, revealed(hd.value))));
+    root.appendChild(table);
+  }
+
+  root.appendChild(h("h2", {}, "Body"));
+  root.appendChild(bodyBlock(v.body, "body"));
+
+  if (v.decisions.length > 0) {
+    root.appendChild(h("h2", {}, "Decisions"));
+    const list = h("ul", { class: "decisions", "data-testid": "decisions" });
+    for (const d of v.decisions) {
+      list.appendChild(
+        h(
+          "li",
+          {},
+          h("strong", {}, d.decision === "approve" ? "Approved" : "Denied"),
+          " by ",
+          revealed(d.approver_id),
+          ` at ${formatTime(d.decided_at)}`,
+          d.comment ? h("div", { class: "comment" }, "“", revealed(d.comment), "”") : null,
+        ),
+      );
+    }
+    root.appendChild(list);
+  }
+
+  if (v.can_decide) root.appendChild(decisionForm(actions, busy));
+  return root;
+}
+
+function quorumText(v: ReviewView): string {
+  const q = v.quorum;
+  const denied = q.denials > 0 ? `, ${q.denials} denial` : "";
+  return `${q.approvals} of ${q.needed} approval${q.needed === 1 ? "" : "s"}${denied}`;
+}
+
+export function bodyBlock(b: BodyView, testid: string): HTMLElement {
+  const kind = { empty: "no body", json: "JSON", text: "text", binary: "binary (hex)" }[b.kind];
+  const wrap = h("div", { class: "body", "data-testid": testid });
+  wrap.appendChild(
+    h("div", { class: "body-meta" }, `${kind} · ${formatSize(b.size)}${b.truncated ? " · showing the start only" : ""}`),
+  );
+  if (b.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${b.kind}` }, revealed(b.display)));
+  return wrap;
+}
+
+function outcomeBlock(v: ReviewView): HTMLElement {
+  const o = v.outcome!;
+  const box = h("section", { class: `outcome status-${o.status}`, "data-testid": "outcome" });
+  box.appendChild(h("h2", {}, "Outcome"));
+  const line = {
+    pending: "Waiting for more approvals.",
+    approved: "Approved; the call is about to be sent.",
+    executing: "Approved; the call is being sent.",
+    succeeded: "Executed.",
+    execution_failed: "Approved, but the call failed.",
+    denied: "Denied; the call was not sent.",
+    expired: "Expired; the call was not sent.",
+    cancelled: "Cancelled by the app; the call was not sent.",
+  }[o.status];
+  box.appendChild(h("p", { "data-testid": "outcome-text" }, line));
+  if (o.provider_status !== null) box.appendChild(h("p", {}, "Provider status: ", h("strong", { "data-testid": "provider-status" }, String(o.provider_status))));
+  if (o.failure) box.appendChild(h("p", { class: "failure" }, revealed(o.failure)));
+  if (o.provider_body) box.appendChild(bodyBlock(o.provider_body, "provider-body"));
+  return box;
+}
+
+function decisionForm(actions: ReviewActions, busy: boolean): HTMLElement {
+  const comment = h("textarea", {
+    id: "comment",
+    rows: "2",
+    maxlength: "2000",
+    placeholder: "Comment (optional, sent with a denial or approval)",
+    "data-testid": "comment",
+  }) as HTMLTextAreaElement;
+  const value = () => (comment.value.trim() === "" ? null : comment.value);
+  return h(
+    "div",
+    { class: "decide" },
+    h("label", { for: "comment" }, "Comment"),
+    comment,
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { class: "deny", disabled: busy, "data-testid": "deny", onclick: () => actions.decide("deny", value()) }, "Deny"),
+      h("button", { class: "approve", disabled: busy, "data-testid": "approve", onclick: () => actions.decide("approve", value()) }, "Approve"),
+    ),
+  );
+}
