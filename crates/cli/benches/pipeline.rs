@@ -41,16 +41,12 @@
 
 use anyhow::{bail, ensure, Context};
 use countersign_approver::{ApproverClient, Verdict};
-use countersign_cli::demo::demo_config;
-use countersign_cli::sample_provider::{Behaviour, SampleProvider};
+use countersign_cli::sample_provider::Behaviour;
+use countersign_cli::stack::DemoStack;
 use countersign_core::audit::AuditKind;
-use countersign_core::encoding::random_token;
-use countersign_core::keys::generate_signing_key;
-use countersign_core::DeepLink;
 use countersign_sdk::{Client, ProxyOutcome, ProxyRequest};
-use countersign_service::state::AppState;
 use countersign_service::store::AuditDraft;
-use countersign_service::{Admin, Config, Secrets, Service};
+use countersign_service::Admin;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -128,76 +124,32 @@ impl Plan {
 
 /// Everything running: provider, service, an approver paired with it.
 struct Harness {
-    _dir: tempfile::TempDir,
-    provider: SampleProvider,
-    provider_secret: String,
-    service_url: String,
-    api_key: String,
-    state: AppState,
+    stack: DemoStack,
     approver: ApproverClient,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), countersign_service::ServiceError>>,
     admin: Admin,
 }
 
 impl Harness {
     async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let provider_secret = format!("sk_bench_{}", random_token());
-        let api_key = format!("cs_bench_{}", random_token());
-        let provider = SampleProvider::start(&provider_secret).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let listen = listener.local_addr()?.to_string();
-        let config_path = dir.path().join("countersign.toml");
-        let text = demo_config(
-            &listen,
-            &provider.base_url(),
-            &api_key,
-            &dir.path().join("countersign.db"),
-        );
-        std::fs::write(&config_path, &text)?;
-        let config = Config::parse(&text, &config_path)?;
-        let secret = provider_secret.clone();
-        let secrets = Secrets::resolve(&config, &|_| Some(secret.clone()))?;
-        let service = Service::start(config.clone(), secrets).await?;
-        let state = service.state().clone();
-        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(service.serve(listener, async {
-            let _ = stop_rx.await;
-        }));
-
-        let admin = Admin::open(config).await?;
-        let invite = admin.invite("alice").await?;
-        let link = DeepLink::parse(&invite.link).context("reading the pairing link")?;
-        let key = generate_signing_key();
-        let http = reqwest::Client::new();
-        let pairing = ApproverClient::pair_link(&http, &link, "bench approver", &key).await?;
-        let approver = ApproverClient::new(http, pairing, key);
+        let stack = DemoStack::start().await?;
+        let approver = stack.pair("alice", "bench approver").await?;
+        let admin = stack.admin().await?;
         Ok(Self {
-            _dir: dir,
-            provider,
-            provider_secret,
-            service_url: format!("http://{listen}"),
-            api_key,
-            state,
+            stack,
             approver,
-            stop,
-            server,
             admin,
         })
     }
 
     fn agent(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(&self.service_url, self.api_key.clone())?)
+        self.stack.agent()
     }
 
     /// Stops everything; returns the number of audit entries (the chain verified).
     async fn shutdown(self) -> anyhow::Result<u64> {
         let audit = self.admin.verify_audit().await?;
         self.admin.close().await;
-        let _ = self.stop.send(());
-        self.server.await??;
-        self.provider.stop();
+        self.stack.stop().await?;
         match audit {
             Ok(n) => Ok(n),
             Err(brk) => bail!("audit chain broken after the run: {brk}"),
@@ -370,8 +322,8 @@ async fn compare(
 ) -> anyhow::Result<(Stats, Stats, Duration)> {
     let agent = h.agent()?;
     let direct = sdk_like_http_client()?;
-    let url = format!("{}/v1/balance", h.provider.base_url());
-    let auth = format!("Bearer {}", h.provider_secret);
+    let url = format!("{}/v1/balance", h.stack.provider.base_url());
+    let auth = format!("Bearer {}", h.stack.provider_secret);
     for _ in 0..warmup {
         direct_balance(&direct, &url, &auth).await?;
         proxied_balance(&agent).await?;
@@ -405,7 +357,7 @@ fn ratios(d: &Stats, p: &Stats) -> (f64, f64) {
 
 /// Part 1: no-approval proxy vs direct provider call.
 async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
-    let audit_before = h.state.store.audit_head().await?;
+    let audit_before = h.stack.state.store.audit_head().await?;
     let (d, p, wall) = compare(
         h,
         plan.overhead_n,
@@ -413,7 +365,7 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         plan.overhead_warmup,
     )
     .await?;
-    let audit_rows = h.state.store.audit_head().await? - audit_before;
+    let audit_rows = h.stack.state.store.audit_head().await? - audit_before;
     let calls = plan.overhead_n + plan.overhead_warmup;
     println!(
         "\n[1] Proxy overhead, no approval needed: GET /v1/balance, sequential, {} each in blocks of {}, after {} warm-up each ({:.1} s)",
@@ -442,9 +394,9 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
 
     // The same with a provider that takes a realistic time to answer.
     let delay = Duration::from_millis(10);
-    h.provider.set_behaviour(Behaviour::Delay(delay));
+    h.stack.provider.set_behaviour(Behaviour::Delay(delay));
     let compared = compare(h, plan.delayed_n, 10, 5).await;
-    h.provider.set_behaviour(Behaviour::Normal);
+    h.stack.provider.set_behaviour(Behaviour::Normal);
     let (d, p, wall) = compared?;
     println!(
         "\n[1b] Same, provider answering after {} ms, {} each in blocks of 10 ({:.1} s)",
@@ -465,9 +417,9 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
 
 /// Part 1c: the cost of the pieces a proxied call is made of, timed alone.
 async fn parts(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
-    let store = &h.state.store;
+    let store = &h.stack.state.store;
     let http = sdk_like_http_client()?;
-    let health = format!("{}/healthz", h.service_url);
+    let health = format!("{}/healthz", h.stack.url);
     // An approval that exists (made by part 1's last call is not known; make one).
     let agent = h.agent()?;
     let pending = match agent.proxy_request(refund_request(0)?).await? {
@@ -487,7 +439,7 @@ async fn parts(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
                 "bench",
                 serde_json::json!({"bench": i}),
             );
-            store.append_audit(draft, h.state.clock.now()).await?;
+            store.append_audit(draft, h.stack.state.clock.now()).await?;
             Ok(())
         })
         .await?;
@@ -679,7 +631,7 @@ async fn throughput(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
 /// The reads of one expiry pass, which the service runs after every new pending approval
 /// (`expiry::run` woken by `proxy`), timed now that many approvals are pending.
 async fn expiry_pass(h: &Harness) -> anyhow::Result<()> {
-    let store = &h.state.store;
+    let store = &h.stack.state.store;
     let pending = store
         .ids_in_status(countersign_core::ApprovalStatus::Pending)
         .await?
@@ -688,7 +640,7 @@ async fn expiry_pass(h: &Harness) -> anyhow::Result<()> {
     for _ in 0..20 {
         samples.push(
             timed(async {
-                store.due_for_expiry(h.state.clock.now(), 500).await?;
+                store.due_for_expiry(h.stack.state.clock.now(), 500).await?;
                 store.next_expiry().await?;
                 Ok(())
             })

@@ -6,16 +6,16 @@
 //! answer; the audit chain is verified.
 
 use crate::display;
-use crate::sample_provider::SampleProvider;
+use crate::stack::DemoStack;
 use anyhow::Context;
 use countersign_approver::Verdict;
-use countersign_core::encoding::{random_token, sha256_hex};
-use countersign_sdk::{Client, ProxyOutcome, ProxyRequest};
-use countersign_service::{Admin, Config, Secrets, Service};
+use countersign_core::encoding::sha256_hex;
+use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use std::path::Path;
 use std::time::Duration;
 
-const SECRET_ENV: &str = "DEMO_PAYMENTS_SECRET";
+/// The environment variable name the demo grant reads its secret from.
+pub const SECRET_ENV: &str = "DEMO_PAYMENTS_SECRET";
 
 /// The demo's configuration: one approver, one app, one grant whose refunds need approval.
 pub fn demo_config(listen: &str, provider_url: &str, api_key: &str, database: &Path) -> String {
@@ -61,47 +61,26 @@ fn step(n: u32, text: &str) {
 
 /// Runs the demo; prints each step.
 pub async fn run() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let provider_secret = format!("sk_demo_{}", random_token());
-    let api_key = format!("cs_demo_{}", random_token());
-
     step(
         1,
         "Starting the sample payments provider and the service (temporary SQLite database)",
     );
-    let provider = SampleProvider::start(&provider_secret).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let listen = listener.local_addr()?.to_string();
-    let config_path = dir.path().join("countersign.toml");
-    let text = demo_config(
-        &listen,
-        &provider.base_url(),
-        &api_key,
-        &dir.path().join("countersign.db"),
-    );
-    std::fs::write(&config_path, &text)?;
-    let config = Config::parse(&text, &config_path)?;
-    let secrets = Secrets::resolve(&config, &|name| {
-        (name == SECRET_ENV).then(|| provider_secret.clone())
-    })?;
-    let service = Service::start(config.clone(), secrets).await?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(service.serve(listener, async {
-        let _ = stop_rx.await;
-    }));
+    let stack = DemoStack::start().await?;
     println!(
-        "    provider: {}   service: http://{listen}",
-        provider.base_url()
+        "    provider: {}   service: {}",
+        stack.provider.base_url(),
+        stack.url
     );
 
     step(
         2,
         "Admin invites approver alice; her headless approver pairs with the one-time link",
     );
-    let admin = Admin::open(config.clone()).await?;
+    let admin = stack.admin().await?;
     let invite = admin.invite("alice").await?;
     println!("    pairing link: {}", invite.link);
-    let key_file = dir.path().join("alice.key.json");
+    let key_dir = tempfile::tempdir()?;
+    let key_file = key_dir.path().join("alice.key.json");
     let pairing = crate::headless::pair(&invite.link, &key_file, "demo laptop").await?;
     println!(
         "    paired: approver {} with key {}",
@@ -112,7 +91,7 @@ pub async fn run() -> anyhow::Result<()> {
         3,
         "The agent asks for a refund; the policy requires approval",
     );
-    let agent = Client::new(&format!("http://{listen}"), api_key)?;
+    let agent = stack.agent()?;
     let request = ProxyRequest::post(
         "payments",
         "/v1/refunds",
@@ -160,7 +139,10 @@ pub async fn run() -> anyhow::Result<()> {
         "    {}",
         display::body(result.body()).replace('\n', "\n    ")
     );
-    println!("    upstream calls received: {}", provider.calls().len());
+    println!(
+        "    upstream calls received: {}",
+        stack.provider.calls().len()
+    );
 
     step(6, "The audit log's hash chain verifies");
     match admin.verify_audit().await? {
@@ -168,8 +150,7 @@ pub async fn run() -> anyhow::Result<()> {
         Err(brk) => anyhow::bail!("audit chain broken: {brk}"),
     }
     admin.close().await;
-    let _ = stop_tx.send(());
-    server.await??;
+    stack.stop().await?;
     println!("\nDemo finished.");
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! - [`headless`]: the headless approver (key in a file) for scripts and tests.
 //! - [`demo`]: the whole flow on loopback with a temporary database.
 //! - [`sample_provider`]: the tiny "payments" upstream the demo and tests call.
+//! - [`stack`]: provider and service on loopback, for the demo and the benchmark.
 //! - [`display`]: printing untrusted text inertly in a terminal.
 
 pub mod demo;
@@ -11,3 +12,4 @@ pub mod display;
 pub mod headless;
 pub mod sample_provider;
 pub mod serve;
+pub mod stack;

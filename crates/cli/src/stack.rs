@@ -1,0 +1,108 @@
+//! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file,
+//! configured by [`crate::demo::demo_config`]. The demo and the pipeline benchmark run on it.
+
+use crate::demo::{demo_config, SECRET_ENV};
+use crate::sample_provider::SampleProvider;
+use countersign_approver::ApproverClient;
+use countersign_core::encoding::random_token;
+use countersign_core::keys::generate_signing_key;
+use countersign_core::DeepLink;
+use countersign_sdk::Client;
+use countersign_service::state::AppState;
+use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running provider and service.
+pub struct DemoStack {
+    /// The provider (counts the calls it receives).
+    pub provider: SampleProvider,
+    /// The grant's managed secret, which the provider expects.
+    pub provider_secret: String,
+    /// The agent's API key.
+    pub api_key: String,
+    /// The service's base URL.
+    pub url: String,
+    /// The loaded configuration.
+    pub config: Config,
+    /// The service's shared state.
+    pub state: AppState,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<Result<(), ServiceError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoStack {
+    /// Starts the provider and the service on free loopback ports.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let provider_secret = format!("sk_demo_{}", random_token());
+        let api_key = format!("cs_demo_{}", random_token());
+        let provider = SampleProvider::start(&provider_secret).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listen = listener.local_addr()?.to_string();
+        let config_path = dir.path().join("countersign.toml");
+        let text = demo_config(
+            &listen,
+            &provider.base_url(),
+            &api_key,
+            &dir.path().join("countersign.db"),
+        );
+        std::fs::write(&config_path, &text)?;
+        let config = Config::parse(&text, &config_path)?;
+        let secrets = Secrets::resolve(&config, &|name| {
+            (name == SECRET_ENV).then(|| provider_secret.clone())
+        })?;
+        let service = Service::start(config.clone(), secrets).await?;
+        let state = service.state().clone();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(service.serve(listener, async {
+            let _ = stop_rx.await;
+        }));
+        Ok(Self {
+            provider,
+            provider_secret,
+            api_key,
+            url: format!("http://{listen}"),
+            config,
+            state,
+            stop,
+            server,
+            _dir: dir,
+        })
+    }
+
+    /// An SDK client for the demo agent.
+    pub fn agent(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.url, self.api_key.clone())?)
+    }
+
+    /// Administrative access to the service's database.
+    pub async fn admin(&self) -> anyhow::Result<Admin> {
+        Ok(Admin::open(self.config.clone()).await?)
+    }
+
+    /// Pairs a fresh in-memory key for `approver_id` through a one-time link.
+    pub async fn pair(
+        &self,
+        approver_id: &str,
+        device_name: &str,
+    ) -> anyhow::Result<ApproverClient> {
+        let admin = self.admin().await?;
+        let invite = admin.invite(approver_id).await?;
+        admin.close().await;
+        let link = DeepLink::parse(&invite.link)?;
+        let key = generate_signing_key();
+        let http = reqwest::Client::new();
+        let pairing = ApproverClient::pair_link(&http, &link, device_name, &key).await?;
+        Ok(ApproverClient::new(http, pairing, key))
+    }
+
+    /// Stops the service gracefully, then the provider.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await??;
+        self.provider.stop();
+        Ok(())
+    }
+}
