@@ -39,10 +39,18 @@ fn notify_times(file: &Path) -> Vec<f64> {
         .collect()
 }
 
-/// Resident memory (kB) of the process running `exe` and all its descendants, in total and
-/// per executable name.
-fn rss_kb(exe: &Path) -> (u64, String) {
-    let procs: Vec<(u32, u32, u64, PathBuf)> = std::fs::read_dir("/proc")
+/// A `kB` field of a /proc file (`VmRSS:` of status, `Pss:` of smaps_rollup).
+fn proc_kb(text: &str, field: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Memory (kB) of the process running `exe` and all its descendants: summed RSS (counts shared
+/// libraries once per process), summed PSS (shares them out), and RSS per executable name.
+fn memory_kb(exe: &Path) -> (u64, u64, String) {
+    let procs: Vec<(u32, u32, u64, PathBuf, u64)> = std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| {
             let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
@@ -55,13 +63,12 @@ fn rss_kb(exe: &Path) -> (u64, String) {
                 .parse()
                 .ok()?;
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            let rss = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-                .unwrap_or(0);
+            let rss = proc_kb(&status, "VmRSS:");
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            let pss = proc_kb(&rollup, "Pss:");
             let path = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-            Some((pid, ppid, rss, path))
+            Some((pid, ppid, rss, path, pss))
         })
         .collect();
     let mut family: Vec<u32> = procs.iter().filter(|p| p.3 == exe).map(|p| p.0).collect();
@@ -80,7 +87,11 @@ fn rss_kb(exe: &Path) -> (u64, String) {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    (mine.iter().map(|p| p.2).sum(), detail)
+    (
+        mine.iter().map(|p| p.2).sum(),
+        mine.iter().map(|p| p.4).sum(),
+        detail,
+    )
 }
 
 async fn pending(stack: &Stack, reason: &str) -> countersign_sdk::PendingApproval {
@@ -175,7 +186,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
         to_result.push(done.duration_since(t0).as_secs_f64() * 1000.0);
     }
 
-    let (rss_few, detail_few) = rss_kb(&app);
+    let (rss_few, pss_few, detail_few) = memory_kb(&app);
 
     // 1,000 pending requests.
     desktop::close_notifications();
@@ -195,7 +206,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (rss, detail) = rss_kb(&app);
+    let (rss, pss, detail) = memory_kb(&app);
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-1000.png"))?;
 
@@ -203,8 +214,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
         "cold start to first inbox draw (WebDriver session included): {:.0} ms\n\
          proxy_request -> Notify on the bus: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
          Approve click -> agent wait returns: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
-         RSS with 15 pending (app + WebKit processes): {:.1} MB ({})\n\
-         RSS with 1000 pending (app + WebKit processes): {:.1} MB ({})\n",
+         RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n",
         cold.as_secs_f64() * 1000.0,
         percentile(&mut to_notify.clone(), 0.5),
         percentile(&mut to_notify.clone(), 0.99),
@@ -213,8 +224,10 @@ async fn wallet_figures() -> anyhow::Result<()> {
         percentile(&mut to_result.clone(), 0.99),
         to_result.len(),
         rss_few as f64 / 1024.0,
+        pss_few as f64 / 1024.0,
         detail_few,
         rss as f64 / 1024.0,
+        pss as f64 / 1024.0,
         detail,
     );
     eprintln!("\n{report}");
