@@ -16,9 +16,9 @@ npm --prefix ui run build
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
-cargo test --workspace --no-fail-fast
+cargo test --workspace --locked --no-fail-fast
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"
