@@ -374,14 +374,7 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         plan.overhead_warmup,
         wall.as_secs_f64()
     );
-    header();
-    row("direct to provider (reqwest)", d.0.len(), &d);
-    row("via service (SDK proxy_request)", p.0.len(), &p);
-    let (r50, r99) = ratios(&d, &p);
-    println!(
-        "  ratio proxy/direct: p50 {r50:.2}x, p99 {r99:.2}x   (goal <= 1.3x: {})",
-        verdict(r50 <= 1.3 && r99 <= 1.3)
-    );
+    print_comparison(&d, &p);
     println!(
         "  added latency per call: p50 +{}, p99 +{}",
         ms(p.pct(50.0).saturating_sub(d.pct(50.0))),
@@ -404,15 +397,20 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         plan.delayed_n,
         wall.as_secs_f64()
     );
+    print_comparison(&d, &p);
+    Ok(())
+}
+
+/// Prints the direct and proxied rows and their ratios against the 1.3x goal.
+fn print_comparison(d: &Stats, p: &Stats) {
     header();
-    row("direct to provider (reqwest)", d.0.len(), &d);
-    row("via service (SDK proxy_request)", p.0.len(), &p);
-    let (r50, r99) = ratios(&d, &p);
+    row("direct to provider (reqwest)", d.0.len(), d);
+    row("via service (SDK proxy_request)", p.0.len(), p);
+    let (r50, r99) = ratios(d, p);
     println!(
         "  ratio proxy/direct: p50 {r50:.2}x, p99 {r99:.2}x   (goal <= 1.3x: {})",
         verdict(r50 <= 1.3 && r99 <= 1.3)
     );
-    Ok(())
 }
 
 /// Part 1c: the cost of the pieces a proxied call is made of, timed alone.

@@ -25,6 +25,7 @@ use crate::registry::PairingRegistry;
 use crate::review::{review_view, ReviewView};
 use crate::source::{ApprovalSource, Connector};
 use crate::sync::{self, SyncConfig, SyncSink, SyncStatus};
+use countersign_core::api::PairPreview;
 use countersign_core::keys::generate_signing_key;
 use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
 use sink::{set_status, show, Sink};
@@ -265,18 +266,26 @@ impl Wallet {
         route(text, registry.all())
     }
 
+    /// Who `code` pairs as on `server` (the code is not used up).
+    async fn fetch_preview(
+        &self,
+        server: &ServerUrl,
+        code: &str,
+    ) -> Result<PairPreview, WalletError> {
+        self.inner
+            .connector
+            .preview(server, code)
+            .await
+            .map_err(|e| WalletError::from_client(e, server, None))
+    }
+
     /// The confirmation screen of a pairing link.
     pub async fn preview_pairing(
         &self,
         server: &ServerUrl,
         code: &str,
     ) -> Result<PairingPreviewView, WalletError> {
-        let preview = self
-            .inner
-            .connector
-            .preview(server, code)
-            .await
-            .map_err(|e| WalletError::from_client(e, server, None))?;
+        let preview = self.fetch_preview(server, code).await?;
         let replaces_existing = self
             .inner
             .registry
@@ -301,12 +310,7 @@ impl Wallet {
         server: &ServerUrl,
         code: &str,
     ) -> Result<PairingView, WalletError> {
-        let preview = self
-            .inner
-            .connector
-            .preview(server, code)
-            .await
-            .map_err(|e| WalletError::from_client(e, server, None))?;
+        let preview = self.fetch_preview(server, code).await?;
         let key = generate_signing_key();
         // The key is in the keychain before the service knows it: a key the service accepted
         // is never lost. If pairing fails, the unused key is removed again.
