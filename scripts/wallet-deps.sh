@@ -11,7 +11,8 @@ sudo=""
 build_pkgs=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libdbus-1-dev pkg-config
   build-essential libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
 test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools dunst
-  xdg-utils desktop-file-utils x11-utils xdotool at-spi2-core imagemagick libglib2.0-bin)
+  xdg-utils desktop-file-utils x11-utils xdotool at-spi2-core imagemagick libglib2.0-bin
+  python3-xlib)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -173,3 +173,49 @@ pub fn choose_notification_action() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Asks the windows whose title starts with `title` to close, as a window manager's close button does: sends it
+/// the ICCCM `WM_DELETE_WINDOW` client message (python3-xlib; the e2e desktop has no window
+/// manager to send it).
+pub fn request_close(title: &str) -> anyhow::Result<()> {
+    const SCRIPT: &str = r#"
+import sys
+from Xlib import X, display, protocol
+d = display.Display()
+wm_protocols = d.intern_atom("WM_PROTOCOLS")
+wm_delete = d.intern_atom("WM_DELETE_WINDOW")
+found = []
+def walk(w):
+    name = w.get_wm_name()
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    if name is not None and name.startswith(sys.argv[1]):
+        protos = w.get_wm_protocols() or []
+        if wm_delete in protos:
+            found.append(w)
+    for child in w.query_tree().children:
+        walk(child)
+walk(d.screen().root)
+for w in found:
+    ev = protocol.event.ClientMessage(window=w, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
+    w.send_event(ev, event_mask=X.NoEventMask)
+d.flush()
+sys.exit(0 if found else 3)
+"#;
+    let status = Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT, title])
+        .status()
+        .context("running python3-xlib")?;
+    if !status.success() {
+        bail!("no window titled {title:?}… takes WM_DELETE_WINDOW ({status})");
+    }
+    Ok(())
+}
+
+/// True when a window titled `title` (a regular expression) is mapped (visible).
+pub fn window_visible(title: &str) -> anyhow::Result<bool> {
+    let out = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", title])
+        .output()?;
+    Ok(out.status.success() && !out.stdout.is_empty())
+}

@@ -265,6 +265,20 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         .await?;
     s.wait_for(&testid("history-row"), WAIT).await?;
     snap(&s, &shot("07-history")).await?;
+
+    step("closing the window keeps the Wallet running; a deep link brings it back");
+    desktop::request_close("Countersign Wallet")?;
+    wait_visibility(false).await?;
+    desktop::gio_open(&p5.approval_url)?;
+    wait_visibility(true).await?;
+    // The same WebDriver session still drives it: the process lived on while hidden, and the
+    // link was handled by it (the view was on the history page).
+    s.wait_until(
+        "the linked request in the re-shown window",
+        "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'Refund order A-5000 after a courier loss'",
+        WAIT,
+    )
+    .await?;
     s.quit().await?;
 
     step("a fresh start with an approval link opens that request");
@@ -290,6 +304,20 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     s.quit().await?;
 
     stack.stop().await;
+    Ok(())
+}
+
+/// Waits until the Wallet's window is shown (`true`) or hidden (`false`).
+async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    while desktop::window_visible("^Countersign Wallet")? != visible {
+        anyhow::ensure!(
+            start.elapsed() < WAIT,
+            "the Wallet window did not become {}",
+            if visible { "visible" } else { "hidden" }
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(())
 }
 
