@@ -2,18 +2,7 @@
 //! gets `allow-<command>` / `deny-<command>` permissions and is refused to any window whose
 //! capability does not grant it (instead of Tauri's default of allowing all app commands).
 
-const COMMANDS: &[&str] = &[
-    "ui_ready",
-    "inbox",
-    "pairings",
-    "open_link",
-    "preview_pairing",
-    "confirm_pairing",
-    "remove_pairing",
-    "review",
-    "decide",
-    "history",
-];
+include!("commands.rs.in");
 
 /// `tauri::generate_context!` needs the built view (`ui/dist`). A fresh clone has none until
 /// `npm --prefix ui ci && npm --prefix ui run build`; so that workspace-wide `cargo build`,

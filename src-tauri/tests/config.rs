@@ -10,19 +10,7 @@ fn json(path: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The commands registered in build.rs / lib.rs.
-const COMMANDS: &[&str] = &[
-    "ui_ready",
-    "inbox",
-    "pairings",
-    "open_link",
-    "preview_pairing",
-    "confirm_pairing",
-    "remove_pairing",
-    "review",
-    "decide",
-    "history",
-];
+include!("../commands.rs.in");
 
 #[test]
 fn the_window_gets_only_its_commands_and_event_listening() {
@@ -80,14 +68,21 @@ fn build_rs_and_the_handler_list_the_same_commands() {
     let root = env!("CARGO_MANIFEST_DIR");
     let build = std::fs::read_to_string(format!("{root}/build.rs")).unwrap();
     let lib = std::fs::read_to_string(format!("{root}/src/lib.rs")).unwrap();
-    for c in COMMANDS {
-        assert!(
-            build.contains(&format!("\"{c}\"")),
-            "{c} missing in build.rs"
-        );
-        assert!(
-            lib.contains(&format!("commands::{c},")),
-            "{c} missing in the handler"
-        );
-    }
+    assert!(
+        build.contains("include!(\"commands.rs.in\")"),
+        "build.rs must take its permissions from commands.rs.in"
+    );
+    let handler = lib
+        .split("generate_handler![")
+        .nth(1)
+        .and_then(|rest| rest.split("])").next())
+        .expect("the invoke handler in lib.rs");
+    let registered: BTreeSet<&str> = handler
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.trim_start_matches("commands::"))
+        .collect();
+    let listed: BTreeSet<&str> = COMMANDS.iter().copied().collect();
+    assert_eq!(registered, listed, "the handler and commands.rs.in differ");
 }
