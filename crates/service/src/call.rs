@@ -1,7 +1,8 @@
 //! Checking an app's requested call and resolving it against its grant.
 //!
 //! Only the service injects secrets: credentials and hop-by-hop headers from the app are
-//! refused, and the path can only extend the grant's base URL.
+//! refused. Policy rules see only the method and the path, so the path must have one spelling
+//! (see [`path`]). The path can only extend the grant's base URL.
 
 use crate::config::GrantConfig;
 use crate::error::ApiError;
@@ -9,11 +10,12 @@ use countersign_core::api::ProxyRequestBody;
 use std::collections::BTreeMap;
 use url::Url;
 
+mod path;
+
 /// The most bytes a reason may have.
 pub const MAX_REASON_BYTES: usize = 16 * 1024;
 /// The most headers an app may pass.
 pub const MAX_HEADERS: usize = 64;
-const MAX_PATH_BYTES: usize = 4096;
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /// Headers an app may never set: credentials, routing and framing.
@@ -83,7 +85,7 @@ pub fn check(
             ),
         ));
     }
-    check_path(&req.path)?;
+    path::check_path(&req.path)?;
     let body = req.body.clone().unwrap_or_default();
     if body.len() > max_body {
         return Err(ApiError::too_large(
@@ -101,56 +103,6 @@ pub fn check(
         body,
         reason: reason.to_string(),
     })
-}
-
-fn check_path(path: &str) -> Result<(), ApiError> {
-    let bad = |why: &str| {
-        Err(ApiError::invalid(
-            "invalid_path",
-            format!("path {path:?}: {why}"),
-        ))
-    };
-    if !path.starts_with('/') || path.starts_with("//") {
-        return bad("must start with a single '/'");
-    }
-    if path.len() > MAX_PATH_BYTES {
-        return bad("too long");
-    }
-    if path
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '\\'))
-    {
-        return bad("no spaces, control characters, '?', '#' or '\\' (use `query` for parameters)");
-    }
-    if has_needless_escape(path) {
-        return bad("percent-escapes of letters, digits, '-', '.', '_', '~' or '/' are not allowed (one spelling per path, so policy rules see what the provider sees)");
-    }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    if decoded.split('/').any(|seg| seg == "." || seg == "..") || decoded.contains('\\') {
-        return bad("no '.' or '..' segments");
-    }
-    Ok(())
-}
-
-/// True when a `%XX` escape encodes a character that needs none, or a malformed escape.
-fn has_needless_escape(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(b) if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) => return true,
-                None => return true,
-                Some(_) => i += 3,
-            }
-        } else {
-            i += 1;
-        }
-    }
-    false
 }
 
 fn check_headers(
@@ -278,6 +230,23 @@ mod tests {
     }
 
     #[test]
+    fn the_provider_sees_the_accepted_path_as_given() {
+        for path in [
+            "/",
+            "/v1/refunds",
+            "/files/a%20b%3Fc",
+            "/a-b_c.d~e",
+            "/a..b",
+            "/a:b@c!$&'()*+,=",
+            "/a%22b%3C%7B%60",
+        ] {
+            let c = check(&req(path), &grant(), 1024).unwrap();
+            assert_eq!(c.url.path(), format!("/api{path}"), "{path:?}");
+            assert_eq!(c.path, path);
+        }
+    }
+
+    #[test]
     fn escaping_paths_are_refused() {
         for path in [
             "v1",
@@ -288,6 +257,9 @@ mod tests {
             "/a b",
             "/a\\b",
             "/a#f",
+            "/v1//refunds",
+            "/v1;x/refunds",
+            "/v1/refunds%2Fx",
         ] {
             assert_eq!(
                 check(&req(path), &grant(), 1024).unwrap_err().code,
