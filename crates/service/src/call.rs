@@ -2,7 +2,8 @@
 //!
 //! Only the service injects secrets: credentials and hop-by-hop headers from the app are
 //! refused. Policy rules see only the method and the path, so the path must have one spelling
-//! (see [`path`]). The path can only extend the grant's base URL.
+//! (see [`path`]) and headers or query parameters that can change the method or route the
+//! provider sees are refused. The path can only extend the grant's base URL.
 
 use crate::config::GrantConfig;
 use crate::error::ApiError;
@@ -18,8 +19,8 @@ pub const MAX_REASON_BYTES: usize = 16 * 1024;
 pub const MAX_HEADERS: usize = 64;
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-/// Headers an app may never set: credentials, routing and framing.
-const FORBIDDEN_HEADERS: [&str; 16] = [
+/// Headers an app may never set: credentials and framing.
+const FORBIDDEN_HEADERS: [&str; 13] = [
     "authorization",
     "proxy-authorization",
     "cookie",
@@ -33,9 +34,35 @@ const FORBIDDEN_HEADERS: [&str; 16] = [
     "trailer",
     "upgrade",
     "expect",
+];
+
+/// Headers an app may never set because the provider, or a proxy or framework in front of it,
+/// may take the method or route from them instead of the request line: policy rules see only
+/// the method and path, so these would let a call escape a rule.
+const ROUTING_HEADERS: [&str; 12] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-override-url",
+    "x-envoy-original-path",
+    "x-real-ip",
+    "x-host",
     "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
+    "via",
+];
+/// Every header with this prefix is a routing header (`x-forwarded-prefix`, `-proto`, …).
+const ROUTING_HEADER_PREFIX: &str = "x-forwarded-";
+
+/// Query parameters (compared trimmed and case-insensitively) that frameworks read as the
+/// method, for the same reason as [`ROUTING_HEADERS`].
+const ROUTING_QUERY_PARAMETERS: [&str; 4] = [
+    "_method",
+    "_httpmethod",
+    "x-http-method-override",
+    "x-method-override",
 ];
 
 /// A checked call, ready to become a statement.
@@ -94,6 +121,7 @@ pub fn check(
         ));
     }
     let headers = check_headers(&req.headers, &grant.inject.header)?;
+    check_query(&req.query)?;
     let url = resolve(&grant.base_url, &req.path, &req.query)?;
     Ok(CheckedCall {
         method,
@@ -136,6 +164,12 @@ fn check_headers(
                 format!("header {lower:?} may not be set by the app: the service injects credentials and framing"),
             ));
         }
+        if ROUTING_HEADERS.contains(&lower.as_str()) || lower.starts_with(ROUTING_HEADER_PREFIX) {
+            return Err(ApiError::invalid(
+                "forbidden_header",
+                format!("header {lower:?} may not be set by the app: it can change the method or route the provider sees"),
+            ));
+        }
         if out.insert(lower.clone(), value.clone()).is_some() {
             return Err(ApiError::invalid(
                 "invalid_header",
@@ -144,6 +178,19 @@ fn check_headers(
         }
     }
     Ok(out)
+}
+
+fn check_query(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for name in query.keys() {
+        let lower = name.trim().to_ascii_lowercase();
+        if ROUTING_QUERY_PARAMETERS.contains(&lower.as_str()) {
+            return Err(ApiError::invalid(
+                "forbidden_header",
+                format!("query parameter {name:?} may not be set by the app: it can change the method or route the provider sees"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn resolve(base: &Url, path: &str, query: &BTreeMap<String, String>) -> Result<Url, ApiError> {
@@ -226,6 +273,82 @@ mod tests {
             r.headers.insert(name.into(), "x".into());
             let err = check(&r, &grant(), 1024).unwrap_err();
             assert_eq!(err.code, "forbidden_header", "{name}");
+        }
+    }
+
+    #[test]
+    fn routing_and_method_override_headers_are_refused() {
+        for name in [
+            "X-HTTP-Method-Override",
+            "x-http-method-override",
+            "X-HTTP-Method",
+            "x-method-override",
+            "X-Method-Override",
+            "X-Original-Method",
+            "X-Original-URL",
+            "x-original-url",
+            "X-Rewrite-URL",
+            "x-override-url",
+            "X-Envoy-Original-Path",
+            "X-Real-IP",
+            "X-Host",
+            "Forwarded",
+            "VIA",
+            "X-Forwarded-For",
+            "X-Forwarded-Host",
+            "X-Forwarded-Prefix",
+            "x-forwarded-proto",
+            "X-Forwarded-Path",
+            "X-Forwarded-Port",
+            "X-Forwarded-Scheme",
+            "X-FORWARDED-URI",
+        ] {
+            let mut r = req("/v1/refunds");
+            r.headers.insert(name.into(), "POST".into());
+            let err = check(&r, &grant(), 1024).unwrap_err();
+            assert_eq!(err.code, "forbidden_header", "{name}");
+            assert!(
+                err.message.contains("change the method or route"),
+                "{name}: {}",
+                err.message
+            );
+        }
+        // Names that merely resemble them are passed on.
+        for name in ["X-Forwarded", "X-Request-Id", "X-Method"] {
+            let mut r = req("/v1/refunds");
+            r.headers.insert(name.into(), "x".into());
+            assert!(check(&r, &grant(), 1024).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn method_override_query_parameters_are_refused() {
+        for name in [
+            "_method",
+            "_METHOD",
+            " _method ",
+            "_HttpMethod",
+            "_httpmethod",
+            "X-HTTP-Method-Override",
+            "x-http-method-override",
+            "X-Method-Override",
+            "x-method-override",
+        ] {
+            let mut r = req("/v1/refunds");
+            r.method = "GET".into();
+            r.query.insert(name.into(), "POST".into());
+            let err = check(&r, &grant(), 1024).unwrap_err();
+            assert_eq!(err.code, "forbidden_header", "{name:?}");
+            assert!(
+                err.message.contains("change the method or route"),
+                "{name:?}: {}",
+                err.message
+            );
+        }
+        for name in ["method", "method_", "limit"] {
+            let mut r = req("/v1/refunds");
+            r.query.insert(name.into(), "POST".into());
+            assert!(check(&r, &grant(), 1024).is_ok(), "{name:?}");
         }
     }
 
