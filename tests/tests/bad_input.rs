@@ -114,6 +114,14 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         "v1/refunds",
         "/v1/refunds?amount=1",
         "/v1/a\\..\\b",
+        "/v1//refunds",
+        "/v1;x/refunds",
+        "/v1/..;/refunds",
+        "/v1/%2e/refunds",
+        "/v1/refunds%2Fx",
+        "/v1/%3Bx/refunds",
+        "/v1/r\u{e9}funds",
+        "/v1/refunds%00",
     ] {
         refused_without_change(&app, &[], (422, "invalid_path"), async {
             app.raw_post("/v1/proxy", &proxy_body(json!({"path": path})), key)
@@ -121,6 +129,26 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         })
         .await;
     }
+    // Headers and query parameters that can change the method or route the provider sees.
+    for header in [
+        "X-HTTP-Method-Override",
+        "x-method-override",
+        "X-Original-URL",
+        "x-rewrite-url",
+        "X-Forwarded-Prefix",
+        "Forwarded",
+    ] {
+        refused_without_change(&app, &[], (422, "forbidden_header"), async {
+            let body = proxy_body(json!({"headers": {header: "POST"}}));
+            app.raw_post("/v1/proxy", &body, key).await
+        })
+        .await;
+    }
+    refused_without_change(&app, &[], (422, "forbidden_header"), async {
+        let body = proxy_body(json!({"method": "GET", "query": {"_method": "POST"}}));
+        app.raw_post("/v1/proxy", &body, key).await
+    })
+    .await;
     refused_without_change(&app, &[], (422, "missing_reason"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({"reason": "   "})), key)
             .await
