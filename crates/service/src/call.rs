@@ -362,6 +362,8 @@ mod tests {
             "/a..b",
             "/a:b@c!$&'()*+,=",
             "/a%22b%3C%7B%60",
+            "/a%5Bb%5D%5E%7C",
+            "/v1/refunds:cancel",
         ] {
             let c = check(&req(path), &grant(), 1024).unwrap();
             assert_eq!(c.url.path(), format!("/api{path}"), "{path:?}");
@@ -383,6 +385,10 @@ mod tests {
             "/v1//refunds",
             "/v1;x/refunds",
             "/v1/refunds%2Fx",
+            "/v1/refunds%3Acancel",
+            "/a%3fb",
+            "/x%252e",
+            "/a[b]",
         ] {
             assert_eq!(
                 check(&req(path), &grant(), 1024).unwrap_err().code,

@@ -2,8 +2,13 @@
 //!
 //! Policy rules match the path string the app sends, and the provider routes on what it
 //! receives. Any spelling a provider (or a proxy in front of it) folds into another route —
-//! `//`, dot segments, `;` parameters, `\`, an encoded `/`, needless escapes — would let a call
-//! escape a rule, so such paths are refused rather than normalised.
+//! `//`, dot segments, `;` parameters, `\`, an encoded `/`, an escape of a character that may be
+//! written as itself, lower-case hex, an encoded `%` that decodes twice — would let a call escape
+//! a rule, so such paths are refused rather than normalised.
+//!
+//! The one spelling: a byte for which `is_raw` holds is written as itself, any other allowed
+//! byte as `%XX` with upper-case hex. `/`, `;`, `\`, `%`, controls and non-ASCII have no
+//! spelling in a segment.
 
 use crate::error::ApiError;
 
@@ -17,6 +22,12 @@ pub(super) fn check_path(path: &str) -> Result<(), ApiError> {
             format!("path {path:?}: {why}"),
         ))
     })
+}
+
+/// Whether the byte `b` is written as itself in a segment: RFC 3986 `pchar` (letters, digits,
+/// `-._~`, sub-delims, `:` and `@`) without `;`. Its escape is refused.
+fn is_raw(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&b)
 }
 
 /// What is wrong with `path`, if anything.
@@ -33,14 +44,15 @@ fn problem(path: &str) -> Option<String> {
     if path == "/" {
         return None;
     }
-    let mut needless = None;
+    // A second spelling is reported after the segment checks, so that `%2e` is a dot segment.
+    let mut other_spelling = None;
     for segment in path[1..].split('/') {
         if segment.is_empty() {
             return Some("no empty segments ('//' or a trailing '/')".into());
         }
         let decoded = match decode(segment) {
-            Ok((decoded, escaped)) => {
-                needless = needless.or(escaped);
+            Ok((decoded, other)) => {
+                other_spelling = other_spelling.or(other);
                 decoded
             }
             Err(why) => return Some(why),
@@ -51,12 +63,7 @@ fn problem(path: &str) -> Option<String> {
             );
         }
     }
-    needless.map(|b| {
-        format!(
-            "needless percent-escape of {:?}: letters, digits, '-', '.', '_' and '~' are written as themselves",
-            b as char
-        )
-    })
+    other_spelling
 }
 
 const NON_ASCII: &str =
@@ -65,6 +72,7 @@ const CONTROL: &str = "no control characters, raw or percent-encoded";
 const SEMICOLON: &str =
     "no ';', raw or percent-encoded (matrix parameters such as '/a;x' or '/..;/')";
 const BACKSLASH: &str = "no '\\', raw or percent-encoded";
+const ONE_SPELLING: &str = "one spelling per path, so policy rules see what the provider sees";
 
 /// Why the raw character `c` may not be in a path.
 fn raw_char_problem(c: char) -> Option<String> {
@@ -72,28 +80,30 @@ fn raw_char_problem(c: char) -> Option<String> {
         _ if !c.is_ascii() => NON_ASCII,
         ' ' => "no raw spaces (a space in a name is written '%20')",
         _ if c.is_ascii_control() => CONTROL,
-        '?' | '#' => "no '?' or '#' (use `query` for parameters)",
+        '?' | '#' => "no raw '?' or '#' (use `query` for parameters; in a name they are written '%3F' and '%23')",
         ';' => SEMICOLON,
         '\\' => BACKSLASH,
-        // The URL library would percent-encode these, so the provider would see another spelling.
-        '"' | '<' | '>' | '`' | '{' | '}' => {
+        // Segment separators and escapes, checked per segment.
+        '/' | '%' => return None,
+        _ if is_raw(c as u8) => return None,
+        // '"', '<', '>', '`', '{', '}', '[', ']', '^', '|': not `pchar`, written escaped.
+        _ => {
             return Some(format!(
                 "{c:?} must be percent-encoded as %{:02X}",
                 u32::from(c)
             ))
         }
-        _ => return None,
     };
     Some(why.into())
 }
 
-/// Decodes a segment's `%XX` escapes, also giving the first byte escaped needlessly (an
-/// unreserved character). Fails on a malformed escape, and on an escape of a byte that has no
-/// single spelling in a path.
-fn decode(segment: &str) -> Result<(Vec<u8>, Option<u8>), String> {
+/// Decodes a segment's `%XX` escapes, also giving why the first escape that is not the
+/// canonical spelling (of a byte written raw, or in lower-case hex) is refused. Fails on a
+/// malformed escape, and on an escape of a byte that has no spelling in a segment.
+fn decode(segment: &str) -> Result<(Vec<u8>, Option<String>), String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let mut needless = None;
+    let mut other_spelling = None;
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'%' {
@@ -106,13 +116,17 @@ fn decode(segment: &str) -> Result<(Vec<u8>, Option<u8>), String> {
             (Some(high), Some(low)) => (high * 16 + low) as u8,
             _ => {
                 return Err(format!(
-                    "malformed percent-escape {:?} ('%' is written '%25')",
+                    "malformed percent-escape {:?} (a '%' starts an escape of two upper-case hex digits, and '%' itself cannot be in a path)",
                     &segment[i..(i + 3).min(segment.len())]
                 ))
             }
         };
+        let escape = &segment[i..i + 3];
         let why = match b {
             b'/' => Some("no encoded '/': a provider may split the segment there"),
+            b'%' => Some(
+                "no encoded '%': a provider or proxy that decodes twice would see another path ('%252e' → '%2e' → '.')",
+            ),
             b';' => Some(SEMICOLON),
             b'\\' => Some(BACKSLASH),
             0x00..=0x1f | 0x7f => Some(CONTROL),
@@ -120,20 +134,31 @@ fn decode(segment: &str) -> Result<(Vec<u8>, Option<u8>), String> {
             _ => None,
         };
         if let Some(why) = why {
-            return Err(format!("{why} (found {:?})", &segment[i..i + 3]));
+            return Err(format!("{why} (found {escape:?})"));
         }
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            needless = needless.or(Some(b));
+        let canonical = format!("%{b:02X}");
+        if other_spelling.is_none() {
+            if is_raw(b) {
+                other_spelling = Some(format!(
+                    "write '{}' instead of {escape} — {ONE_SPELLING}",
+                    char::from(b)
+                ));
+            } else if escape != canonical {
+                other_spelling = Some(format!(
+                    "write {canonical} instead of {escape} (upper-case hex) — {ONE_SPELLING}"
+                ));
+            }
         }
         out.push(b);
         i += 3;
     }
-    Ok((out, needless))
+    Ok((out, other_spelling))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn message(path: &str) -> String {
         check_path(path)
@@ -200,18 +225,41 @@ mod tests {
             ("/v1/r%C3%A9funds", "non-ASCII"),
             ("/a%80b", "non-ASCII"),
             ("/a%ffb", "non-ASCII"),
-            // Query, fragment, characters the URL library would escape.
+            // Query, fragment, and other characters that are not `pchar`, so written escaped.
             ("/a?x=1", "use `query`"),
+            ("/a?", "use `query`"),
             ("/a#f", "'#'"),
             ("/a\"b", "%22"),
             ("/a<b>", "%3C"),
             ("/a{b}", "%7B"),
             ("/a`b", "%60"),
-            // Needless and malformed escapes.
-            ("/v1/%72efunds", "needless percent-escape of 'r'"),
-            ("/v1/x%2ejson", "needless percent-escape of '.'"),
-            ("/a%7eb", "needless percent-escape of '~'"),
-            ("/a%2Db", "needless percent-escape of '-'"),
+            ("/a[b]", "%5B"),
+            ("/a^b", "%5E"),
+            ("/a|b", "%7C"),
+            // Escapes of characters written as themselves: one spelling per path.
+            ("/v1/%72efunds", "write 'r' instead of %72 — one spelling per path"),
+            ("/v1/x%2ejson", "write '.' instead of %2e"),
+            ("/a%7eb", "write '~' instead of %7e"),
+            ("/a%2Db", "write '-' instead of %2D"),
+            (
+                "/v1/refunds%3Acancel",
+                "write ':' instead of %3A — one spelling per path, so policy rules see what the provider sees",
+            ),
+            ("/v1/refunds%3acancel", "write ':' instead of %3a"),
+            ("/a%2Bb", "write '+' instead of %2B"),
+            ("/a%40b", "write '@' instead of %40"),
+            ("/a%27b", "write ''' instead of %27"),
+            ("/a%3Db%21", "write '=' instead of %3D"),
+            // Escapes in lower-case hex.
+            ("/files/a%3fb", "write %3F instead of %3f (upper-case hex)"),
+            ("/a%5bb%5D", "write %5B instead of %5b"),
+            ("/a%7cb", "write %7C instead of %7c"),
+            ("/a%2ab", "write '*' instead of %2a"),
+            // An encoded '%' (a double decode would see another path) and malformed escapes.
+            ("/x%252e", "no encoded '%': a provider or proxy that decodes twice"),
+            ("/x%25", "no encoded '%'"),
+            ("/a%25b", "no encoded '%'"),
+            ("/a%2541", "no encoded '%'"),
             ("/a%", "malformed percent-escape"),
             ("/a%2", "malformed percent-escape"),
             ("/a%zz", "malformed percent-escape"),
@@ -236,10 +284,117 @@ mod tests {
             "/v1/x.json",
             "/.well-known/x",
             "/a..b",
-            "/a%25b",
             "/a:b@c!$&'()*+,=",
+            "/v1/refunds:cancel",
+            "/a+b",
+            "/a@b",
+            "/a%22b%3C%3E%60%7B%7D%5B%5D%5E%7C%23",
         ] {
             assert!(check_path(path).is_ok(), "{path:?}: {:?}", check_path(path));
+        }
+    }
+
+    /// Written apart from the check: the bytes written as themselves ('/' between segments).
+    fn raw_in_canonical(b: u8) -> bool {
+        b == b'/' || b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&b)
+    }
+
+    /// Decodes every `%XX` escape of a path (escapes in an accepted path are well formed).
+    fn percent_decode(path: &str) -> Vec<u8> {
+        let bytes = path.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&path[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// The canonical spelling of decoded bytes: raw where allowed, else upper-case `%XX`.
+    fn canonical(decoded: &[u8]) -> String {
+        decoded
+            .iter()
+            .map(|&b| {
+                if raw_in_canonical(b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    fn assert_one_spelling(path: &str) -> Result<(), TestCaseError> {
+        if check_path(path).is_ok() {
+            let decoded = percent_decode(path);
+            prop_assert_eq!(canonical(&decoded), path);
+            // Decoding twice sees the same path.
+            prop_assert!(!decoded.contains(&b'%'), "{:?}", path);
+        }
+        Ok(())
+    }
+
+    /// Paths near the accepted ones: segments of mostly raw-allowed characters and canonical
+    /// escapes, with some lower-case hex, escapes of raw-allowed bytes, encoded '%' and '.',
+    /// malformed escapes, raw characters refused raw (space, '[', ';', '\' …), any character,
+    /// and now and then an empty segment or a missing leading '/'.
+    fn near_paths() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            12 => "[A-Za-z0-9._~!$&'()*+,=:@-]",
+            4 => "%(20|22|23|3C|3E|3F|5B|5D|5E|60|7B|7C|7D)",
+            1 => "%(3c|3e|3f|5b|5d|5e|7b|7c|7d)",
+            1 => "%[2-7][0-9a-fA-F]",
+            1 => "%2[5eE]|%25[0-9a-fA-F]{2}|%[0-9a-fA-F]{0,2}",
+            1 => r##"[ "#%;<>?\[\\\]^`{|}]"##,
+            1 => "[ -~]",
+            1 => any::<char>().prop_map(String::from),
+        ];
+        let segment = prop_oneof![
+            15 => prop::collection::vec(piece, 1..6).prop_map(|pieces| pieces.concat()),
+            1 => Just(String::new()),
+        ];
+        let lead = prop_oneof![15 => Just("/"), 1 => Just("")];
+        (lead, prop::collection::vec(segment, 1..5))
+            .prop_map(|(lead, segments)| format!("{lead}{}", segments.join("/")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// One spelling: an accepted path is unchanged by decoding every escape and
+        /// re-encoding exactly the bytes that may not be raw, with upper-case hex.
+        #[test]
+        fn accepted_paths_are_their_canonical_spelling(path in any::<String>()) {
+            assert_one_spelling(&path)?;
+        }
+
+        #[test]
+        fn accepted_near_paths_are_their_canonical_spelling(path in near_paths()) {
+            assert_one_spelling(&path)?;
+        }
+
+        /// And every path of allowed bytes has that spelling: its canonical form is accepted.
+        #[test]
+        fn canonical_spellings_are_accepted(
+            segments in prop::collection::vec(
+                prop::collection::vec(
+                    (0x20u8..=0x7e).prop_filter("no spelling in a segment", |b| {
+                        !b"/;\\%".contains(b)
+                    }),
+                    1..8,
+                )
+                .prop_filter("not a dot segment", |s| !s.iter().all(|&b| b == b'.')),
+                1..6,
+            )
+        ) {
+            let path: String = segments.iter().map(|s| format!("/{}", canonical(s))).collect();
+            prop_assert!(check_path(&path).is_ok(), "{:?}: {:?}", path, check_path(&path));
         }
     }
 }
