@@ -122,6 +122,8 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         "/v1/%3Bx/refunds",
         "/v1/r\u{e9}funds",
         "/v1/refunds%00",
+        "/v1/refunds%3Acancel",
+        "/v1/%252e%252e/admin",
     ] {
         refused_without_change(&app, &[], (422, "invalid_path"), async {
             app.raw_post("/v1/proxy", &proxy_body(json!({"path": path})), key)
