@@ -12,8 +12,10 @@
 //! The configuration always defines the approvers [`APPROVERS`] (`alice`, `bob`, `carol`,
 //! `dave`); the policy names only [`AppOptions::approvers`] (default `alice`, `bob`), so
 //! `carol` is an approver who is *not* on the policy. There are two apps, [`APP`] and
-//! [`OTHER_APP`], and one grant [`GRANT`] whose policy by default requires approval of
-//! `POST /v1/refunds*` only (so `GET /v1/balance` runs at once).
+//! [`OTHER_APP`], both bound to the grant [`GRANT`] only, and a second grant
+//! [`UNBOUND_GRANT`] that no app may use. By default the policy lets `GET /v1/*` run at
+//! once (so `GET /v1/balance` does) and every other call needs one gate of the approvers;
+//! [`AppOptions::policy`] replaces the policy section with any TOML.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -60,6 +62,8 @@ pub const APP: &str = "support-agent";
 pub const OTHER_APP: &str = "other-agent";
 /// The grant both apps use.
 pub const GRANT: &str = "payments";
+/// A grant no app is bound to (same provider).
+pub const UNBOUND_GRANT: &str = "ledger";
 /// The grant's policy id.
 pub const POLICY: &str = "refunds";
 /// The variable name the grant's secret is resolved from (through a closure, not the env).
@@ -82,10 +86,11 @@ pub struct AppOptions {
     pub quorum: u32,
     /// The approval window, in the config's duration syntax (`"2s"`, `"1h"`).
     pub window: String,
-    /// The policy's `require_approval`.
-    pub require_approval: bool,
-    /// `(methods, path pattern)` rules; empty means every call needs approval.
-    pub rules: Vec<(Vec<String>, String)>,
+    /// TOML that replaces the generated `[[policy]]` section (it must define the policy
+    /// [`POLICY`]; it may add `[[group]]`s and more policies).
+    pub policy: Option<String>,
+    /// A policy id of [`APP`]'s own (`[[app]] policy = …`), defined in [`Self::policy`].
+    pub app_policy: Option<String>,
     /// `server.upstream_timeout`, if set.
     pub upstream_timeout: Option<String>,
     /// `server.max_request_bytes`, if set.
@@ -100,8 +105,8 @@ impl Default for AppOptions {
             approvers: vec!["alice".into(), "bob".into()],
             quorum: 1,
             window: "1h".into(),
-            require_approval: true,
-            rules: vec![(vec!["POST".into()], "/v1/refunds*".into())],
+            policy: None,
+            app_policy: None,
             upstream_timeout: None,
             max_request_bytes: None,
             clock: None,
@@ -115,8 +120,8 @@ impl fmt::Debug for AppOptions {
             .field("approvers", &self.approvers)
             .field("quorum", &self.quorum)
             .field("window", &self.window)
-            .field("require_approval", &self.require_approval)
-            .field("rules", &self.rules)
+            .field("policy", &self.policy)
+            .field("app_policy", &self.app_policy)
             .field("upstream_timeout", &self.upstream_timeout)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
@@ -140,17 +145,14 @@ impl AppOptions {
         self.window = window.into();
         self
     }
-    /// Sets `require_approval`.
-    pub fn require_approval(mut self, yes: bool) -> Self {
-        self.require_approval = yes;
+    /// Replaces the generated policy section with `toml` (see [`AppOptions::policy`]).
+    pub fn policy(mut self, toml: &str) -> Self {
+        self.policy = Some(toml.into());
         self
     }
-    /// Replaces the rules with `(methods, path pattern)` pairs; empty: every call.
-    pub fn rules(mut self, rules: &[(&[&str], &str)]) -> Self {
-        self.rules = rules
-            .iter()
-            .map(|(m, p)| (m.iter().map(|s| s.to_string()).collect(), p.to_string()))
-            .collect();
+    /// Gives [`APP`] its own policy `id` (defined in the policy TOML).
+    pub fn app_policy(mut self, id: &str) -> Self {
+        self.app_policy = Some(id.into());
         self
     }
     /// Sets `server.upstream_timeout`.
@@ -208,28 +210,31 @@ pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
     }
     for (id, key) in [(APP, parts.api_key), (OTHER_APP, parts.other_api_key)] {
         t.push_str(&format!(
-            "\n[[app]]\nid = \"{id}\"\napi_key_sha256 = \"{}\"\n",
+            "\n[[app]]\nid = \"{id}\"\napi_key_sha256 = \"{}\"\ngrants = [\"{GRANT}\"]\n",
             sha256_hex(key)
         ));
+        if let (APP, Some(policy)) = (id, &opts.app_policy) {
+            t.push_str(&format!("policy = \"{policy}\"\n"));
+        }
     }
-    t.push_str(&format!(
-        "\n[[grant]]\nid = \"{GRANT}\"\nbase_url = \"{}\"\nsecret_env = \"{SECRET_ENV}\"\ninject = {{ header = \"Authorization\", value = \"Bearer {{secret}}\" }}\npolicy = \"{POLICY}\"\n",
-        parts.provider_url
-    ));
-    let approvers: Vec<String> = opts.approvers.iter().map(|a| format!("\"{a}\"")).collect();
-    t.push_str(&format!(
-        "\n[[policy]]\nid = \"{POLICY}\"\nrequire_approval = {}\napprovers = [{}]\nquorum = {}\nwindow = \"{}\"\n",
-        opts.require_approval,
-        approvers.join(", "),
-        opts.quorum,
-        opts.window
-    ));
-    for (methods, path) in &opts.rules {
-        let methods: Vec<String> = methods.iter().map(|m| format!("\"{m}\"")).collect();
+    for grant in [GRANT, UNBOUND_GRANT] {
         t.push_str(&format!(
-            "[[policy.rule]]\nmethods = [{}]\npath = \"{path}\"\n",
-            methods.join(", ")
+            "\n[[grant]]\nid = \"{grant}\"\nbase_url = \"{}\"\nsecret_env = \"{SECRET_ENV}\"\ninject = {{ header = \"Authorization\", value = \"Bearer {{secret}}\" }}\npolicy = \"{POLICY}\"\n",
+            parts.provider_url
         ));
+    }
+    match &opts.policy {
+        Some(policy) => t.push_str(&format!("\n{policy}\n")),
+        None => {
+            let approvers: Vec<String> =
+                opts.approvers.iter().map(|a| format!("\"{a}\"")).collect();
+            t.push_str(&format!(
+                "\n[[policy]]\nid = \"{POLICY}\"\nwindow = \"{}\"\n[[policy.gate]]\nid = \"approvers\"\napprovers = [{}]\nquorum = {}\n[[policy.rule]]\nid = \"reads\"\nmethods = [\"GET\"]\npath = \"/v1/*\"\naction = \"allow\"\n",
+                opts.window,
+                approvers.join(", "),
+                opts.quorum,
+            ));
+        }
     }
     t
 }

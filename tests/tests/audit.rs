@@ -143,13 +143,13 @@ async fn a_restart_with_the_same_config_adds_nothing_and_a_changed_config_is_rec
         "an unchanged config is not re-recorded"
     );
 
-    app.config.policies[0].quorum = 2;
+    app.config.policies[0].gates[0].quorum = 2;
     app.restart().await;
     let entries = app.audit().await;
     assert_eq!(entries.len() as i64, before + 1);
     let last = entries.last().unwrap();
     assert_eq!(last.kind, "config_changed");
-    assert_eq!(last.data["config"]["policies"][0]["quorum"], 2);
+    assert_eq!(last.data["config"]["policies"][0]["gates"][0]["quorum"], 2);
     assert!(app.admin.verify_audit().await.unwrap().is_ok());
     app.shutdown().await;
 }

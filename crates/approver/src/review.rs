@@ -161,6 +161,7 @@ pub(crate) mod tests {
             status: ApprovalStatus::Pending,
             decisions: vec![],
             quorum: 1,
+            policy: Default::default(),
             response: None,
             failure: None,
         }

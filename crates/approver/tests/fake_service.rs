@@ -40,6 +40,7 @@ fn err(status: StatusCode, code: &str, message: &str) -> Response {
         error: ErrorDetail {
             code: code.into(),
             message: message.into(),
+            rule: None,
         },
     };
     (status, Json(body)).into_response()
@@ -174,6 +175,7 @@ fn app(fake: Shared) -> Router {
                             url: s.url,
                             created_at: s.created_at,
                             expires_at: s.expires_at,
+                            progress: None,
                         }],
                     })
                     .into_response()
@@ -202,6 +204,7 @@ fn app(fake: Shared) -> Router {
                         status: ApprovalStatus::Pending,
                         decisions: vec![],
                         quorum: 1,
+                        policy: Default::default(),
                         response: None,
                         failure: None,
                     })

@@ -32,6 +32,7 @@ name = "Alice Example"
 [[app]]
 id = "support-agent"
 api_key_sha256 = "{key_hash}"
+grants = ["payments"]
 
 [[grant]]
 id = "payments"
@@ -42,13 +43,24 @@ policy = "refunds"
 
 [[policy]]
 id = "refunds"
-require_approval = true
+window = "1h"                      # calls that match no rule need every gate
+
+[[policy.gate]]
+id = "support-leads"
 approvers = ["alice"]
 quorum = 1
-window = "1h"
+
 [[policy.rule]]
-methods = ["POST"]
-path = "/v1/refunds*"
+id = "reads"
+methods = ["GET"]
+path = "/v1/*"
+action = "allow"
+
+[[policy.rule]]
+id = "no-deletes"
+methods = ["DELETE"]
+path = "/v1/*"
+action = "deny"
 "#,
         db = database.display(),
         key_hash = sha256_hex(api_key),

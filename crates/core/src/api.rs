@@ -124,12 +124,75 @@ pub struct ApprovalView {
     pub expires_at: Timestamp,
     /// Decisions so far.
     pub decisions: Vec<DecisionSummary>,
+    /// The rule that decided in each policy of the call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<PolicyMatch>,
     /// The provider's answer, once `succeeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<UpstreamResponse>,
     /// Why it failed, once `execution_failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ExecutionFailure>,
+}
+
+/// Which rule of a policy decided a call (`rule` is `None` when no rule matched and the
+/// policy's default requirement applied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyMatch {
+    /// The policy.
+    pub policy: String,
+    /// The deciding rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `allow`, `require` or `deny`.
+    pub action: String,
+}
+
+/// A gate an approval needs, and who has filled it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateStatus {
+    /// The policy the gate belongs to.
+    pub policy: String,
+    /// The gate.
+    pub gate: String,
+    /// Distinct approvals needed.
+    pub quorum: u32,
+    /// Who may approve in it (as the policy is now).
+    pub eligible: Vec<String>,
+    /// Whose approvals count toward it (each person counts toward one gate only).
+    pub approved_by: Vec<String>,
+}
+
+/// The policy side of an approval: what matched, and each gate's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyStatus {
+    /// The deciding rule of each policy.
+    pub matched: Vec<PolicyMatch>,
+    /// The gates needed.
+    pub gates: Vec<GateStatus>,
+}
+
+/// Approvals counted and needed, for "2 of 3".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Approvals that count.
+    pub approvals: u32,
+    /// Approvals needed.
+    pub needed: u32,
+}
+
+impl PolicyStatus {
+    /// Approvals that count and approvals needed, over all gates.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            approvals: self
+                .gates
+                .iter()
+                .map(|g| (g.approved_by.len() as u32).min(g.quorum))
+                .sum(),
+            needed: self.gates.iter().map(|g| g.quorum).sum(),
+        }
+    }
 }
 
 /// `POST /v1/pair`.
@@ -237,6 +300,9 @@ pub struct WalletApprovalSummary {
     pub created_at: Timestamp,
     /// When its window closes.
     pub expires_at: Timestamp,
+    /// Approvals counted and needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
 }
 
 /// Answer of `GET /v1/wallet/approvals`.
@@ -262,6 +328,9 @@ pub struct WalletApprovalDetail {
     pub decisions: Vec<DecisionSummary>,
     /// Approvals needed.
     pub quorum: u32,
+    /// The policy, the rule that matched and each gate's progress.
+    #[serde(default)]
+    pub policy: PolicyStatus,
     /// The provider's answer, once `succeeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<UpstreamResponse>,
@@ -303,6 +372,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people; may change.
     pub message: String,
+    /// The policy rule that refused the call (`policy_denied`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The `event:` names of `GET /v1/wallet/events`.

@@ -179,6 +179,7 @@ mod tests {
             status,
             expires_at: "2030-01-01T00:00:00Z".parse().unwrap(),
             decisions: vec![],
+            matched: vec![],
             response: None,
             failure: None,
         }

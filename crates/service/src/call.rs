@@ -13,6 +13,11 @@ use url::Url;
 
 mod path;
 
+/// Checks that `path` has one spelling, so policy rules see what the provider sees.
+pub fn check_path(path: &str) -> Result<(), ApiError> {
+    path::check_path(path)
+}
+
 /// The most bytes a reason may have.
 pub const MAX_REASON_BYTES: usize = 16 * 1024;
 /// The most headers an app may pass.

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human message.
     pub message: String,
+    /// The policy rule that refused the call (`policy_denied` only).
+    pub rule: Option<String>,
 }
 
 impl ApiError {
@@ -28,6 +30,17 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            rule: None,
+        }
+    }
+    /// 403 `policy_denied`: a policy rule refuses the call.
+    pub fn policy_denied(policy: &str, rule: &str) -> Self {
+        Self {
+            rule: Some(rule.to_string()),
+            ..Self::forbidden(
+                "policy_denied",
+                format!("rule {rule:?} of policy {policy:?} refuses this call"),
+            )
         }
     }
     /// 400: the request is not well-formed.
@@ -107,6 +120,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,
+                rule: self.rule,
             },
         };
         (self.status, Json(body)).into_response()

@@ -4,7 +4,7 @@
 //! from audit entries, so a stream that missed some replays them from the audit log.
 
 use crate::store::ApprovalRecord;
-use countersign_core::api::{WalletApprovalSummary, WalletEvent, WalletEventKind};
+use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::audit::AuditEntry;
 use countersign_core::{ApprovalStatus, Statement};
 use std::sync::Arc;
@@ -51,7 +51,12 @@ impl EventBus {
 }
 
 /// The wallet row of an approval.
-pub fn summary(approval_id: Uuid, status: ApprovalStatus, s: &Statement) -> WalletApprovalSummary {
+pub fn summary(
+    approval_id: Uuid,
+    status: ApprovalStatus,
+    s: &Statement,
+    progress: Option<Progress>,
+) -> WalletApprovalSummary {
     WalletApprovalSummary {
         approval_id,
         status,
@@ -62,6 +67,7 @@ pub fn summary(approval_id: Uuid, status: ApprovalStatus, s: &Statement) -> Wall
         url: s.url.clone(),
         created_at: s.created_at,
         expires_at: s.expires_at,
+        progress,
     }
 }
 
@@ -84,8 +90,17 @@ pub fn wallet_event(entry: &AuditEntry, record: &ApprovalRecord) -> Option<Walle
         .get("status")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or(record.status);
-    let approval =
-        (kind == WalletEventKind::Created).then(|| summary(record.id, status, &record.statement));
+    let approval = (kind == WalletEventKind::Created).then(|| {
+        summary(
+            record.id,
+            status,
+            &record.statement,
+            Some(Progress {
+                approvals: 0,
+                needed: record.quorum,
+            }),
+        )
+    });
     Some(WalletEvent {
         kind,
         approval_id: record.id,

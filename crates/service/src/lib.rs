@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod expiry;
+pub mod policy;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -59,6 +59,7 @@ fn notify(reason: &str) -> Result<(), String> {
             url: "http://127.0.0.1:9000/v1/refunds".into(),
             created_at: now,
             expires_at: now.plus(Duration::from_secs(3600)),
+            progress: None,
         },
     };
     let (tx, rx) = mpsc::channel();

@@ -242,6 +242,7 @@ pub(crate) mod tests {
             url: "http://127.0.0.1:9000/v1/refunds".into(),
             created_at: t(created),
             expires_at: t(created + 3600),
+            progress: None,
         }
     }
 

@@ -251,6 +251,7 @@ mod tests {
             status: ApprovalStatus::Pending,
             decisions: vec![],
             quorum: 2,
+            policy: Default::default(),
             response: None,
             failure: None,
         }

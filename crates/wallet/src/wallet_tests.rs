@@ -128,6 +128,7 @@ fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
         status: ApprovalStatus::Pending,
         decisions: vec![],
         quorum: 1,
+        policy: Default::default(),
         response: None,
         failure: None,
     }

@@ -38,6 +38,7 @@
 mod duration;
 mod error;
 mod pattern;
+mod policy;
 mod raw;
 mod secrets;
 mod validate;
@@ -48,6 +49,9 @@ mod tests;
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use pattern::PathPattern;
+pub use policy::{
+    Action, Condition, Gate, GroupConfig, Literal, PolicyConfig, RateLimit, Rule, Test,
+};
 pub use secrets::{hash_api_key, SecretString, Secrets};
 pub use validate::{DEFAULT_BODY_LIMIT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW, MAX_WINDOW};
 
@@ -65,6 +69,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[[approver]]` entries, in file order.
     pub approvers: Vec<ApproverConfig>,
+    /// `[[group]]` entries, in file order.
+    pub groups: Vec<GroupConfig>,
     /// `[[app]]` entries, in file order.
     pub apps: Vec<AppConfig>,
     /// `[[grant]]` entries, in file order.
@@ -127,7 +133,9 @@ pub struct AppConfig {
     pub id: String,
     /// Where its API key's hash comes from.
     pub api_key: ApiKeySource,
-    /// A policy that overrides the grant's for this app's calls.
+    /// The grants the app may use.
+    pub grants: Vec<String>,
+    /// A policy evaluated as well as the grant's (the stricter outcome wins).
     pub policy: Option<String>,
 }
 
@@ -162,7 +170,7 @@ pub struct GrantConfig {
     pub secret_env: String,
     /// How the secret is added to upstream requests.
     pub inject: Injection,
-    /// The policy of calls through this grant (an app's own policy overrides it).
+    /// The policy of calls through this grant (an app's own policy is evaluated as well).
     pub policy: String,
     /// Timeout of upstream calls; `None` means `server.upstream_timeout`.
     pub timeout: Option<Duration>,
@@ -175,55 +183,6 @@ pub struct Injection {
     pub header: String,
     /// The value template; contains `{secret}`.
     pub value: String,
-}
-
-/// `[[policy]]`: when calls need approval, by whom, and for how long it may wait.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyConfig {
-    /// The policy id.
-    pub id: String,
-    /// Whether any call needs approval (default true).
-    pub require_approval: bool,
-    /// Approver ids who may decide.
-    pub approvers: Vec<String>,
-    /// Approvals needed (default 1); any deny ends the approval.
-    pub quorum: u32,
-    /// How long an approval may stay pending (default 1 h, at most 30 d).
-    pub window: Duration,
-    /// Which calls need approval; none means every call.
-    pub rules: Vec<Rule>,
-}
-
-/// `[[policy.rule]]`: calls matching it need approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// Upper-case methods; empty means any method.
-    pub methods: Vec<String>,
-    /// The path pattern.
-    pub path: PathPattern,
-}
-
-impl Rule {
-    /// True when the rule covers `method` (compared case-insensitively) on `path`.
-    pub fn matches(&self, method: &str, path: &str) -> bool {
-        (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-            && self.path.matches(path)
-    }
-}
-
-impl PolicyConfig {
-    /// Whether a call needs approval: never when `require_approval` is false; always when
-    /// there are no rules; otherwise when any rule matches. `path` is the request path
-    /// without the query, as it will be sent upstream (see [`PathPattern`]).
-    pub fn needs_approval(&self, method: &str, path: &str) -> bool {
-        self.require_approval
-            && (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(method, path)))
-    }
-
-    /// Whether `approver_id` is one of this policy's approvers.
-    pub fn has_approver(&self, approver_id: &str) -> bool {
-        self.approvers.iter().any(|a| a == approver_id)
-    }
 }
 
 impl GrantConfig {
@@ -271,12 +230,40 @@ impl Config {
         self.policies.iter().find(|p| p.id == id)
     }
 
-    /// The policy governing calls by `app_id` through `grant_id`: the app's own policy if
-    /// it has one, else the grant's. `None` when the app or the grant is unknown.
-    pub fn effective_policy(&self, app_id: &str, grant_id: &str) -> Option<&PolicyConfig> {
-        let app = self.app(app_id)?;
-        let grant = self.grant(grant_id)?;
-        self.policy(app.policy.as_deref().unwrap_or(&grant.policy))
+    /// The group with this id.
+    pub fn group(&self, id: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// Who is eligible in gate `gate` of policy `policy` now; empty when either is gone.
+    pub fn gate_members(&self, policy: &str, gate: &str) -> &[String] {
+        self.policy(policy)
+            .and_then(|p| p.gate(gate))
+            .map_or(&[], |g| g.members.as_slice())
+    }
+
+    /// `gates` with who is eligible as the configuration is now: each gate keeps only the
+    /// people of its snapshot who are still members (a gate or policy that is gone has
+    /// nobody), so a removed approver never decides.
+    pub fn current_requirement(
+        &self,
+        gates: &[crate::policy::RequiredGate],
+    ) -> Vec<crate::policy::RequiredGate> {
+        gates
+            .iter()
+            .map(|g| {
+                let now = self.gate_members(&g.policy, &g.gate);
+                crate::policy::RequiredGate {
+                    members: g
+                        .members
+                        .iter()
+                        .filter(|m| now.contains(m))
+                        .cloned()
+                        .collect(),
+                    ..g.clone()
+                }
+            })
+            .collect()
     }
 
     /// A secret-free description of approvers, apps, grants and policies, for the audit
@@ -287,8 +274,13 @@ impl Config {
                 "id": a.id,
                 "name": a.name,
             })).collect::<Vec<_>>(),
+            "groups": self.groups.iter().map(|g| json!({
+                "id": g.id,
+                "members": g.members,
+            })).collect::<Vec<_>>(),
             "apps": self.apps.iter().map(|a| json!({
                 "id": a.id,
+                "grants": a.grants,
                 "policy": a.policy,
             })).collect::<Vec<_>>(),
             "grants": self.grants.iter().map(|g| json!({
@@ -299,14 +291,14 @@ impl Config {
             })).collect::<Vec<_>>(),
             "policies": self.policies.iter().map(|p| json!({
                 "id": p.id,
-                "require_approval": p.require_approval,
-                "approvers": p.approvers,
-                "quorum": p.quorum,
                 "window_secs": p.window.as_secs(),
-                "rules": p.rules.iter().map(|r| json!({
-                    "methods": r.methods,
-                    "path": r.path.as_str(),
+                "require": p.require,
+                "gates": p.gates.iter().map(|g| json!({
+                    "id": g.id,
+                    "members": g.members,
+                    "quorum": g.quorum,
                 })).collect::<Vec<_>>(),
+                "rules": p.rules.iter().map(Rule::describe).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
     }

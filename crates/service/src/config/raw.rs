@@ -12,6 +12,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub approver: Vec<RawApprover>,
     #[serde(default)]
+    pub group: Vec<RawGroup>,
+    #[serde(default)]
     pub app: Vec<RawApp>,
     #[serde(default)]
     pub grant: Vec<RawGrant>,
@@ -39,6 +41,14 @@ pub(super) struct RawApprover {
     pub name: Spanned<String>,
 }
 
+/// `[[group]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroup {
+    pub id: Spanned<String>,
+    pub members: Spanned<Vec<Spanned<String>>>,
+}
+
 /// `[[app]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +56,7 @@ pub(super) struct RawApp {
     pub id: Spanned<String>,
     pub api_key_env: Option<Spanned<String>>,
     pub api_key_sha256: Option<Spanned<String>>,
+    pub grants: Option<Spanned<Vec<Spanned<String>>>>,
     pub policy: Option<Spanned<String>>,
 }
 
@@ -69,24 +80,62 @@ pub(super) struct RawInjection {
     pub value: Spanned<String>,
 }
 
-/// `[[policy]]`.
+/// `[[policy]]`. `require_approval`, `approvers` and `quorum` are the form before gates;
+/// they are read only to refuse them with a message showing the new form.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPolicy {
     pub id: Spanned<String>,
-    pub require_approval: Option<Spanned<bool>>,
-    pub approvers: Option<Spanned<Vec<Spanned<String>>>>,
-    pub quorum: Option<Spanned<i64>>,
     pub window: Option<Spanned<String>>,
+    pub require: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub gate: Vec<RawGate>,
     #[serde(default)]
     pub rule: Vec<RawRule>,
+    pub require_approval: Option<Spanned<toml::Value>>,
+    pub approvers: Option<Spanned<toml::Value>>,
+    pub quorum: Option<Spanned<toml::Value>>,
+}
+
+/// `[[policy.gate]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGate {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub approvers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub groups: Vec<Spanned<String>>,
+    pub quorum: Option<Spanned<i64>>,
 }
 
 /// `[[policy.rule]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRule {
+    pub id: Option<Spanned<String>>,
     #[serde(default)]
     pub methods: Vec<Spanned<String>>,
     pub path: Spanned<String>,
+    #[serde(default)]
+    pub when: Vec<Spanned<RawCondition>>,
+    pub at_most: Option<Spanned<String>>,
+    pub action: Option<Spanned<String>>,
+    pub gates: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// One `when = [{ pointer = "/amount", le = 5000 }]` entry: a pointer and exactly one test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCondition {
+    pub pointer: String,
+    pub eq: Option<toml::Value>,
+    pub ne: Option<toml::Value>,
+    pub lt: Option<toml::Value>,
+    pub le: Option<toml::Value>,
+    pub gt: Option<toml::Value>,
+    pub ge: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub in_: Option<Vec<toml::Value>>,
+    pub matches: Option<String>,
 }

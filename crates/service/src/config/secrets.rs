@@ -179,9 +179,11 @@ name = "Alice"
 [[app]]
 id = "agent"
 api_key_env = "AGENT_KEY"
+grants = ["payments"]
 [[app]]
 id = "backend"
 api_key_sha256 = "26e5026bae501dfb3ca603d61c961884aed8e12c1eb49ee8d03a11071df0f4a7"
+grants = ["payments"]
 [[grant]]
 id = "payments"
 base_url = "http://127.0.0.1:9000"
@@ -190,6 +192,8 @@ inject = { header = "Authorization", value = "Bearer {secret}" }
 policy = "refunds"
 [[policy]]
 id = "refunds"
+[[policy.gate]]
+id = "approvers"
 approvers = ["alice"]
 "#;
 

@@ -23,13 +23,19 @@ name = "Alice Example"
 id = "bob"
 name = "Bob Example"
 
+[[group]]
+id = "finance"
+members = ["alice", "bob"]
+
 [[app]]
 id = "support-agent"
 api_key_env = "SUPPORT_AGENT_KEY"
+grants = ["payments", "crm"]
 
 [[app]]
 id = "batch.job_2"
 api_key_sha256 = "26E5026BAE501DFB3CA603D61C961884AED8E12C1EB49EE8D03A11071DF0F4A7"
+grants = ["payments"]
 policy = "everything"
 
 [[grant]]
@@ -49,23 +55,37 @@ policy = "open"
 
 [[policy]]
 id = "refunds"
-require_approval = true
-approvers = ["alice", "bob"]
-quorum = 2
 window = "2h30m"
+[[policy.gate]]
+id = "finance"
+groups = ["finance"]
+quorum = 2
 [[policy.rule]]
+id = "refund-writes"
 methods = ["post", "DELETE"]
 path = "/v1/refunds*"
+action = "require"
 [[policy.rule]]
 path = "/v1/customers/*/delete"
+action = "deny"
+[[policy.rule]]
+id = "tiny"
+path = "/*"
+when = [{ pointer = "/amount", lt = 10 }]
+at_most = "5/1m"
+action = "allow"
 
 [[policy]]
 id = "everything"
+[[policy.gate]]
+id = "ops"
 approvers = ["bob"]
 
 [[policy]]
 id = "open"
-require_approval = false
+[[policy.rule]]
+path = "/*"
+action = "allow"
 "#;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -147,20 +167,42 @@ fn full_example_parses() {
     assert_eq!(crm.inject.header, "x-api-key");
     assert_eq!(crm.timeout_or(server), Duration::from_secs(45));
 
+    assert_eq!(agent.grants, ["payments", "crm"]);
+    assert_eq!(config.group("finance").unwrap().members, ["alice", "bob"]);
+
     let refunds = config.policy("refunds").unwrap();
-    assert!(refunds.require_approval);
-    assert_eq!(refunds.approvers, ["alice", "bob"]);
-    assert!(refunds.has_approver("bob") && !refunds.has_approver("carol"));
-    assert_eq!(refunds.quorum, 2);
     assert_eq!(refunds.window, Duration::from_secs(9000));
+    assert_eq!(refunds.require, ["finance"]);
+    let finance = refunds.gate("finance").unwrap();
+    assert_eq!(
+        (finance.members.as_slice(), finance.quorum),
+        (&["alice".to_string(), "bob".to_string()][..], 2)
+    );
+    assert_eq!(refunds.rules[0].id, "refund-writes");
     assert_eq!(refunds.rules[0].methods, ["POST", "DELETE"]);
     assert_eq!(refunds.rules[0].path.as_str(), "/v1/refunds*");
+    assert_eq!(
+        refunds.rules[0].action,
+        Action::Require(vec!["finance".into()])
+    );
+    assert_eq!(refunds.rules[1].id, "rule-2");
+    assert_eq!(refunds.rules[1].action, Action::Deny);
     assert!(refunds.rules[1].methods.is_empty());
+    let tiny = refunds.rule("tiny").unwrap();
+    assert_eq!(tiny.when[0].to_string(), "/amount < 10");
+    assert_eq!(
+        tiny.at_most,
+        Some(RateLimit {
+            count: 5,
+            per: Duration::from_secs(60)
+        })
+    );
 
     let everything = config.policy("everything").unwrap();
-    assert!(everything.require_approval);
-    assert_eq!((everything.quorum, everything.window), (1, DEFAULT_WINDOW));
-    assert!(!config.policy("open").unwrap().require_approval);
+    assert_eq!(everything.window, DEFAULT_WINDOW);
+    assert_eq!(everything.require, ["ops"]);
+    assert_eq!(everything.gate("ops").unwrap().quorum, 1);
+    assert!(config.policy("open").unwrap().gates.is_empty());
     assert!(config.policy("nope").is_none() && config.grant("nope").is_none());
 }
 
@@ -187,51 +229,21 @@ fn server_defaults_apply() {
 }
 
 #[test]
-fn needs_approval_follows_rules() {
+fn current_requirement_drops_people_no_longer_in_the_gate() {
     let config = parse(EXAMPLE).unwrap();
-    let refunds = config.policy("refunds").unwrap();
-    assert!(refunds.needs_approval("POST", "/v1/refunds"));
-    assert!(refunds.needs_approval("post", "/v1/refunds/re_1"));
-    assert!(refunds.needs_approval("DELETE", "/v1/refunds/re_1"));
-    assert!(!refunds.needs_approval("GET", "/v1/refunds/re_1"));
-    assert!(!refunds.needs_approval("POST", "/v1/charges"));
-    assert!(refunds.needs_approval("GET", "/v1/customers/c1/delete"));
-    assert!(refunds.needs_approval("PATCH", "/v1/customers/c1/delete"));
-    // No rules: everything needs approval.
-    let everything = config.policy("everything").unwrap();
-    assert!(everything.needs_approval("GET", "/"));
-    assert!(everything.needs_approval("GET", ""));
-    // Approval not required: nothing does.
-    assert!(!config
-        .policy("open")
-        .unwrap()
-        .needs_approval("DELETE", "/v1/all"));
-}
-
-#[test]
-fn app_policy_overrides_grant_policy() {
-    let config = parse(EXAMPLE).unwrap();
-    let id = |p: Option<&PolicyConfig>| p.map(|p| p.id.clone());
-    assert_eq!(
-        id(config.effective_policy("support-agent", "payments")).as_deref(),
-        Some("refunds")
-    );
-    assert_eq!(
-        id(config.effective_policy("support-agent", "crm")).as_deref(),
-        Some("open")
-    );
-    assert_eq!(
-        id(config.effective_policy("batch.job_2", "crm")).as_deref(),
-        Some("everything")
-    );
-    assert_eq!(
-        id(config.effective_policy("batch.job_2", "payments")).as_deref(),
-        Some("everything")
-    );
-    assert!(config.effective_policy("nobody", "payments").is_none());
-    assert!(config
-        .effective_policy("support-agent", "nothing")
-        .is_none());
+    let snapshot = vec![crate::policy::RequiredGate {
+        policy: "refunds".into(),
+        gate: "finance".into(),
+        quorum: 2,
+        members: vec!["alice".into(), "bob".into(), "mallory".into()],
+    }];
+    let now = config.current_requirement(&snapshot);
+    assert_eq!(now[0].members, ["alice", "bob"]);
+    let gone = vec![crate::policy::RequiredGate {
+        gate: "removed".into(),
+        ..snapshot[0].clone()
+    }];
+    assert!(config.current_requirement(&gone)[0].members.is_empty());
 }
 
 #[test]
@@ -264,6 +276,11 @@ fn fingerprint_is_secret_free_and_stable() {
         fingerprint["policies"][0]["rules"][0]["methods"],
         serde_json::json!(["POST", "DELETE"])
     );
+    assert_eq!(
+        fingerprint["policies"][0]["rules"][2]["when"][0],
+        "/amount < 10"
+    );
+    assert_eq!(fingerprint["policies"][0]["rules"][2]["at_most"], "5/1m");
     let changed = parse(&EXAMPLE.replace("quorum = 2", "quorum = 1")).unwrap();
     assert_ne!(changed.fingerprint_json(), fingerprint);
 }
@@ -299,7 +316,7 @@ fn error_message_format() {
     );
     assert_eq!(
         err,
-        "conf/countersign.toml:32:10: grant \"payments\" field `policy`: unknown policy \"refund\" (defined: refunds, everything, open)"
+        "conf/countersign.toml:38:10: grant \"payments\" field `policy`: unknown policy \"refund\" (defined: refunds, everything, open)"
     );
 }
 
@@ -315,7 +332,7 @@ fn syntax_and_type_errors_are_located() {
     let err = error_with("timeout = \"10s\"", "timeout = 10");
     assert!(
         err.starts_with(
-            "conf/countersign.toml:33:11: grant \"payments\" field `timeout`: invalid type"
+            "conf/countersign.toml:39:11: grant \"payments\" field `timeout`: invalid type"
         ),
         "{err}"
     );
@@ -323,7 +340,7 @@ fn syntax_and_type_errors_are_located() {
     assert!(err.starts_with("conf/countersign.toml:2:"), "{err}");
     assert!(!err.contains('\n'), "{err}");
     let err = error_with("quorum = 2", "quorum = 2\nquorum = 3");
-    assert!(err.starts_with("conf/countersign.toml:47:"), "{err}");
+    assert!(err.starts_with("conf/countersign.toml:55:"), "{err}");
     let err = error_with("name = \"Bob Example\"\n", "");
     assert!(err.starts_with("conf/countersign.toml:14:"), "{err}");
     assert!(err.contains("missing field `name`"), "{err}");

@@ -18,7 +18,7 @@ mod grant;
 mod policy;
 
 use grant::check_grant;
-use policy::check_policy;
+use policy::{check_group, check_policy};
 
 /// Default for `max_request_bytes` and `max_response_bytes`: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -165,6 +165,7 @@ pub(super) fn validate(raw: RawConfig, text: &str, origin: &Path) -> Result<Conf
     let server = check_server(&ctx, server, origin)?;
 
     ctx.unique("approver", raw.approver.iter().map(|a| &a.id))?;
+    ctx.unique("group", raw.group.iter().map(|g| &g.id))?;
     ctx.unique("app", raw.app.iter().map(|a| &a.id))?;
     ctx.unique("grant", raw.grant.iter().map(|g| &g.id))?;
     ctx.unique("policy", raw.policy.iter().map(|p| &p.id))?;
@@ -175,26 +176,33 @@ pub(super) fn validate(raw: RawConfig, text: &str, origin: &Path) -> Result<Conf
         .map(|a| check_approver(&ctx, a))
         .collect::<Result<Vec<_>>>()?;
     let approver_ids: Vec<String> = approvers.iter().map(|a| a.id.clone()).collect();
+    let groups = raw
+        .group
+        .iter()
+        .map(|g| check_group(&ctx, g, &approver_ids))
+        .collect::<Result<Vec<_>>>()?;
     let policies = raw
         .policy
         .iter()
-        .map(|p| check_policy(&ctx, p, &approver_ids))
+        .map(|p| check_policy(&ctx, p, &approver_ids, &groups))
         .collect::<Result<Vec<_>>>()?;
     let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
-    let apps = raw
-        .app
-        .iter()
-        .map(|a| check_app(&ctx, a, &policy_ids))
-        .collect::<Result<Vec<_>>>()?;
     let grants = raw
         .grant
         .iter()
         .map(|g| check_grant(&ctx, g, &policy_ids))
         .collect::<Result<Vec<_>>>()?;
+    let grant_ids: Vec<String> = grants.iter().map(|g| g.id.clone()).collect();
+    let apps = raw
+        .app
+        .iter()
+        .map(|a| check_app(&ctx, a, &policy_ids, &grant_ids))
+        .collect::<Result<Vec<_>>>()?;
 
     Ok(Config {
         server,
         approvers,
+        groups,
         apps,
         grants,
         policies,
@@ -292,7 +300,12 @@ fn check_approver(ctx: &Ctx, raw: &RawApprover) -> Result<ApproverConfig> {
     })
 }
 
-fn check_app(ctx: &Ctx, raw: &RawApp, policies: &[String]) -> Result<AppConfig> {
+fn check_app(
+    ctx: &Ctx,
+    raw: &RawApp,
+    policies: &[String],
+    grant_ids: &[String],
+) -> Result<AppConfig> {
     let (id, subject) = ctx.id("app", &raw.id)?;
     let api_key = match (&raw.api_key_env, &raw.api_key_sha256) {
         (Some(env), None) => ApiKeySource::Env(ctx.env_name(env, &subject, "api_key_env")?),
@@ -330,9 +343,26 @@ fn check_app(ctx: &Ctx, raw: &RawApp, policies: &[String]) -> Result<AppConfig> 
         .as_ref()
         .map(|p| ctx.known_policy(p, policies, &subject))
         .transpose()?;
+    let Some(grants) = &raw.grants else {
+        return Err(ctx.err(
+            &raw.id.span(),
+            &subject,
+            "grants",
+            "an app must list the grants it may use: grants = [\"…\"] (other grants answer 403 grant_not_allowed)",
+        ));
+    };
+    let grants = policy::known_names(
+        ctx,
+        grants.get_ref(),
+        grant_ids,
+        "grant",
+        &subject,
+        "grants",
+    )?;
     Ok(AppConfig {
         id,
         api_key,
+        grants,
         policy,
     })
 }

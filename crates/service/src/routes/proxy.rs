@@ -3,15 +3,17 @@
 use super::extract::{ApiJson, AppAuth};
 use super::views::approval_view;
 use crate::call;
+use crate::config::{AppConfig, GrantConfig, DEFAULT_WINDOW};
 use crate::error::ApiError;
 use crate::executor;
+use crate::policy::{self, CallFacts, Outcome, RequiredGate};
 use crate::state::AppState;
-use crate::store::{AuditDraft, NewApproval};
+use crate::store::{AuditDraft, NewApproval, RuleHit};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countersign_core::api::{PendingBody, ProxyRequestBody};
+use countersign_core::api::{PendingBody, PolicyMatch, ProxyRequestBody};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
 use countersign_core::{ApprovalStatus, DeepLink, Statement, PROTOCOL_VERSION};
@@ -39,32 +41,138 @@ pub async fn proxy(
         ));
     }
     let checked = call::check(&req, grant, state.config.server.max_request_bytes)?;
-    let policy = state
+    let app_config = state
         .config
-        .effective_policy(&app, &grant.id)
-        .ok_or_else(|| {
-            ApiError::internal(format!("no policy for app {app} and grant {}", grant.id))
-        })?;
-    let needs_approval = policy.needs_approval(&checked.method, &checked.path);
-
-    let now = state.clock.now();
-    let id = Uuid::now_v7();
-    let statement = Statement {
-        v: PROTOCOL_VERSION,
-        service: state.service_id.clone(),
-        approval_id: id,
-        app: app.clone(),
-        grant: grant.id.clone(),
-        method: checked.method,
-        url: checked.url.to_string(),
-        headers: checked.headers,
-        body_sha256: sha256_hex(&checked.body),
-        body_size: checked.body.len() as u64,
-        reason: checked.reason,
-        created_at: now,
-        expires_at: now.plus(policy.window),
-        policy_id: policy.id.clone(),
+        .app(&app)
+        .ok_or_else(|| ApiError::internal(format!("no app {app} in the configuration")))?;
+    let facts = CallFacts {
+        method: &checked.method,
+        path: &checked.path,
+        content_type: checked.headers.get("content-type").map(String::as_str),
+        body: &checked.body,
     };
+    let id = Uuid::now_v7();
+    // A rate-limited rule may fill up between counting and storing; the store refuses the
+    // insert then, and the call is evaluated again with the new counts.
+    for _attempt in 0..MAX_RATE_RETRIES {
+        let now = state.clock.now();
+        let counts = state
+            .store
+            .rule_hit_counts(&app, &rate_limited_rules(&state, app_config, grant), now)
+            .await?;
+        let decision = policy::evaluate_call(&state.config, app_config, grant, &facts, &counts)
+            .map_err(|e| match e {
+                policy::Unbound::GrantNotAllowed { .. } => {
+                    ApiError::forbidden("grant_not_allowed", e.to_string())
+                }
+                policy::Unbound::UnknownPolicy(_) => ApiError::internal(e.to_string()),
+            })?;
+        let (requirement, window) = match &decision.outcome {
+            Outcome::Deny { policy, rule } => {
+                return Err(ApiError::policy_denied(policy, rule));
+            }
+            Outcome::Allow => (Vec::new(), DEFAULT_WINDOW),
+            Outcome::Require { gates, window } => (gates.clone(), *window),
+        };
+        let statement = Statement {
+            v: PROTOCOL_VERSION,
+            service: state.service_id.clone(),
+            approval_id: id,
+            app: app.clone(),
+            grant: grant.id.clone(),
+            method: checked.method.clone(),
+            url: checked.url.to_string(),
+            headers: checked.headers.clone(),
+            body_sha256: sha256_hex(&checked.body),
+            body_size: checked.body.len() as u64,
+            reason: checked.reason.clone(),
+            created_at: now,
+            expires_at: now.plus(window),
+            policy_id: decision.policy_id(),
+        };
+        let hits: Vec<RuleHit> = decision
+            .limited_rules()
+            .map(|(policy, rule, limit)| RuleHit {
+                policy: policy.to_string(),
+                rule: rule.to_string(),
+                app: app.clone(),
+                count: limit.count,
+                per_ms: limit.per.as_millis() as i64,
+            })
+            .collect();
+        let matched = matches_of(&decision);
+        if let Some(answer) = open(
+            &state,
+            &app,
+            statement,
+            &checked.body,
+            requirement,
+            matched,
+            &hits,
+        )
+        .await?
+        {
+            return Ok(answer);
+        }
+    }
+    Err(ApiError::too_many(
+        "the policy's rate-limited rules are changing too fast; retry",
+    ))
+}
+
+/// How often a call is evaluated again when a rate limit filled meanwhile.
+const MAX_RATE_RETRIES: usize = 8;
+
+/// `(policy, rule, period)` of every rate-limited rule that may decide this app's calls.
+fn rate_limited_rules(
+    state: &AppState,
+    app: &AppConfig,
+    grant: &GrantConfig,
+) -> Vec<(String, String, i64)> {
+    [Some(&grant.policy), app.policy.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|id| state.config.policy(id))
+        .flat_map(|p| {
+            p.rules.iter().filter_map(|r| {
+                r.at_most
+                    .map(|l| (p.id.clone(), r.id.clone(), l.per.as_millis() as i64))
+            })
+        })
+        .collect()
+}
+
+/// The deciding rule of each policy, as the wire shows it.
+pub fn matches_of(decision: &policy::CallDecision) -> Vec<PolicyMatch> {
+    decision
+        .evaluations
+        .iter()
+        .map(|e| PolicyMatch {
+            policy: e.policy.clone(),
+            rule: e.rule.clone(),
+            action: match e.verdict {
+                policy::Verdict::Allow => "allow",
+                policy::Verdict::Require(_) => "require",
+                policy::Verdict::Deny => "deny",
+            }
+            .to_string(),
+        })
+        .collect()
+}
+
+/// Stores the call and runs it (no gates) or answers 202 (gates); `None` when a rate limit
+/// filled since it was counted.
+async fn open(
+    state: &AppState,
+    app: &str,
+    statement: Statement,
+    body: &[u8],
+    requirement: Vec<RequiredGate>,
+    matched: Vec<PolicyMatch>,
+    hits: &[RuleHit],
+) -> Result<Option<Response>, ApiError> {
+    let id = statement.approval_id;
+    let needs_approval = !requirement.is_empty();
     let request_digest = statement.request_digest();
     // A call that needs no approval is committed straight to `executing`, with both audit
     // entries, before it is sent.
@@ -82,6 +190,8 @@ pub async fn proxy(
             "request_digest": request_digest,
             "approval_required": needs_approval,
             "status": recorded_status,
+            "matched": matched,
+            "requirement": requirement,
         }),
     )];
     if !needs_approval {
@@ -90,21 +200,21 @@ pub async fn proxy(
     let new = NewApproval {
         statement,
         request_digest,
-        body: checked.body,
-        quorum: policy.quorum,
-        approvers: if needs_approval {
-            policy.approvers.clone()
-        } else {
-            Vec::new()
-        },
+        body: body.to_vec(),
+        requirement,
+        matched,
         status: stored_status,
     };
-    let entry = state.store.create_approval(&new, audit).await?;
+    let Some(entry) = state.store.create_approval(&new, hits, audit).await? else {
+        return Ok(None);
+    };
     let mut record = new.record();
 
     if !needs_approval {
-        executor::run_started(&state, &mut record, false).await?;
-        return Ok((StatusCode::OK, Json(approval_view(&record))).into_response());
+        executor::run_started(state, &mut record, false).await?;
+        return Ok(Some(
+            (StatusCode::OK, Json(approval_view(&record))).into_response(),
+        ));
     }
     state.bus.publish(&entry, &record);
     state.note_deadline(new.statement.expires_at);
@@ -114,5 +224,5 @@ pub async fn proxy(
         expires_at: new.statement.expires_at,
         status: ApprovalStatus::Pending,
     };
-    Ok((StatusCode::ACCEPTED, Json(pending)).into_response())
+    Ok(Some((StatusCode::ACCEPTED, Json(pending)).into_response()))
 }

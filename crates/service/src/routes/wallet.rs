@@ -1,7 +1,7 @@
 //! Wallet endpoints: sign in, list, review and decide.
 
 use super::extract::{approval_id, ApiJson, ApiQuery, WalletAuth};
-use super::views::wallet_detail;
+use super::views::{progress, wallet_detail};
 use crate::error::ApiError;
 use crate::events::summary;
 use crate::executor;
@@ -109,7 +109,10 @@ pub async fn list(
         .await?;
     let approvals = rows
         .into_iter()
-        .map(|(id, status, statement)| summary(id, status, &statement))
+        .map(|row| {
+            let progress = progress(&state.config, &row.requirement, &row.approved_by);
+            summary(row.id, row.status, &row.statement, Some(progress))
+        })
         .collect();
     Ok(Json(WalletApprovalList { approvals }))
 }
@@ -135,7 +138,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<WalletApprovalDetail>, ApiError> {
     let record = named(&state, &session, approval_id(&id)?).await?;
-    Ok(Json(wallet_detail(&record)))
+    Ok(Json(wallet_detail(&state.config, &record)))
 }
 
 /// Handles `POST /v1/wallet/approvals/{id}/decision`.
@@ -175,10 +178,16 @@ pub async fn decide(
             ))
         }
     };
-    if !record.approvers.contains(&session.approver_id) {
+    // Eligibility as the configuration is now: a person removed from a gate or from the
+    // configuration no longer decides approvals created before.
+    let gates = state.config.current_requirement(&record.requirement);
+    if !gates
+        .iter()
+        .any(|g| g.members.contains(&session.approver_id))
+    {
         return Err(ApiError::forbidden(
             "not_an_approver",
-            "the policy of this approval does not name this approver",
+            "no gate of this approval's policy names this approver",
         ));
     }
     let device = match state.store.device(&d.key_id).await? {
@@ -215,7 +224,7 @@ pub async fn decide(
             "the decision was made after the approval window closed",
         ));
     }
-    match state.store.decide(d, &req.signature, now).await? {
+    match state.store.decide(d, &req.signature, &gates, now).await? {
         DecideOutcome::Recorded {
             status,
             entry,
@@ -239,6 +248,10 @@ pub async fn decide(
         DecideOutcome::Duplicate => Err(ApiError::conflict(
             "duplicate_decision",
             "this approver has decided this approval already",
+        )),
+        DecideOutcome::Revoked => Err(ApiError::forbidden(
+            "unknown_key",
+            "the key is not an active device of this approver",
         )),
         DecideOutcome::Missing => Err(ApiError::not_found(
             "approval_not_found",

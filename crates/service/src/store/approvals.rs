@@ -2,7 +2,8 @@
 
 use super::audit::{append, AuditDraft};
 use super::{corrupt, Store, StoreError};
-use countersign_core::api::{DecisionSummary, ExecutionFailure, UpstreamResponse};
+use crate::policy::{satisfied, RequiredGate, Seats};
+use countersign_core::api::{DecisionSummary, ExecutionFailure, PolicyMatch, UpstreamResponse};
 use countersign_core::audit::AuditEntry;
 use countersign_core::{ApprovalStatus, Decision, Statement, Timestamp, Verdict};
 use sqlx::sqlite::SqliteRow;
@@ -18,12 +19,38 @@ pub struct NewApproval {
     pub request_digest: String,
     /// The request body.
     pub body: Vec<u8>,
-    /// Approvals needed.
-    pub quorum: u32,
-    /// Approvers named by the policy.
-    pub approvers: Vec<String>,
+    /// The gates it needs (none for a call that runs at once).
+    pub requirement: Vec<RequiredGate>,
+    /// The rule that decided in each policy.
+    pub matched: Vec<PolicyMatch>,
     /// `pending`, or `executing` for a call that needs no approval.
     pub status: ApprovalStatus,
+}
+
+/// A match of a rate-limited rule, counted when the approval is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleHit {
+    /// The policy.
+    pub policy: String,
+    /// The rule.
+    pub rule: String,
+    /// The calling app.
+    pub app: String,
+    /// The rule's limit: matches allowed within the period.
+    pub count: u32,
+    /// The period, in milliseconds.
+    pub per_ms: i64,
+}
+
+/// Everyone eligible in any of `gates`, sorted, once each.
+pub fn eligible_people(gates: &[RequiredGate]) -> Vec<String> {
+    let set: std::collections::BTreeSet<&String> = gates.iter().flat_map(|g| &g.members).collect();
+    set.into_iter().cloned().collect()
+}
+
+/// Approvals needed over all gates.
+pub fn approvals_needed(gates: &[RequiredGate]) -> u32 {
+    gates.iter().map(|g| g.quorum).sum()
 }
 
 impl NewApproval {
@@ -35,8 +62,10 @@ impl NewApproval {
             statement: self.statement.clone(),
             request_digest: self.request_digest.clone(),
             body: self.body.clone(),
-            quorum: self.quorum,
-            approvers: self.approvers.clone(),
+            quorum: approvals_needed(&self.requirement),
+            approvers: eligible_people(&self.requirement),
+            requirement: self.requirement.clone(),
+            matched: self.matched.clone(),
             decisions: Vec::new(),
             response: None,
             failure: None,
@@ -57,16 +86,35 @@ pub struct ApprovalRecord {
     pub request_digest: String,
     /// The request body.
     pub body: Vec<u8>,
-    /// Approvals needed.
+    /// Approvals needed over all gates.
     pub quorum: u32,
-    /// Approvers named by the policy.
+    /// Everyone eligible in its gates when it was created.
     pub approvers: Vec<String>,
-    /// Accepted decisions, oldest first.
+    /// The gates it needs, as snapshotted when it was created.
+    pub requirement: Vec<RequiredGate>,
+    /// The rule that decided in each policy.
+    pub matched: Vec<PolicyMatch>,
+    /// Accepted decisions (withdrawn ones excluded), oldest first.
     pub decisions: Vec<DecisionSummary>,
     /// The provider's answer once succeeded.
     pub response: Option<UpstreamResponse>,
     /// Why execution failed.
     pub failure: Option<ExecutionFailure>,
+}
+
+/// A row of an approver's listing.
+#[derive(Debug, Clone)]
+pub struct ListedApproval {
+    /// The approval.
+    pub id: Uuid,
+    /// Its state.
+    pub status: ApprovalStatus,
+    /// Its statement.
+    pub statement: Statement,
+    /// The gates it needs (snapshot).
+    pub requirement: Vec<RequiredGate>,
+    /// Who has approved (not withdrawn).
+    pub approved_by: Vec<String>,
 }
 
 /// Which approvals a listing returns.
@@ -100,6 +148,8 @@ pub enum DecideOutcome {
     Expired,
     /// This approver or key has decided this approval already.
     Duplicate,
+    /// The device key has been revoked.
+    Revoked,
     /// No such approval.
     Missing,
 }
@@ -124,7 +174,7 @@ async fn decisions_of(
     id: &str,
 ) -> Result<Vec<DecisionSummary>, StoreError> {
     let rows = sqlx::query(
-        "SELECT approver_id, verdict, comment, decided_at FROM decisions WHERE approval_id = ? ORDER BY decided_at, rowid",
+        "SELECT approver_id, verdict, comment, decided_at FROM decisions WHERE approval_id = ? AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -171,6 +221,9 @@ async fn record_from_row(
         body: row.try_get("body")?,
         quorum: row.try_get::<i64, _>("quorum")? as u32,
         approvers,
+        requirement: serde_json::from_str(&row.try_get::<String, _>("requirement")?)
+            .map_err(corrupt)?,
+        matched: serde_json::from_str(&row.try_get::<String, _>("matched")?).map_err(corrupt)?,
         decisions: decisions_of(conn, &id).await?,
         response: parse_json(row.try_get("response")?)?,
         failure: parse_json(row.try_get("failure")?)?,
@@ -179,33 +232,62 @@ async fn record_from_row(
 
 impl Store {
     /// Inserts an approval with its audit entries (`requested`, and `execution_started` for a
-    /// call that needs no approval); returns the first entry.
+    /// call that needs no approval) and counts its rate-limited rule matches; returns the
+    /// first entry. `None` (nothing stored) when a rule of `hits` reached its limit since the
+    /// caller counted: evaluate again.
     pub async fn create_approval(
         &self,
         new: &NewApproval,
+        hits: &[RuleHit],
         audit: Vec<AuditDraft>,
-    ) -> Result<AuditEntry, StoreError> {
+    ) -> Result<Option<AuditEntry>, StoreError> {
         let s = &new.statement;
         let id = s.approval_id.to_string();
+        let now_ms = s.created_at.unix() * 1000;
         let mut tx = self.begin_write().await?;
+        for hit in hits {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?",
+            )
+            .bind(&hit.policy)
+            .bind(&hit.rule)
+            .bind(&hit.app)
+            .bind(now_ms - hit.per_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= i64::from(hit.count) {
+                return Ok(None);
+            }
+            sqlx::query(
+                "INSERT INTO rule_hits (policy_id, rule_id, app_id, at_ms) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&hit.policy)
+            .bind(&hit.rule)
+            .bind(&hit.app)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
-            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at, requirement, matched)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&s.app)
         .bind(&s.grant)
         .bind(&s.policy_id)
-        .bind(new.quorum as i64)
+        .bind(i64::from(approvals_needed(&new.requirement)))
         .bind(new.status.as_str())
         .bind(serde_json::to_string(s).map_err(corrupt)?)
         .bind(&new.request_digest)
         .bind(&new.body)
         .bind(s.created_at.unix())
         .bind(s.expires_at.unix())
+        .bind(serde_json::to_string(&new.requirement).map_err(corrupt)?)
+        .bind(serde_json::to_string(&new.matched).map_err(corrupt)?)
         .execute(&mut *tx)
         .await?;
-        for approver in &new.approvers {
+        for approver in eligible_people(&new.requirement) {
             sqlx::query("INSERT INTO approval_approvers (approval_id, approver_id) VALUES (?, ?)")
                 .bind(&id)
                 .bind(approver)
@@ -218,7 +300,32 @@ impl Store {
             first.get_or_insert(entry);
         }
         tx.commit().await?;
-        first.ok_or_else(|| corrupt("an approval needs at least one audit entry"))
+        first
+            .map(Some)
+            .ok_or_else(|| corrupt("an approval needs at least one audit entry"))
+    }
+
+    /// Matches of each `(policy, rule, per_ms)` by `app` within its period before `now`.
+    pub async fn rule_hit_counts(
+        &self,
+        app: &str,
+        rules: &[(String, String, i64)],
+        now: Timestamp,
+    ) -> Result<std::collections::HashMap<(String, String), u64>, StoreError> {
+        let mut counts = std::collections::HashMap::new();
+        for (policy, rule, per_ms) in rules {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?",
+            )
+            .bind(policy)
+            .bind(rule)
+            .bind(app)
+            .bind(now.unix() * 1000 - per_ms)
+            .fetch_one(&self.reader)
+            .await?;
+            counts.insert((policy.clone(), rule.clone()), count.max(0) as u64);
+        }
+        Ok(counts)
     }
 
     /// One approval with its decisions.
@@ -234,22 +341,33 @@ impl Store {
         }
     }
 
-    /// Records a verified decision if the approval is still pending and in its window, and
-    /// moves it to `denied` (any deny) or `approved` (quorum reached).
+    /// Records a verified decision if the approval is still pending and in its window and
+    /// the device is not revoked, and moves it to `denied` (any deny) or `approved` (every
+    /// gate of `gates` — the requirement with who is eligible now — filled by distinct
+    /// people). The caller has checked that the approver is eligible.
     pub async fn decide(
         &self,
         decision: &Decision,
         signature: &str,
+        gates: &[RequiredGate],
         now: Timestamp,
     ) -> Result<DecideOutcome, StoreError> {
         let id = decision.approval_id.to_string();
         let mut tx = self.begin_write().await?;
-        let row: Option<(String, i64, i64)> =
-            sqlx::query_as("SELECT status, expires_at, quorum FROM approvals WHERE id = ?")
+        let revoked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT revoked_at FROM devices WHERE key_id = ?")
+                .bind(&decision.key_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if !matches!(revoked, Some(None)) {
+            return Ok(DecideOutcome::Revoked);
+        }
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, expires_at FROM approvals WHERE id = ?")
                 .bind(&id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some((status, expires_at, quorum)) = row else {
+        let Some((status, expires_at)) = row else {
             return Ok(DecideOutcome::Missing);
         };
         let status = status_of(&status)?;
@@ -284,17 +402,25 @@ impl Store {
         .bind(signature)
         .execute(&mut *tx)
         .await?;
-        let approvals: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM decisions WHERE approval_id = ? AND verdict = 'approve'",
+        let approvers: Vec<String> = sqlx::query_scalar(
+            "SELECT approver_id FROM decisions WHERE approval_id = ? AND verdict = 'approve' AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
         )
         .bind(&id)
-        .fetch_one(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let seats: Vec<Seats> = gates
+            .iter()
+            .map(|g| Seats {
+                members: &g.members,
+                quorum: g.quorum,
+            })
+            .collect();
         let next = match decision.decision {
             Verdict::Deny => ApprovalStatus::Denied,
-            Verdict::Approve if approvals >= quorum => ApprovalStatus::Approved,
+            Verdict::Approve if satisfied(&seats, &approvers) => ApprovalStatus::Approved,
             Verdict::Approve => ApprovalStatus::Pending,
         };
+        let filled = crate::policy::assign(&seats, &approvers);
         if next != ApprovalStatus::Pending {
             sqlx::query("UPDATE approvals SET status = ? WHERE id = ? AND status = 'pending'")
                 .bind(next.as_str())
@@ -310,8 +436,12 @@ impl Store {
                 "decision": decision,
                 "signature": signature,
                 "status": next,
-                "approvals": approvals,
-                "quorum": quorum,
+                "gates": gates.iter().zip(&filled).map(|(g, who)| serde_json::json!({
+                    "policy": g.policy,
+                    "gate": g.gate,
+                    "quorum": g.quorum,
+                    "approved_by": who,
+                })).collect::<Vec<_>>(),
             }),
         );
         let entry = append(&mut tx, draft, now).await?;
@@ -404,7 +534,7 @@ impl Store {
         filter: ListFilter,
         now: Timestamp,
         limit: i64,
-    ) -> Result<Vec<(Uuid, ApprovalStatus, Statement)>, StoreError> {
+    ) -> Result<Vec<ListedApproval>, StoreError> {
         let condition = match filter {
             ListFilter::Pending => "a.status = 'pending' AND a.expires_at > ?",
             ListFilter::Status(_) => "a.status = ?",
@@ -412,7 +542,10 @@ impl Store {
             ListFilter::All => "1 = 1",
         };
         let sql = format!(
-            "SELECT a.id, a.status, a.statement FROM approvals a
+            "SELECT a.id, a.status, a.statement, a.requirement,
+                (SELECT GROUP_CONCAT(d.approver_id, ',') FROM decisions d
+                 WHERE d.approval_id = a.id AND d.verdict = 'approve' AND d.withdrawn_at IS NULL) AS approved
+             FROM approvals a
              JOIN approval_approvers p ON p.approval_id = a.id
              WHERE p.approver_id = ? AND {condition}
              ORDER BY a.id DESC LIMIT ?"
@@ -429,11 +562,17 @@ impl Store {
                 let id: String = r.try_get("id")?;
                 let st: String = r.try_get("status")?;
                 let statement: String = r.try_get("statement")?;
-                Ok((
-                    id.parse().map_err(corrupt)?,
-                    status_of(&st)?,
-                    serde_json::from_str(&statement).map_err(corrupt)?,
-                ))
+                let requirement: String = r.try_get("requirement")?;
+                let approved: Option<String> = r.try_get("approved")?;
+                Ok(ListedApproval {
+                    id: id.parse().map_err(corrupt)?,
+                    status: status_of(&st)?,
+                    statement: serde_json::from_str(&statement).map_err(corrupt)?,
+                    requirement: serde_json::from_str(&requirement).map_err(corrupt)?,
+                    approved_by: approved
+                        .map(|a| a.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
             })
             .collect()
     }

@@ -11,7 +11,10 @@ mod pairing;
 #[cfg(test)]
 mod tests;
 
-pub use approvals::{ApprovalRecord, DecideOutcome, ListFilter, NewApproval, Outcome};
+pub use approvals::{
+    approvals_needed, eligible_people, ApprovalRecord, DecideOutcome, ListFilter, ListedApproval,
+    NewApproval, Outcome, RuleHit,
+};
 pub use audit::AuditDraft;
 pub use pairing::{Device, PairOutcome, PairingPreview};
 

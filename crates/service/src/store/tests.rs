@@ -3,6 +3,7 @@
 
 use super::testing::temp_store;
 use super::*;
+use crate::policy::RequiredGate;
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
 use countersign_core::keys::{generate_signing_key, key_id_for};
@@ -35,10 +36,52 @@ fn new_approval(quorum: u32) -> NewApproval {
         request_digest: statement.request_digest(),
         statement,
         body: Vec::new(),
-        quorum,
-        approvers: vec!["alice".into(), "bob".into()],
+        requirement: gates(quorum),
+        matched: Vec::new(),
         status: ApprovalStatus::Pending,
     }
+}
+
+/// One gate of alice and bob.
+fn gates(quorum: u32) -> Vec<RequiredGate> {
+    vec![RequiredGate {
+        policy: "p".into(),
+        gate: "team".into(),
+        quorum,
+        members: vec!["alice".into(), "bob".into()],
+    }]
+}
+
+/// Registers a device `key_{approver}` (as pairing would).
+async fn add_device(store: &Store, approver: &str) {
+    let key = generate_signing_key().verifying_key();
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES (?, ?, ?, 'test', 0)")
+        .bind(format!("key_{approver}"))
+        .bind(approver)
+        .bind(countersign_core::keys::encode_public_key(&key))
+        .execute(&store.writer)
+        .await
+        .unwrap();
+}
+
+async fn decide(
+    store: &Store,
+    new: &NewApproval,
+    approver: &str,
+    verdict: Verdict,
+    at: i64,
+    now: i64,
+) -> DecideOutcome {
+    let quorum = new.requirement[0].quorum;
+    store
+        .decide(
+            &decision(new, approver, verdict, at),
+            "sig",
+            &gates(quorum),
+            t(now),
+        )
+        .await
+        .unwrap()
 }
 
 async fn create(store: &Store, quorum: u32) -> NewApproval {
@@ -47,6 +90,7 @@ async fn create(store: &Store, quorum: u32) -> NewApproval {
     store
         .create_approval(
             &new,
+            &[],
             vec![AuditDraft::approval(
                 AuditKind::Requested,
                 id,
@@ -55,6 +99,7 @@ async fn create(store: &Store, quorum: u32) -> NewApproval {
             )],
         )
         .await
+        .unwrap()
         .unwrap();
     new
 }
@@ -75,11 +120,10 @@ fn decision(new: &NewApproval, approver: &str, verdict: Verdict, at: i64) -> Dec
 #[tokio::test]
 async fn quorum_two_needs_two_approvers_and_refuses_repeats() {
     let (store, _dir) = temp_store().await;
+    add_device(&store, "alice").await;
+    add_device(&store, "bob").await;
     let new = create(&store, 2).await;
-    let first = store
-        .decide(&decision(&new, "alice", Verdict::Approve, 1), "sig", t(1))
-        .await
-        .unwrap();
+    let first = decide(&store, &new, "alice", Verdict::Approve, 1, 1).await;
     assert!(matches!(
         first,
         DecideOutcome::Recorded {
@@ -87,15 +131,9 @@ async fn quorum_two_needs_two_approvers_and_refuses_repeats() {
             ..
         }
     ));
-    let again = store
-        .decide(&decision(&new, "alice", Verdict::Approve, 2), "sig", t(2))
-        .await
-        .unwrap();
+    let again = decide(&store, &new, "alice", Verdict::Approve, 2, 2).await;
     assert!(matches!(again, DecideOutcome::Duplicate));
-    let second = store
-        .decide(&decision(&new, "bob", Verdict::Approve, 3), "sig", t(3))
-        .await
-        .unwrap();
+    let second = decide(&store, &new, "bob", Verdict::Approve, 3, 3).await;
     assert!(matches!(
         second,
         DecideOutcome::Recorded {
@@ -115,29 +153,18 @@ async fn quorum_two_needs_two_approvers_and_refuses_repeats() {
 #[tokio::test]
 async fn decisions_after_a_deny_or_the_window_change_nothing() {
     let (store, _dir) = temp_store().await;
+    add_device(&store, "alice").await;
+    add_device(&store, "bob").await;
     let denied = create(&store, 2).await;
-    store
-        .decide(&decision(&denied, "alice", Verdict::Deny, 1), "sig", t(1))
-        .await
-        .unwrap();
-    let late = store
-        .decide(&decision(&denied, "bob", Verdict::Approve, 2), "sig", t(2))
-        .await
-        .unwrap();
+    decide(&store, &denied, "alice", Verdict::Deny, 1, 1).await;
+    let late = decide(&store, &denied, "bob", Verdict::Approve, 2, 2).await;
     assert!(matches!(
         late,
         DecideOutcome::NotPending(ApprovalStatus::Denied)
     ));
 
     let expired = create(&store, 1).await;
-    let outcome = store
-        .decide(
-            &decision(&expired, "alice", Verdict::Approve, 59),
-            "sig",
-            t(60),
-        )
-        .await
-        .unwrap();
+    let outcome = decide(&store, &expired, "alice", Verdict::Approve, 59, 60).await;
     assert!(matches!(outcome, DecideOutcome::Expired));
     let record = store
         .approval(expired.statement.approval_id)
@@ -233,4 +260,83 @@ async fn the_audit_log_is_append_only_and_verifies() {
         .execute(&store.writer)
         .await;
     assert!(delete.is_err());
+}
+
+#[tokio::test]
+async fn a_revoked_or_unknown_key_decides_nothing() {
+    let (store, _dir) = temp_store().await;
+    let new = create(&store, 1).await;
+    assert!(matches!(
+        decide(&store, &new, "alice", Verdict::Approve, 1, 1).await,
+        DecideOutcome::Revoked
+    ));
+    add_device(&store, "alice").await;
+    sqlx::query("UPDATE devices SET revoked_at = 1 WHERE key_id = 'key_alice'")
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    assert!(matches!(
+        decide(&store, &new, "alice", Verdict::Approve, 1, 1).await,
+        DecideOutcome::Revoked
+    ));
+    let record = store
+        .approval(new.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.status, record.decisions.len()),
+        (ApprovalStatus::Pending, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_full_rate_limit_stores_nothing() {
+    let (store, _dir) = temp_store().await;
+    let hit = RuleHit {
+        policy: "p".into(),
+        rule: "small".into(),
+        app: "app".into(),
+        count: 2,
+        per_ms: 60_000,
+    };
+    let draft = |id| {
+        vec![AuditDraft::approval(
+            AuditKind::Requested,
+            id,
+            "app:app",
+            json!({}),
+        )]
+    };
+    for _ in 0..2 {
+        let new = new_approval(1);
+        let id = new.statement.approval_id;
+        assert!(store
+            .create_approval(&new, std::slice::from_ref(&hit), draft(id))
+            .await
+            .unwrap()
+            .is_some());
+    }
+    let new = new_approval(1);
+    let id = new.statement.approval_id;
+    assert!(store
+        .create_approval(&new, std::slice::from_ref(&hit), draft(id))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.approval(id).await.unwrap().is_none());
+    let rules = [("p".to_string(), "small".to_string(), 60_000)];
+    let counts = store.rule_hit_counts("app", &rules, t(1)).await.unwrap();
+    assert_eq!(counts[&("p".to_string(), "small".to_string())], 2);
+    // Another app has its own count; the period slides.
+    assert_eq!(
+        store.rule_hit_counts("other", &rules, t(1)).await.unwrap()
+            [&("p".to_string(), "small".to_string())],
+        0
+    );
+    assert_eq!(
+        store.rule_hit_counts("app", &rules, t(61)).await.unwrap()
+            [&("p".to_string(), "small".to_string())],
+        0
+    );
 }

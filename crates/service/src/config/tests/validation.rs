@@ -107,7 +107,12 @@ fn duplicate_ids_within_a_kind() {
         "duplicate policy id",
     );
     // The same id in different kinds is fine.
-    parse(&EXAMPLE.replace("id = \"crm\"", "id = \"refunds\"")).unwrap();
+    parse(
+        &EXAMPLE
+            .replace("id = \"crm\"", "id = \"refunds\"")
+            .replace("\"payments\", \"crm\"]", "\"payments\", \"refunds\"]"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -136,6 +141,73 @@ fn references_must_exist() {
         "approvers",
         "listed twice",
     );
+    assert_refused(
+        "groups = [\"finance\"]",
+        "groups = [\"fin\"]",
+        "groups",
+        "unknown group \"fin\" (defined: finance)",
+    );
+    assert_refused(
+        "members = [\"alice\", \"bob\"]",
+        "members = [\"alice\", \"eve\"]",
+        "members",
+        "unknown approver \"eve\"",
+    );
+    let err = error_with(
+        "grants = [\"payments\"]\npolicy",
+        "grants = [\"payment\"]\npolicy",
+    );
+    assert!(
+        err.contains("field `grants`: unknown grant \"payment\" (defined: payments, crm)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn apps_must_name_their_grants() {
+    let err = error_with("grants = [\"payments\"]\n", "");
+    assert!(err.contains("field `grants`"), "{err}");
+    assert!(err.contains("grant_not_allowed"), "{err}");
+    // An empty list is allowed: such an app can call nothing.
+    parse(&EXAMPLE.replace("grants = [\"payments\"]\n", "grants = []\n")).unwrap();
+}
+
+#[test]
+fn the_old_policy_form_is_refused_with_the_new_form_shown() {
+    for (from, to, field) in [
+        (
+            "id = \"everything\"\n",
+            "id = \"everything\"\nrequire_approval = true\n",
+            "require_approval",
+        ),
+        (
+            "id = \"everything\"\n",
+            "id = \"everything\"\napprovers = [\"bob\"]\n",
+            "approvers",
+        ),
+        (
+            "id = \"everything\"\n",
+            "id = \"everything\"\nquorum = 1\n",
+            "quorum",
+        ),
+    ] {
+        let err = error_with(from, to);
+        assert!(err.contains(&format!("field `{field}`")), "{err}");
+        assert!(err.contains("old form"), "{err}");
+        assert!(
+            err.contains("[[policy.gate]]") && err.contains("action = \"allow\""),
+            "{err}"
+        );
+    }
+    // A rule without an action said what needs approval: refused, not reinterpreted.
+    let err = error_with(
+        "path = \"/v1/refunds*\"\naction = \"require\"\n",
+        "path = \"/v1/refunds*\"\n",
+    );
+    assert!(
+        err.contains("field `action`") && err.contains("old form"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -145,24 +217,12 @@ fn policy_checks() {
             "quorum = 2",
             to,
             "quorum",
-            "must be between 1 and the number of approvers (2)",
+            "must be between 1 and the number of people in the gate (2)",
         )
     };
     q("quorum = 0");
     q("quorum = 3");
     q("quorum = -1");
-    assert_refused(
-        "approvers = [\"bob\"]",
-        "approvers = []",
-        "approvers",
-        "needs at least one approver",
-    );
-    assert_refused(
-        "id = \"everything\"\napprovers = [\"bob\"]",
-        "id = \"everything\"",
-        "approvers",
-        "needs at least one approver",
-    );
     assert_refused(
         "window = \"2h30m\"",
         "window = \"2 hours\"",
@@ -188,14 +248,44 @@ fn policy_checks() {
         "whole number of seconds",
     );
     parse(&EXAMPLE.replace("window = \"2h30m\"", "window = \"30d\"")).unwrap();
-    assert_refused(
-        "require_approval = false\n",
-        "require_approval = false\n[[policy.rule]]\npath = \"/x\"\n",
-        "rule",
-        "no effect",
+    // Without gates, a policy must decide every call by a rule.
+    let err = error_with("[[policy.gate]]\nid = \"ops\"\napprovers = [\"bob\"]\n", "");
+    assert!(err.contains("has no gates"), "{err}");
+    let err = error_with(
+        "[[policy.rule]]\npath = \"/*\"\naction = \"allow\"\n",
+        "[[policy.rule]]\npath = \"/*\"\nat_most = \"1/1s\"\naction = \"allow\"\n",
     );
-    // Without require_approval, no approvers are needed.
-    parse(&EXAMPLE.replace("require_approval = true", "require_approval = false").replace("[[policy.rule]]\nmethods = [\"post\", \"DELETE\"]\npath = \"/v1/refunds*\"\n[[policy.rule]]\npath = \"/v1/customers/*/delete\"\n", "")).unwrap();
+    assert!(err.contains("has no gates"), "{err}");
+    let err = error_with("approvers = [\"bob\"]", "approvers = []");
+    assert!(err.contains("needs approvers and/or groups"), "{err}");
+    assert_refused(
+        "window = \"2h30m\"",
+        "window = \"2h30m\"\nrequire = [\"audit\"]",
+        "require",
+        "unknown gate \"audit\" (defined: finance)",
+    );
+    assert_refused(
+        "window = \"2h30m\"",
+        "window = \"2h30m\"\nrequire = []",
+        "require",
+        "at least one gate",
+    );
+}
+
+#[test]
+fn gates_that_distinct_people_cannot_fill_are_refused() {
+    // finance needs alice AND bob; a second gate of bob alone could never be filled too.
+    let text = EXAMPLE.replace(
+        "quorum = 2\n[[policy.rule]]",
+        "quorum = 2\n[[policy.gate]]\nid = \"boss\"\napprovers = [\"bob\"]\n[[policy.rule]]",
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("field `require`") && err.contains("distinct people"),
+        "{err}"
+    );
+    // With quorum 1 in finance, alice + bob fill both.
+    parse(&text.replace("quorum = 2", "quorum = 1")).unwrap();
 }
 
 #[test]
@@ -213,12 +303,6 @@ fn rule_checks() {
         "not an HTTP method",
     );
     assert_refused(
-        "methods = [\"post\", \"DELETE\"]",
-        "methods = [\"G(ET\"]",
-        "methods",
-        "not an HTTP method",
-    );
-    assert_refused(
         "path = \"/v1/refunds*\"",
         "path = \"v1/refunds*\"",
         "path",
@@ -229,6 +313,101 @@ fn rule_checks() {
         err.contains("policy \"refunds\" rule 1 field `path`"),
         "{err}"
     );
+    assert_refused(
+        "action = \"deny\"",
+        "action = \"block\"",
+        "action",
+        "unknown action \"block\"",
+    );
+    assert_refused(
+        "action = \"deny\"",
+        "action = \"deny\"\ngates = [\"finance\"]",
+        "gates",
+        "with action = \"require\" only",
+    );
+    assert_refused(
+        "action = \"require\"",
+        "action = \"require\"\ngates = [\"nope\"]",
+        "gates",
+        "unknown gate \"nope\"",
+    );
+    assert_refused(
+        "id = \"tiny\"",
+        "id = \"refund-writes\"",
+        "id",
+        "duplicate rule id",
+    );
+    for (to, message) in [
+        ("at_most = \"5\"", "expected a count and a period"),
+        ("at_most = \"0/1m\"", "not a positive whole number"),
+        ("at_most = \"5/1x\"", "unknown unit"),
+        ("at_most = \"5/0s\"", "between 1s and 360d"),
+    ] {
+        assert_refused("at_most = \"5/1m\"", to, "at_most", message);
+    }
+}
+
+#[test]
+fn condition_checks() {
+    let refused = |to: &str, message: &str| {
+        assert_refused(
+            "when = [{ pointer = \"/amount\", lt = 10 }]",
+            to,
+            "when",
+            message,
+        )
+    };
+    refused(
+        "when = [{ pointer = \"amount\", lt = 10 }]",
+        "must be empty or start with '/'",
+    );
+    refused("when = [{ pointer = \"/amount\" }]", "needs one test");
+    refused(
+        "when = [{ pointer = \"/amount\", lt = 10, gt = 1 }]",
+        "exactly one test",
+    );
+    refused(
+        "when = [{ pointer = \"/amount\", lt = \"ten\" }]",
+        "is not a number",
+    );
+    refused(
+        "when = [{ pointer = \"/amount\", lt = true }]",
+        "is not a number",
+    );
+    refused(
+        "when = [{ pointer = \"/amount\", in = [] }]",
+        "at least one value",
+    );
+    refused(
+        "when = [{ pointer = \"/amount\", eq = [1] }]",
+        "not a string, number or boolean",
+    );
+    refused(
+        "when = [{ pointer = \"/iban\", matches = \"(\" }]",
+        "not a regular expression",
+    );
+    let err = error_with(
+        "when = [{ pointer = \"/amount\", lt = 10 }]",
+        "when = [{ pointer = \"/amount\", lesser = 10 }]",
+    );
+    assert!(err.contains("unknown field `lesser`"), "{err}");
+    // Numbers as strings keep their exact spelling; floats their shortest one.
+    let config = parse(&EXAMPLE.replace("lt = 10 }", "le = \"50.00\" }")).unwrap();
+    let rule = config
+        .policy("refunds")
+        .unwrap()
+        .rule("tiny")
+        .unwrap()
+        .clone();
+    assert_eq!(rule.when[0].to_string(), "/amount <= 50");
+    let config = parse(&EXAMPLE.replace("lt = 10 }", "ge = 0.1 }")).unwrap();
+    let rule = config
+        .policy("refunds")
+        .unwrap()
+        .rule("tiny")
+        .unwrap()
+        .clone();
+    assert_eq!(rule.when[0].to_string(), "/amount >= 0.1");
 }
 
 #[test]
@@ -237,7 +416,16 @@ fn id_checks() {
         let to = format!("id = {bad:?}");
         assert_refused("id = \"crm\"", &to, "id", "1 to 64 characters");
     }
-    parse(&EXAMPLE.replace("id = \"crm\"", &format!("id = \"{}\"", "x".repeat(64)))).unwrap();
+    let long = "x".repeat(64);
+    parse(
+        &EXAMPLE
+            .replace("id = \"crm\"", &format!("id = \"{long}\""))
+            .replace(
+                "\"payments\", \"crm\"]",
+                &format!("\"payments\", \"{long}\"]"),
+            ),
+    )
+    .unwrap();
 }
 
 #[test]
