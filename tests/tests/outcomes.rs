@@ -152,7 +152,10 @@ async fn a_denied_call_ends_in_denied_with_the_approver_and_comment() {
             approval_id,
             approver,
             comment,
+            rule,
         }) => {
+            // No rule of the default test policy matches a refund: its default requirement.
+            assert_eq!(rule, None);
             assert_eq!(approval_id, pending.approval_id);
             assert_eq!(approver, "bob");
             assert_eq!(

@@ -26,6 +26,19 @@ pub enum Error {
         approver: String,
         /// The approver's comment.
         comment: Option<String>,
+        /// The policy rule that required the approval (`None` when no rule matched and the
+        /// policy's default requirement applied, or the service did not say).
+        rule: Option<String>,
+    },
+
+    /// A policy rule refuses this call outright (403 `policy_denied`); nothing was stored
+    /// or sent, and asking again gets the same answer.
+    #[error("policy rule {rule:?} refuses this call: {message}")]
+    PolicyDenied {
+        /// The refusing rule.
+        rule: String,
+        /// For people; may change.
+        message: String,
     },
 
     /// The approval window closed before enough approvers approved; the call was not sent.
@@ -123,6 +136,10 @@ impl Error {
     /// Builds [`Error::Api`] from a non-success answer.
     pub(crate) fn from_response(status: StatusCode, body: &[u8]) -> Self {
         match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(parsed) if parsed.error.code == "policy_denied" => Error::PolicyDenied {
+                rule: parsed.error.rule.unwrap_or_default(),
+                message: parsed.error.message,
+            },
             Ok(parsed) => Error::Api {
                 status: status.as_u16(),
                 code: parsed.error.code,
@@ -221,7 +238,20 @@ mod tests {
             approval_id: id,
             approver: "alice".into(),
             comment: Some("not today".into()),
+            rule: Some("large-refunds".into()),
         };
         assert!(denied.to_string().ends_with("denied by alice: not today"));
+    }
+
+    #[test]
+    fn policy_denied_carries_the_rule() {
+        let body = br#"{"error":{"code":"policy_denied","message":"rule \"no-deletes\" of policy \"refunds\" refuses this call","rule":"no-deletes"}}"#;
+        match Error::from_response(StatusCode::FORBIDDEN, body) {
+            Error::PolicyDenied { rule, message } => {
+                assert_eq!(rule, "no-deletes");
+                assert!(message.contains("refuses"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

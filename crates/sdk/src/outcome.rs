@@ -155,6 +155,11 @@ pub(crate) fn settle(view: ApprovalView) -> Result<ApprovalResult, Error> {
                 approval_id,
                 approver: deny.map(|d| d.approver_id.clone()).unwrap_or_default(),
                 comment: deny.and_then(|d| d.comment.clone()),
+                rule: view
+                    .matched
+                    .iter()
+                    .find(|m| m.action == "require")
+                    .and_then(|m| m.rule.clone()),
             })
         }
         ApprovalStatus::Expired => Err(Error::Expired { approval_id }),
@@ -188,6 +193,11 @@ mod tests {
     #[test]
     fn denied_takes_the_deny_decision() {
         let mut v = view(ApprovalStatus::Denied);
+        v.matched.push(countersign_core::api::PolicyMatch {
+            policy: "refunds".into(),
+            rule: Some("large-refunds".into()),
+            action: "require".into(),
+        });
         for (who, verdict) in [("alice", Verdict::Approve), ("bob", Verdict::Deny)] {
             v.decisions.push(DecisionSummary {
                 approver_id: who.into(),
@@ -198,8 +208,12 @@ mod tests {
         }
         match settle(v) {
             Err(Error::Denied {
-                approver, comment, ..
+                approver,
+                comment,
+                rule,
+                ..
             }) => {
+                assert_eq!(rule.as_deref(), Some("large-refunds"));
                 assert_eq!(approver, "bob");
                 assert_eq!(comment.as_deref(), Some("bob says"));
             }

@@ -63,7 +63,7 @@ async fn pending_then_denied() {
 
     let err = pending.wait(Duration::from_secs(20)).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Denied { approver, comment: Some(c), approval_id }
+        matches!(&err, Error::Denied { approver, comment: Some(c), approval_id, .. }
             if approver == "bob" && c == "not this week" && *approval_id == id),
         "{err:?}"
     );

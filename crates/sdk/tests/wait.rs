@@ -151,6 +151,7 @@ async fn pending_then_denied() {
             approval_id,
             approver,
             comment,
+            ..
         } => {
             assert_eq!(approval_id, id);
             assert_eq!(approver, "bob");
