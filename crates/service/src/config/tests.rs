@@ -345,3 +345,60 @@ fn syntax_and_type_errors_are_located() {
     assert!(err.starts_with("conf/countersign.toml:14:"), "{err}");
     assert!(err.contains("missing field `name`"), "{err}");
 }
+
+#[test]
+fn the_readme_configuration_reference_parses_and_decides_as_it_says() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let section = &readme[readme.find("## Configuration reference").expect("section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let text = &section[start..start + section[start..].find("```").unwrap()];
+    let config = parse(text).unwrap_or_else(|e| panic!("the README's config: {e}"));
+    let app = config.app("support-agent").unwrap();
+    let grant = config.grant("payments").unwrap();
+    let decide = |method: &str, path: &str, body: &str| {
+        let facts = crate::policy::CallFacts {
+            method,
+            path,
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+        };
+        crate::policy::evaluate_call(&config, app, grant, &facts, &crate::policy::NoCounts)
+            .unwrap()
+            .outcome
+    };
+    use crate::policy::Outcome;
+    let gates = |o: Outcome| match o {
+        Outcome::Require { gates, .. } => gates.into_iter().map(|g| g.gate).collect::<Vec<_>>(),
+        other => panic!("expected require, got {other:?}"),
+    };
+    assert_eq!(decide("GET", "/v1/balance", ""), Outcome::Allow);
+    assert_eq!(
+        decide(
+            "POST",
+            "/v1/refunds",
+            r#"{"amount": 5000, "currency": "EUR"}"#
+        ),
+        Outcome::Allow
+    );
+    assert_eq!(
+        gates(decide(
+            "POST",
+            "/v1/refunds",
+            r#"{"amount": 5001, "currency": "EUR"}"#
+        )),
+        ["finance"]
+    );
+    assert_eq!(
+        gates(decide(
+            "POST",
+            "/v1/refunds",
+            r#"{"amount": 500001, "currency": "EUR"}"#
+        )),
+        ["finance", "manager"]
+    );
+    assert!(
+        matches!(decide("DELETE", "/v1/customers/1", ""), Outcome::Deny { rule, .. } if rule == "no-deletes")
+    );
+}
