@@ -17,8 +17,43 @@ use std::time::Duration;
 /// The environment variable name the demo grant reads its secret from.
 pub const SECRET_ENV: &str = "DEMO_PAYMENTS_SECRET";
 
+/// The demo's policy: reads run, deletes are refused, everything else needs alice.
+pub const DEMO_POLICY: &str = r#"[[policy]]
+id = "refunds"
+window = "1h"                      # calls that match no rule need every gate
+
+[[policy.gate]]
+id = "support-leads"
+approvers = ["alice"]
+quorum = 1
+
+[[policy.rule]]
+id = "reads"
+methods = ["GET"]
+path = "/v1/*"
+action = "allow"
+
+[[policy.rule]]
+id = "no-deletes"
+methods = ["DELETE"]
+path = "/v1/*"
+action = "deny"
+"#;
+
 /// The demo's configuration: one approver, one app, one grant whose refunds need approval.
 pub fn demo_config(listen: &str, provider_url: &str, api_key: &str, database: &Path) -> String {
+    config_with_policy(listen, provider_url, api_key, database, DEMO_POLICY)
+}
+
+/// The demo's configuration with `policy` (TOML defining the policy `refunds`) instead of
+/// [`DEMO_POLICY`].
+pub fn config_with_policy(
+    listen: &str,
+    provider_url: &str,
+    api_key: &str,
+    database: &Path,
+    policy: &str,
+) -> String {
     format!(
         r#"[server]
 listen = "{listen}"
@@ -41,26 +76,7 @@ secret_env = "{SECRET_ENV}"
 inject = {{ header = "Authorization", value = "Bearer {{secret}}" }}
 policy = "refunds"
 
-[[policy]]
-id = "refunds"
-window = "1h"                      # calls that match no rule need every gate
-
-[[policy.gate]]
-id = "support-leads"
-approvers = ["alice"]
-quorum = 1
-
-[[policy.rule]]
-id = "reads"
-methods = ["GET"]
-path = "/v1/*"
-action = "allow"
-
-[[policy.rule]]
-id = "no-deletes"
-methods = ["DELETE"]
-path = "/v1/*"
-action = "deny"
+{policy}
 "#,
         db = database.display(),
         key_hash = sha256_hex(api_key),

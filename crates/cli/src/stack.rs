@@ -1,7 +1,7 @@
 //! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file,
-//! configured by [`crate::demo::demo_config`]. The demo and the pipeline benchmark run on it.
+//! configured by [`crate::demo::demo_config`] (or another policy). The demo and the pipeline benchmark run on it.
 
-use crate::demo::{demo_config, SECRET_ENV};
+use crate::demo::{config_with_policy, DEMO_POLICY, SECRET_ENV};
 use crate::sample_provider::SampleProvider;
 use countersign_approver::ApproverClient;
 use countersign_core::encoding::random_token;
@@ -35,6 +35,11 @@ pub struct DemoStack {
 impl DemoStack {
     /// Starts the provider and the service on free loopback ports.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_policy(DEMO_POLICY).await
+    }
+
+    /// Like [`DemoStack::start`], with `policy` (TOML defining the policy `refunds`).
+    pub async fn start_with_policy(policy: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let provider_secret = format!("sk_demo_{}", random_token());
         let api_key = format!("cs_demo_{}", random_token());
@@ -42,11 +47,12 @@ impl DemoStack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let listen = listener.local_addr()?.to_string();
         let config_path = dir.path().join("countersign.toml");
-        let text = demo_config(
+        let text = config_with_policy(
             &listen,
             &provider.base_url(),
             &api_key,
             &dir.path().join("countersign.db"),
+            policy,
         );
         std::fs::write(&config_path, &text)?;
         let config = Config::parse(&text, &config_path)?;

@@ -16,6 +16,7 @@
 //!
 //! No part of this crate performs I/O; it depends on neither axum nor Tauri.
 
+pub mod acceptance;
 pub mod api;
 pub mod audit;
 pub mod decision;

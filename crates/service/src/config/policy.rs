@@ -196,6 +196,13 @@ impl std::fmt::Display for Condition {
 }
 
 impl Rule {
+    /// True when the rule's methods and path pattern cover `method` on `path` (exactly,
+    /// case-sensitively); its conditions and rate limit are not checked.
+    pub fn matches_request(&self, method: &str, path: &str) -> bool {
+        (self.methods.is_empty() || self.methods.iter().any(|m| m == method))
+            && self.path.matches(path)
+    }
+
     /// A secret-free description for the audit log's record of configuration changes.
     pub fn describe(&self) -> serde_json::Value {
         serde_json::json!({

@@ -9,7 +9,7 @@ mod views;
 mod wallet;
 
 pub use approvals::MAX_WAIT_SECS;
-pub use wallet::MAX_CLOCK_SKEW_SECS;
+pub use countersign_core::acceptance::MAX_CLOCK_SKEW_SECS;
 
 use crate::error::ApiError;
 use crate::state::AppState;

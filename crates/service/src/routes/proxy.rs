@@ -58,7 +58,11 @@ pub async fn proxy(
         let now = state.clock.now();
         let counts = state
             .store
-            .rule_hit_counts(&app, &rate_limited_rules(&state, app_config, grant), now)
+            .rule_hit_counts(
+                &app,
+                &rate_limited_rules(&state, app_config, grant, &facts),
+                now,
+            )
             .await?;
         let decision = policy::evaluate_call(&state.config, app_config, grant, &facts, &counts)
             .map_err(|e| match e {
@@ -123,21 +127,26 @@ pub async fn proxy(
 /// How often a call is evaluated again when a rate limit filled meanwhile.
 const MAX_RATE_RETRIES: usize = 8;
 
-/// `(policy, rule, period)` of every rate-limited rule that may decide this app's calls.
+/// `(policy, rule, period)` of every rate-limited rule whose method and path match this
+/// call (only those can need a count).
 fn rate_limited_rules(
     state: &AppState,
     app: &AppConfig,
     grant: &GrantConfig,
+    facts: &CallFacts<'_>,
 ) -> Vec<(String, String, i64)> {
     [Some(&grant.policy), app.policy.as_ref()]
         .into_iter()
         .flatten()
         .filter_map(|id| state.config.policy(id))
         .flat_map(|p| {
-            p.rules.iter().filter_map(|r| {
-                r.at_most
-                    .map(|l| (p.id.clone(), r.id.clone(), l.per.as_millis() as i64))
-            })
+            p.rules
+                .iter()
+                .filter(|r| r.matches_request(facts.method, facts.path))
+                .filter_map(|r| {
+                    r.at_most
+                        .map(|l| (p.id.clone(), r.id.clone(), l.per.as_millis() as i64))
+                })
         })
         .collect()
 }

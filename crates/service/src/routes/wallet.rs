@@ -10,17 +10,16 @@ use crate::store::{ApprovalRecord, DecideOutcome, ListFilter};
 use crate::wallet_auth::WalletSession;
 use axum::extract::{Path, State};
 use axum::Json;
+use countersign_core::acceptance::{check_decision, DeviceKey, Refusal, Sender, Target};
 use countersign_core::api::{
     Challenge, ChallengeRequest, DecisionRequest, DecisionResponse, SessionRequest, SessionToken,
     WalletApprovalDetail, WalletApprovalList,
 };
 use countersign_core::session::verify_nonce;
-use countersign_core::{ApprovalStatus, PROTOCOL_VERSION};
+use countersign_core::ApprovalStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// How far a decision's `decided_at` may be from the service's clock.
-pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
 const DEFAULT_LIST_LIMIT: i64 = 200;
 const MAX_LIST_LIMIT: i64 = 1000;
 
@@ -141,6 +140,23 @@ pub async fn detail(
     Ok(Json(wallet_detail(&state.config, &record)))
 }
 
+/// The answer to a refused decision.
+fn refusal(r: Refusal) -> ApiError {
+    let code = r.code();
+    let message = r.to_string();
+    match r {
+        Refusal::ApprovalMismatch
+        | Refusal::UnsupportedVersion(_)
+        | Refusal::DigestMismatch
+        | Refusal::ClockSkew => ApiError::invalid(code, message),
+        Refusal::Misdirected
+        | Refusal::NotAnApprover
+        | Refusal::UnknownKey
+        | Refusal::BadSignature(_) => ApiError::forbidden(code, message),
+        Refusal::Expired => ApiError::conflict(code, message),
+    }
+}
+
 /// Handles `POST /v1/wallet/approvals/{id}/decision`.
 #[tracing::instrument(skip_all, fields(approval_id = %id, approver = %session.approver_id))]
 pub async fn decide(
@@ -151,24 +167,6 @@ pub async fn decide(
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let id = approval_id(&id)?;
     let d = &req.decision;
-    if d.approval_id != id {
-        return Err(ApiError::invalid(
-            "approval_mismatch",
-            "the decision names another approval than the URL",
-        ));
-    }
-    if d.v != PROTOCOL_VERSION {
-        return Err(ApiError::invalid(
-            "unsupported_version",
-            format!("decision version {} is not supported", d.v),
-        ));
-    }
-    if d.approver_id != session.approver_id || d.key_id != session.key_id {
-        return Err(ApiError::forbidden(
-            "misdirected_decision",
-            "the decision names another approver or key than the signed-in device",
-        ));
-    }
     let record = match state.store.approval(id).await? {
         Some(record) => record,
         None => {
@@ -181,49 +179,31 @@ pub async fn decide(
     // Eligibility as the configuration is now: a person removed from a gate or from the
     // configuration no longer decides approvals created before.
     let gates = state.config.current_requirement(&record.requirement);
-    if !gates
-        .iter()
-        .any(|g| g.members.contains(&session.approver_id))
-    {
-        return Err(ApiError::forbidden(
-            "not_an_approver",
-            "no gate of this approval's policy names this approver",
-        ));
-    }
-    let device = match state.store.device(&d.key_id).await? {
-        Some(device) if !device.revoked && device.approver_id == session.approver_id => device,
-        _ => {
-            return Err(ApiError::forbidden(
-                "unknown_key",
-                "the key is not an active device of this approver",
-            ))
-        }
-    };
-    d.verify(&device.public_key, &req.signature).map_err(|e| {
-        ApiError::forbidden(
-            "bad_signature",
-            format!("the decision signature does not verify: {e}"),
-        )
-    })?;
-    if d.request_digest != record.request_digest {
-        return Err(ApiError::invalid(
-            "digest_mismatch",
-            "the decision was signed over another request than this approval's",
-        ));
-    }
+    let device = state.store.device(&d.key_id).await?;
     let now = state.clock.now();
-    if (d.decided_at.unix() - now.unix()).abs() > MAX_CLOCK_SKEW_SECS {
-        return Err(ApiError::invalid(
-            "clock_skew",
-            "decided_at is more than 5 minutes from the service's clock",
-        ));
-    }
-    if d.decided_at >= record.statement.expires_at {
-        return Err(ApiError::conflict(
-            "expired",
-            "the decision was made after the approval window closed",
-        ));
-    }
+    check_decision(
+        d,
+        &req.signature,
+        Sender {
+            approver_id: &session.approver_id,
+            key_id: &session.key_id,
+        },
+        device.as_ref().map(|device| DeviceKey {
+            approver_id: &device.approver_id,
+            public_key: &device.public_key,
+            revoked: device.revoked,
+        }),
+        Target {
+            approval_id: id,
+            request_digest: &record.request_digest,
+            expires_at: record.statement.expires_at,
+            sender_eligible: gates
+                .iter()
+                .any(|g| g.members.contains(&session.approver_id)),
+        },
+        now,
+    )
+    .map_err(refusal)?;
     match state.store.decide(d, &req.signature, &gates, now).await? {
         DecideOutcome::Recorded {
             status,
