@@ -6,7 +6,7 @@
 //! provider sees are refused. The path can only extend the grant's base URL.
 
 use crate::config::GrantConfig;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use countersign_core::api::ProxyRequestBody;
 use std::collections::BTreeMap;
 use url::Url;
@@ -95,21 +95,21 @@ pub fn check(
 ) -> Result<CheckedCall, ApiError> {
     let reason = req.reason.trim();
     if reason.is_empty() {
-        return Err(ApiError::invalid(
-            "missing_reason",
+        return Err(ApiError::new(
+            ErrorCode::MissingReason,
             "a concrete reason is required",
         ));
     }
     if reason.len() > MAX_REASON_BYTES {
-        return Err(ApiError::invalid(
-            "reason_too_long",
+        return Err(ApiError::new(
+            ErrorCode::ReasonTooLong,
             format!("the reason is over {MAX_REASON_BYTES} bytes"),
         ));
     }
     let method = req.method.to_ascii_uppercase();
     if !METHODS.contains(&method.as_str()) {
-        return Err(ApiError::invalid(
-            "invalid_method",
+        return Err(ApiError::new(
+            ErrorCode::InvalidMethod,
             format!(
                 "method {:?} is not one of {}",
                 req.method,
@@ -120,8 +120,8 @@ pub fn check(
     path::check_path(&req.path)?;
     let body = req.body.clone().unwrap_or_default();
     if body.len() > max_body {
-        return Err(ApiError::too_large(
-            "body_too_large",
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
             format!("the body is over {max_body} bytes"),
         ));
     }
@@ -143,8 +143,8 @@ fn check_headers(
     injected: &str,
 ) -> Result<BTreeMap<String, String>, ApiError> {
     if given.len() > MAX_HEADERS {
-        return Err(ApiError::invalid(
-            "too_many_headers",
+        return Err(ApiError::new(
+            ErrorCode::TooManyHeaders,
             format!("at most {MAX_HEADERS} headers"),
         ));
     }
@@ -152,32 +152,30 @@ fn check_headers(
     for (name, value) in given {
         let lower = name.to_ascii_lowercase();
         if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
-            return Err(ApiError::invalid(
-                "invalid_header",
+            return Err(ApiError::new(
+                ErrorCode::InvalidHeader,
                 format!("{name:?} is not a header name"),
             ));
         }
         if http::HeaderValue::from_str(value).is_err() {
-            return Err(ApiError::invalid(
-                "invalid_header",
+            return Err(ApiError::new(
+                ErrorCode::InvalidHeader,
                 format!("the value of {name:?} is not a valid header value"),
             ));
         }
         if FORBIDDEN_HEADERS.contains(&lower.as_str()) || lower == injected.to_ascii_lowercase() {
-            return Err(ApiError::invalid(
-                "forbidden_header",
+            return Err(ApiError::new(ErrorCode::ForbiddenHeader,
                 format!("header {lower:?} may not be set by the app: the service injects credentials and framing"),
             ));
         }
         if ROUTING_HEADERS.contains(&lower.as_str()) || lower.starts_with(ROUTING_HEADER_PREFIX) {
-            return Err(ApiError::invalid(
-                "forbidden_header",
+            return Err(ApiError::new(ErrorCode::ForbiddenHeader,
                 format!("header {lower:?} may not be set by the app: it can change the method or route the provider sees"),
             ));
         }
         if out.insert(lower.clone(), value.clone()).is_some() {
-            return Err(ApiError::invalid(
-                "invalid_header",
+            return Err(ApiError::new(
+                ErrorCode::InvalidHeader,
                 format!("header {lower:?} is given twice"),
             ));
         }
@@ -189,8 +187,7 @@ fn check_query(query: &BTreeMap<String, String>) -> Result<(), ApiError> {
     for name in query.keys() {
         let lower = name.trim().to_ascii_lowercase();
         if ROUTING_QUERY_PARAMETERS.contains(&lower.as_str()) {
-            return Err(ApiError::invalid(
-                "forbidden_header",
+            return Err(ApiError::new(ErrorCode::ForbiddenHeader,
                 format!("query parameter {name:?} may not be set by the app: it can change the method or route the provider sees"),
             ));
         }
@@ -209,8 +206,8 @@ fn resolve(base: &Url, path: &str, query: &BTreeMap<String, String>) -> Result<U
     if url.host_str() != base.host_str()
         || url.port_or_known_default() != base.port_or_known_default()
     {
-        return Err(ApiError::invalid(
-            "invalid_path",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPath,
             "the path leaves the grant's base URL",
         ));
     }

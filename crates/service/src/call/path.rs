@@ -10,15 +10,15 @@
 //! byte as `%XX` with upper-case hex. `/`, `;`, `\`, `%`, controls and non-ASCII have no
 //! spelling in a segment.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 const MAX_PATH_BYTES: usize = 4096;
 
 /// Checks `path`; the error is 422 `invalid_path` with what is wrong.
 pub(super) fn check_path(path: &str) -> Result<(), ApiError> {
     problem(path).map_or(Ok(()), |why| {
-        Err(ApiError::invalid(
-            "invalid_path",
+        Err(ApiError::new(
+            ErrorCode::InvalidPath,
             format!("path {path:?}: {why}"),
         ))
     })

@@ -2,7 +2,7 @@
 
 use super::extract::{approval_id, ApiQuery, AppAuth};
 use super::views::approval_view;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::expiry;
 use crate::state::AppState;
 use crate::store::{ApprovalRecord, AuditDraft, Outcome};
@@ -30,8 +30,8 @@ pub struct WaitQuery {
 async fn owned(state: &AppState, app: &str, id: Uuid) -> Result<ApprovalRecord, ApiError> {
     match state.store.approval(id).await? {
         Some(record) if record.statement.app == app => Ok(record),
-        _ => Err(ApiError::not_found(
-            "approval_not_found",
+        _ => Err(ApiError::new(
+            ErrorCode::ApprovalNotFound,
             format!("no approval {id} for this app"),
         )),
     }
@@ -117,8 +117,8 @@ pub async fn cancel(
         )
         .await?;
     let Some(entry) = entry else {
-        return Err(ApiError::conflict(
-            "not_pending",
+        return Err(ApiError::new(
+            ErrorCode::NotPending,
             format!(
                 "approval {id} is {} and can no longer be cancelled",
                 record.status

@@ -6,7 +6,7 @@
 //! session token expires or the service shuts down; the Wallet reconnects.
 
 use super::extract::WalletAuth;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::events::{wallet_event, BusEvent};
 use crate::state::AppState;
 use crate::store::{ApprovalRecord, StoreError};
@@ -43,7 +43,10 @@ pub async fn events(
             .trim()
             .parse::<i64>()
             .map_err(|_| {
-                ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be a number")
+                ApiError::new(
+                    ErrorCode::InvalidLastEventId,
+                    "Last-Event-ID must be a number",
+                )
             })?
             .clamp(0, head),
         None => head,

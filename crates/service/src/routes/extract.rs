@@ -1,7 +1,7 @@
 //! Extractors: JSON bodies and query strings with protocol errors, app API keys, wallet
 //! session tokens.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::wallet_auth::WalletSession;
 use axum::body::Bytes;
@@ -22,17 +22,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|e: BytesRejection| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::too_large("request_too_large", "the request body is too large")
+                    ApiError::new(ErrorCode::RequestTooLarge, "the request body is too large")
                 } else {
-                    ApiError::bad_request("unreadable_body", e.body_text())
+                    ApiError::new(ErrorCode::UnreadableBody, e.body_text())
                 }
             })?;
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
-                Category::Data => ApiError::invalid("invalid_request", e.to_string()),
-                Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-                    "malformed_json",
+                Category::Data => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
+                Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+                    ErrorCode::MalformedJson,
                     format!("the body is not valid JSON: {e}"),
                 ),
             }
@@ -51,7 +51,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| ApiQuery(q))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -111,5 +111,5 @@ impl FromRequestParts<AppState> for WalletAuth {
 /// Parses an approval id path segment.
 pub fn approval_id(text: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(text)
-        .map_err(|_| ApiError::not_found("approval_not_found", format!("no approval {text:?}")))
+        .map_err(|_| ApiError::new(ErrorCode::ApprovalNotFound, format!("no approval {text:?}")))
 }

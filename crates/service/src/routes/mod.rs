@@ -11,7 +11,7 @@ mod wallet;
 pub use approvals::MAX_WAIT_SECS;
 pub use countersign_core::acceptance::MAX_CLOCK_SKEW_SECS;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -39,11 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallet/approvals/{id}/decision", post(wallet::decide))
         .route("/v1/wallet/events", get(events::events))
         .route("/healthz", get(|| async { "ok" }))
-        .fallback(|| async { ApiError::not_found("no_such_endpoint", "no such endpoint") })
+        .fallback(|| async { ApiError::new(ErrorCode::NoSuchEndpoint, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this endpoint does not take that method",
             )
         })

@@ -1,7 +1,7 @@
 //! `POST /v1/pair/preview` and `POST /v1/pair`: registering a Wallet device with a one-time code.
 
 use super::extract::ApiJson;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::PairOutcome;
 use axum::extract::State;
@@ -14,20 +14,20 @@ const MAX_DEVICE_NAME: usize = 100;
 
 fn refused(outcome: PairOutcome) -> ApiError {
     match outcome {
-        PairOutcome::Used => ApiError::conflict(
-            "pairing_code_used",
+        PairOutcome::Used => ApiError::new(
+            ErrorCode::PairingCodeUsed,
             "this pairing code has been used already",
         ),
-        PairOutcome::Expired => ApiError::conflict(
-            "pairing_code_expired",
+        PairOutcome::Expired => ApiError::new(
+            ErrorCode::PairingCodeExpired,
             "this pairing code has expired; ask for a new one",
         ),
-        PairOutcome::KeyTaken => ApiError::conflict(
-            "key_already_paired",
+        PairOutcome::KeyTaken => ApiError::new(
+            ErrorCode::KeyAlreadyPaired,
             "this public key is registered already",
         ),
         PairOutcome::Unknown | PairOutcome::Paired { .. } => {
-            ApiError::not_found("unknown_pairing_code", "no such pairing code")
+            ApiError::new(ErrorCode::UnknownPairingCode, "no such pairing code")
         }
     }
 }
@@ -36,8 +36,8 @@ fn check_code(code: &str) -> Result<(), ApiError> {
     if is_valid_pairing_code(code) {
         Ok(())
     } else {
-        Err(ApiError::not_found(
-            "unknown_pairing_code",
+        Err(ApiError::new(
+            ErrorCode::UnknownPairingCode,
             "no such pairing code",
         ))
     }
@@ -49,8 +49,8 @@ fn approver_name(state: &AppState, approver_id: &str) -> Result<String, ApiError
         .approver(approver_id)
         .map(|a| a.name.clone())
         .ok_or_else(|| {
-            ApiError::conflict(
-                "unknown_approver",
+            ApiError::new(
+                ErrorCode::UnknownApprover,
                 format!("approver {approver_id:?} is no longer configured"),
             )
         })
@@ -82,14 +82,14 @@ pub async fn pair(
 ) -> Result<Json<PairResponse>, ApiError> {
     check_code(&req.code)?;
     let key = decode_public_key(&req.public_key)
-        .map_err(|e| ApiError::invalid("invalid_public_key", format!("public_key: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidPublicKey, format!("public_key: {e}")))?;
     let name = req.device_name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_DEVICE_NAME
         || name.chars().any(char::is_control)
     {
-        return Err(ApiError::invalid(
-            "invalid_device_name",
+        return Err(ApiError::new(
+            ErrorCode::InvalidDeviceName,
             format!(
                 "device_name must be 1 to {MAX_DEVICE_NAME} characters without control characters"
             ),

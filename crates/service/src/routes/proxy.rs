@@ -4,7 +4,7 @@ use super::extract::{ApiJson, AppAuth};
 use super::views::approval_view;
 use crate::call;
 use crate::config::{AppConfig, GrantConfig, DEFAULT_WINDOW};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::executor;
 use crate::policy::{self, CallFacts, Outcome, RequiredGate};
 use crate::state::AppState;
@@ -30,13 +30,12 @@ pub async fn proxy(
     if state.shutdown.is_cancelled() {
         return Err(ApiError::shutting_down());
     }
-    let grant = state
-        .config
-        .grant(&req.grant)
-        .ok_or_else(|| ApiError::not_found("unknown_grant", format!("no grant {:?}", req.grant)))?;
+    let grant = state.config.grant(&req.grant).ok_or_else(|| {
+        ApiError::new(ErrorCode::UnknownGrant, format!("no grant {:?}", req.grant))
+    })?;
     if state.store.is_grant_revoked(&grant.id).await? {
-        return Err(ApiError::forbidden(
-            "grant_revoked",
+        return Err(ApiError::new(
+            ErrorCode::GrantRevoked,
             format!("grant {:?} has been revoked", grant.id),
         ));
     }
@@ -67,7 +66,7 @@ pub async fn proxy(
         let decision = policy::evaluate_call(&state.config, app_config, grant, &facts, &counts)
             .map_err(|e| match e {
                 policy::Unbound::GrantNotAllowed { .. } => {
-                    ApiError::forbidden("grant_not_allowed", e.to_string())
+                    ApiError::new(ErrorCode::GrantNotAllowed, e.to_string())
                 }
                 policy::Unbound::UnknownPolicy(_) => ApiError::internal(e.to_string()),
             })?;

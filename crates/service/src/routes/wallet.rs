@@ -2,7 +2,7 @@
 
 use super::extract::{approval_id, ApiJson, ApiQuery, WalletAuth};
 use super::views::{progress, wallet_detail};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::events::summary;
 use crate::executor;
 use crate::state::AppState;
@@ -83,8 +83,8 @@ fn list_filter(text: Option<&str>) -> Result<ListFilter, ApiError> {
             .parse::<ApprovalStatus>()
             .map(ListFilter::Status)
             .map_err(|_| {
-                ApiError::invalid(
-                    "invalid_status",
+                ApiError::new(
+                    ErrorCode::InvalidStatus,
                     format!("status {other:?}: use pending, history, all or a status name"),
                 )
             }),
@@ -123,8 +123,8 @@ async fn named(
 ) -> Result<ApprovalRecord, ApiError> {
     match state.store.approval(id).await? {
         Some(record) if record.approvers.contains(&session.approver_id) => Ok(record),
-        _ => Err(ApiError::not_found(
-            "approval_not_found",
+        _ => Err(ApiError::new(
+            ErrorCode::ApprovalNotFound,
             format!("no approval {id} for this approver"),
         )),
     }
@@ -142,19 +142,19 @@ pub async fn detail(
 
 /// The answer to a refused decision.
 fn refusal(r: Refusal) -> ApiError {
-    let code = r.code();
-    let message = r.to_string();
-    match r {
-        Refusal::ApprovalMismatch
-        | Refusal::UnsupportedVersion(_)
-        | Refusal::DigestMismatch
-        | Refusal::ClockSkew => ApiError::invalid(code, message),
-        Refusal::Misdirected
-        | Refusal::NotAnApprover
-        | Refusal::UnknownKey
-        | Refusal::BadSignature(_) => ApiError::forbidden(code, message),
-        Refusal::Expired => ApiError::conflict(code, message),
-    }
+    let code = match r {
+        Refusal::ApprovalMismatch => ErrorCode::ApprovalMismatch,
+        Refusal::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+        Refusal::Misdirected => ErrorCode::MisdirectedDecision,
+        Refusal::NotAnApprover => ErrorCode::NotAnApprover,
+        Refusal::UnknownKey => ErrorCode::UnknownKey,
+        Refusal::BadSignature(_) => ErrorCode::BadSignature,
+        Refusal::DigestMismatch => ErrorCode::DigestMismatch,
+        Refusal::ClockSkew => ErrorCode::ClockSkew,
+        Refusal::Expired => ErrorCode::Expired,
+    };
+    debug_assert_eq!(code.as_str(), r.code());
+    ApiError::new(code, r.to_string())
 }
 
 /// Handles `POST /v1/wallet/approvals/{id}/decision`.
@@ -170,8 +170,8 @@ pub async fn decide(
     let record = match state.store.approval(id).await? {
         Some(record) => record,
         None => {
-            return Err(ApiError::not_found(
-                "approval_not_found",
+            return Err(ApiError::new(
+                ErrorCode::ApprovalNotFound,
                 format!("no approval {id}"),
             ))
         }
@@ -219,22 +219,22 @@ pub async fn decide(
             Ok(Json(DecisionResponse { status, decisions }))
         }
         DecideOutcome::NotPending(ApprovalStatus::Expired) | DecideOutcome::Expired => Err(
-            ApiError::conflict("expired", "the approval window has closed"),
+            ApiError::new(ErrorCode::Expired, "the approval window has closed"),
         ),
-        DecideOutcome::NotPending(status) => Err(ApiError::conflict(
-            "already_decided",
+        DecideOutcome::NotPending(status) => Err(ApiError::new(
+            ErrorCode::AlreadyDecided,
             format!("the approval is {status}; it takes no more decisions"),
         )),
-        DecideOutcome::Duplicate => Err(ApiError::conflict(
-            "duplicate_decision",
+        DecideOutcome::Duplicate => Err(ApiError::new(
+            ErrorCode::DuplicateDecision,
             "this approver has decided this approval already",
         )),
-        DecideOutcome::Revoked => Err(ApiError::forbidden(
-            "unknown_key",
+        DecideOutcome::Revoked => Err(ApiError::new(
+            ErrorCode::UnknownKey,
             "the key is not an active device of this approver",
         )),
-        DecideOutcome::Missing => Err(ApiError::not_found(
-            "approval_not_found",
+        DecideOutcome::Missing => Err(ApiError::new(
+            ErrorCode::ApprovalNotFound,
             format!("no approval {id}"),
         )),
     }

@@ -10,13 +10,17 @@ use countersign_core::api::{ErrorBody, ErrorDetail};
 
 use crate::store::StoreError;
 
+mod code;
+
+pub use code::ErrorCode;
+
 /// An error answer: HTTP status, stable snake_case code, message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// HTTP status.
+    /// HTTP status (the code's).
     pub status: StatusCode,
     /// Stable machine code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human message.
     pub message: String,
     /// The policy rule that refused the call (`policy_denied` only).
@@ -24,10 +28,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with any status.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`, answered with the code's status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
             rule: None,
@@ -37,60 +41,28 @@ impl ApiError {
     pub fn policy_denied(policy: &str, rule: &str) -> Self {
         Self {
             rule: Some(rule.to_string()),
-            ..Self::forbidden(
-                "policy_denied",
+            ..Self::new(
+                ErrorCode::PolicyDenied,
                 format!("rule {rule:?} of policy {policy:?} refuses this call"),
             )
         }
     }
-    /// 400: the request is not well-formed.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
     /// 401: no or wrong credentials.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-    /// 403: authenticated, but not allowed.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-    /// 404: unknown, or not the caller's.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-    /// 409: the object is in the wrong state.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-    /// 413: too large.
-    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
-    }
-    /// 422: well-formed but invalid content.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
     /// 429: too many.
     pub fn too_many(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+        Self::new(ErrorCode::TooManyRequests, message)
     }
     /// 500: logs `cause` and answers without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the service log",
-        )
+        Self::new(ErrorCode::Internal, "internal error; see the service log")
     }
     /// 503: the service is stopping.
     pub fn shutting_down() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the service is shutting down",
-        )
+        Self::new(ErrorCode::ShuttingDown, "the service is shutting down")
     }
 }
 
@@ -118,7 +90,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_string(),
+                code: self.code.as_str().to_string(),
                 message: self.message,
                 rule: self.rule,
             },
