@@ -254,6 +254,17 @@ impl Store {
         rows.into_iter().map(device_row).collect()
     }
 
+    /// One device's row.
+    pub async fn device_row(&self, key_id: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT key_id, approver_id, device_name, created_at, revoked_at FROM devices WHERE key_id = ?",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(device_row).transpose()
+    }
+
     /// True when `key_id` is a registered device that has not been revoked (one lookup by
     /// primary key; wallet requests ask this every time).
     pub async fn device_is_live(&self, key_id: &str) -> Result<bool, StoreError> {
