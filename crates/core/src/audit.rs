@@ -80,7 +80,7 @@ pub struct AuditEntry {
     pub kind: String,
     /// The approval concerned, if any.
     pub approval_id: Option<Uuid>,
-    /// Who caused it: `app:<id>`, `approver:<id>`, `service`, `admin`.
+    /// Who caused it: `app:<id>`, `approver:<id>`, `service`, `admin`, `config`.
     pub actor: String,
     /// Details; never secrets.
     pub data: Value,
