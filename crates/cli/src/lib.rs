@@ -6,8 +6,10 @@
 //! - [`sample_provider`]: the tiny "payments" upstream the demo and tests call.
 //! - [`stack`]: provider and service on loopback, for the demo and the benchmark.
 //! - [`display`]: printing untrusted text inertly in a terminal.
+//! - [`devices`]: what `device list`, `device revoke` and `approver remove` print.
 
 pub mod demo;
+pub mod devices;
 pub mod display;
 pub mod headless;
 pub mod sample_provider;

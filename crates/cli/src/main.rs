@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
-use countersign_cli::{demo, headless, serve};
-use countersign_service::{Admin, Config};
+use countersign_cli::{demo, devices, headless, serve};
+use countersign_service::{Admin, Config, DeviceRevocation};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -28,10 +28,16 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Approvers: invite (admin), and the headless approver (pair, pending, show, approve, deny).
+    /// Approvers: invite and remove (admin), and the headless approver (pair, pending, show,
+    /// approve, deny).
     Approver {
         #[command(subcommand)]
         command: ApproverCommand,
+    },
+    /// Paired Wallet devices: list and revoke.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
     },
     /// Grants.
     Grant {
@@ -56,6 +62,20 @@ enum ApproverCommand {
         config: PathBuf,
         /// The approver's id.
         id: String,
+    },
+    /// Revoke every device of an approver and cancel its unused pairing codes; takes effect
+    /// on the running service at once. Also delete the `[[approver]]` entry (and its gate and
+    /// group memberships), or it can be invited again; at the next start without it, any
+    /// device it still has is revoked.
+    Remove {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The approver's id (need not be in the configuration any more).
+        id: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Pair this headless approver using a pairing link; the key is written to --key.
     Pair {
@@ -107,6 +127,28 @@ enum ApproverCommand {
 }
 
 #[derive(Subcommand)]
+enum DeviceCommand {
+    /// List every paired device: key id, approver, device name, paired at, revoked at.
+    List {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Revoke one device key; takes effect on the running service at once (its sessions end,
+    /// its decisions on pending approvals are withdrawn). Exit 1 for an unknown key.
+    Revoke {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The device's key id (see `device list`).
+        key_id: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum GrantCommand {
     /// Revoke a grant; takes effect on the running service at once.
     Revoke {
@@ -148,6 +190,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 admin.close().await;
             }
+            ApproverCommand::Remove { config, id, reason } => {
+                let admin = admin(&config).await?;
+                let removal = admin.remove_approver(&id, reason.as_deref()).await?;
+                admin.close().await;
+                let done = &removal.revocation;
+                if done.devices.is_empty() {
+                    println!("{id} has no live device; nothing revoked");
+                }
+                for device in &done.devices {
+                    print!("{}", devices::revoked(device));
+                }
+                if done.codes_cancelled > 0 {
+                    println!(
+                        "cancelled {} unused pairing code(s) of {id}",
+                        done.codes_cancelled
+                    );
+                }
+                if removal.still_configured {
+                    eprintln!(
+                        "{id} is still in the configuration: delete its [[approver]] entry (and its \
+                         gate and group memberships) and restart the service, or `approver invite` \
+                         can pair a new device for it; that start revokes any device paired meanwhile"
+                    );
+                }
+            }
             ApproverCommand::Pair {
                 link,
                 key,
@@ -166,6 +233,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             ApproverCommand::Deny { id, key, comment } => {
                 headless::decide(&key, id, Verdict::Deny, comment).await?
+            }
+        },
+        Command::Device { command } => match command {
+            DeviceCommand::List { config } => {
+                let admin = admin(&config).await?;
+                let rows = admin.devices().await?;
+                admin.close().await;
+                print!("{}", devices::table(&rows));
+            }
+            DeviceCommand::Revoke {
+                config,
+                key_id,
+                reason,
+            } => {
+                let admin = admin(&config).await?;
+                let outcome = admin.revoke_device(&key_id, reason.as_deref()).await?;
+                admin.close().await;
+                match outcome {
+                    DeviceRevocation::Revoked(device) => print!("{}", devices::revoked(&device)),
+                    DeviceRevocation::AlreadyRevoked(row) => println!(
+                        "device {key_id} was revoked already (at {}); nothing changed",
+                        row.revoked_at
+                            .map_or_else(|| "an unknown time".into(), |t| t.to_string())
+                    ),
+                    DeviceRevocation::Unknown => {
+                        eprintln!(
+                            "countersign: no device with key id {key_id:?}; `countersign device list` shows them"
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
         },
         Command::Grant {

@@ -1,6 +1,6 @@
 //! The real `countersign` binary as separate processes: crash recovery after SIGKILL, audit
 //! verification and tamper detection on the database file, config refusal at start, and
-//! grant revocation on a running service.
+//! grant and device revocation on a running service.
 
 use countersign_approver::{ApproverClient, Verdict};
 use countersign_cli::demo::demo_config;
@@ -467,6 +467,139 @@ async fn grant_revoke_takes_effect_on_a_running_service_at_once() {
     let unknown = setup.run(&["grant", "revoke", "stripe"]).await;
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("stripe"));
+    let verify = setup.run(&["audit", "verify"]).await;
+    assert!(verify.status.success(), "{verify:?}");
+    serve.terminate().await;
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn assert_signed_out(client: &ApproverClient) {
+    match client.list("pending").await {
+        Err(countersign_approver::ApproverError::Api { status: 401, .. }) => {}
+        other => panic!("expected 401, got {other:?}"),
+    }
+}
+
+/// How many audit entries of `kind` the database holds (read beside the running service).
+async fn audit_count(setup: &Setup, kind: &str) -> usize {
+    let store = countersign_service::store::Store::open_sqlite(&setup.db)
+        .await
+        .unwrap();
+    let n = store
+        .audit_after(0, i64::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count();
+    store.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_list_device_revoke_and_approver_remove_take_effect_on_a_running_service_at_once() {
+    let setup = Setup::new().await;
+    // A gate of two, so an approval stays pending and can be withdrawn.
+    let text = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace(
+            "[[app]]",
+            "[[approver]]\nid = \"bob\"\nname = \"Bob Example\"\n\n[[app]]",
+        )
+        .replace(
+            "approvers = [\"alice\"]\nquorum = 1",
+            "approvers = [\"alice\", \"bob\"]\nquorum = 2",
+        );
+    assert!(text.contains("quorum = 2"), "{text}");
+    std::fs::write(&setup.config, text).unwrap();
+    let serve = setup.serve("serve.log").await;
+    let phone = setup.pair("alice").await;
+    let laptop = setup.pair("alice").await;
+    let phone_key = phone.pairing().key_id.clone();
+    let laptop_key = laptop.pairing().key_id.clone();
+    let id = setup.refund("Refund order P-4").await;
+    assert_eq!(phone.list("pending").await.unwrap().len(), 1);
+
+    let list = setup.run(&["device", "list"]).await;
+    assert!(list.status.success(), "{list:?}");
+    let table = stdout(&list);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("KEY ID"), "{table}");
+    assert_eq!(lines.len(), 3, "{table}");
+    for key in [&phone_key, &laptop_key] {
+        let line = lines.iter().find(|l| l.starts_with(key.as_str())).unwrap();
+        assert!(
+            line.contains("alice") && line.contains("process test"),
+            "{table}"
+        );
+        assert!(
+            line.ends_with(" -"),
+            "live devices have no revocation time: {table}"
+        );
+    }
+
+    // One device: its session ends at once, the other keeps working.
+    let out = setup.run(&["device", "revoke", &phone_key]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout(&out).contains(&format!("revoked device {phone_key} of alice")),
+        "{out:?}"
+    );
+    assert_signed_out(&phone).await;
+    assert_eq!(laptop.list("pending").await.unwrap().len(), 1);
+    let table = stdout(&setup.run(&["device", "list"]).await);
+    let phone_line = table.lines().find(|l| l.starts_with(&phone_key)).unwrap();
+    assert!(!phone_line.ends_with(" -"), "{table}");
+
+    // Twice: said, not an error, one audit entry. Unknown: exit 1, named.
+    let again = setup.run(&["device", "revoke", &phone_key]).await;
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    assert!(stdout(&again).contains("revoked already"), "{again:?}");
+    assert_eq!(audit_count(&setup, "device_revoked").await, 1);
+    let unknown = setup.run(&["device", "revoke", "key_nope"]).await;
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+    assert!(
+        stderr(&unknown).contains("no device with key id \"key_nope\""),
+        "{unknown:?}"
+    );
+
+    // The whole approver: the laptop's approval on the pending refund is withdrawn.
+    let review = laptop.review(id).await.unwrap();
+    let answer = laptop
+        .decide(&review, Verdict::Approve, None)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, ApprovalStatus::Pending);
+    let out = setup.run(&["approver", "remove", "alice"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout(&out).contains(&format!(
+            "revoked device {laptop_key} of alice (process test); withdrew 1 decision on pending approvals: {id}"
+        )),
+        "{out:?}"
+    );
+    assert!(
+        stderr(&out).contains("still in the configuration"),
+        "{out:?}"
+    );
+    assert_signed_out(&laptop).await;
+    let view = setup.sdk().approval(id).await.unwrap();
+    assert_eq!(view.status, ApprovalStatus::Pending);
+    assert_eq!(audit_count(&setup, "decision_withdrawn").await, 1);
+    let again = setup.run(&["approver", "remove", "alice"]).await;
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    assert!(
+        stdout(&again).contains("alice has no live device"),
+        "{again:?}"
+    );
+    assert_eq!(audit_count(&setup, "device_revoked").await, 2);
     let verify = setup.run(&["audit", "verify"]).await;
     assert!(verify.status.success(), "{verify:?}");
     serve.terminate().await;

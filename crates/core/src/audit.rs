@@ -37,6 +37,12 @@ pub enum AuditKind {
     DevicePaired,
     /// A grant was revoked.
     GrantRevoked,
+    /// A Wallet device key was revoked: it signs in and decides nothing more.
+    DeviceRevoked,
+    /// A pending approval's decision was withdrawn because its device key was revoked.
+    DecisionWithdrawn,
+    /// Unused pairing codes of an approver were cancelled (the approver was removed).
+    PairingCodesCancelled,
     /// The configuration (policies, grants, approvers, apps) the service runs with changed.
     ConfigChanged,
 }
@@ -55,6 +61,9 @@ impl AuditKind {
             Self::PairingCodeCreated => "pairing_code_created",
             Self::DevicePaired => "device_paired",
             Self::GrantRevoked => "grant_revoked",
+            Self::DeviceRevoked => "device_revoked",
+            Self::DecisionWithdrawn => "decision_withdrawn",
+            Self::PairingCodesCancelled => "pairing_codes_cancelled",
             Self::ConfigChanged => "config_changed",
         }
     }
@@ -71,7 +80,7 @@ pub struct AuditEntry {
     pub kind: String,
     /// The approval concerned, if any.
     pub approval_id: Option<Uuid>,
-    /// Who caused it: `app:<id>`, `approver:<id>`, `service`, `admin`.
+    /// Who caused it: `app:<id>`, `approver:<id>`, `service`, `admin`, `config`.
     pub actor: String,
     /// Details; never secrets.
     pub data: Value,
@@ -230,6 +239,18 @@ mod tests {
             ));
         }
         out
+    }
+
+    #[test]
+    fn wire_names_are_the_serde_names() {
+        for kind in [
+            AuditKind::DeviceRevoked,
+            AuditKind::DecisionWithdrawn,
+            AuditKind::PairingCodesCancelled,
+            AuditKind::GrantRevoked,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Administrative actions on the database, for the CLI: pairing codes, grant revocation,
-//! audit verification. They work on the file a running service uses; changes take effect at
-//! once because the service reads revocations and codes from the database.
+//! Administrative actions on the database, for the CLI: pairing codes, grant and device
+//! revocation, removing an approver's devices, audit verification. They work on the file a
+//! running service uses; changes take effect at once because the service reads revocations
+//! and codes from the database (device keys on every wallet request).
 
 use crate::config::Config;
 use crate::server::open_store;
-use crate::store::{Store, StoreError};
+use crate::store::{ApproverRevocation, DeviceRow, RevokedDevice, Store, StoreError};
 use countersign_core::audit::ChainBreak;
 use countersign_core::encoding::random_token;
 use countersign_core::{DeepLink, Timestamp};
@@ -34,6 +35,34 @@ pub struct Invite {
     pub link: String,
     /// When the code stops working.
     pub expires_at: Timestamp,
+}
+
+/// The actor of revocations made through [`Admin`].
+pub const ADMIN_ACTOR: &str = "admin";
+/// The reason recorded when none is given for `device revoke`.
+pub const DEVICE_REVOKED_REASON: &str = "revoked by an administrator";
+/// The reason recorded when none is given for `approver remove`.
+pub const APPROVER_REMOVED_REASON: &str = "approver removed by an administrator";
+
+/// What `revoke_device` found.
+#[derive(Debug, Clone)]
+pub enum DeviceRevocation {
+    /// Revoked now.
+    Revoked(RevokedDevice),
+    /// Revoked before (nothing written).
+    AlreadyRevoked(DeviceRow),
+    /// No device has that key id.
+    Unknown,
+}
+
+/// What `remove_approver` did.
+#[derive(Debug, Clone)]
+pub struct ApproverRemoval {
+    /// The devices revoked and pairing codes cancelled.
+    pub revocation: ApproverRevocation,
+    /// True when the configuration still names the approver: an administrator can invite
+    /// them again until the `[[approver]]` entry is deleted.
+    pub still_configured: bool,
 }
 
 /// Administrative access to a service's database.
@@ -75,6 +104,50 @@ impl Admin {
             .store
             .revoke_grant(grant_id, Timestamp::now(), "admin")
             .await?)
+    }
+
+    /// Every device ever paired, oldest first.
+    pub async fn devices(&self) -> Result<Vec<DeviceRow>, AdminError> {
+        Ok(self.store.devices().await?)
+    }
+
+    /// Revokes one device key (withdrawing its decisions on pending approvals).
+    pub async fn revoke_device(
+        &self,
+        key_id: &str,
+        reason: Option<&str>,
+    ) -> Result<DeviceRevocation, AdminError> {
+        let reason = reason.unwrap_or(DEVICE_REVOKED_REASON);
+        let revoked = self
+            .store
+            .revoke_device(key_id, Timestamp::now(), ADMIN_ACTOR, reason)
+            .await?;
+        if let Some(device) = revoked {
+            return Ok(DeviceRevocation::Revoked(device));
+        }
+        Ok(match self.store.device_row(key_id).await? {
+            Some(row) => DeviceRevocation::AlreadyRevoked(row),
+            None => DeviceRevocation::Unknown,
+        })
+    }
+
+    /// Revokes every device of `approver_id` and cancels its unused pairing codes. The
+    /// approver need not be in the configuration (a removed approver's devices are revoked at
+    /// the next start anyway; this does it at once).
+    pub async fn remove_approver(
+        &self,
+        approver_id: &str,
+        reason: Option<&str>,
+    ) -> Result<ApproverRemoval, AdminError> {
+        let reason = reason.unwrap_or(APPROVER_REMOVED_REASON);
+        let revocation = self
+            .store
+            .revoke_approver_devices(approver_id, Timestamp::now(), ADMIN_ACTOR, reason)
+            .await?;
+        Ok(ApproverRemoval {
+            revocation,
+            still_configured: self.config.approver(approver_id).is_some(),
+        })
     }
 
     /// Verifies the audit chain: `Ok(n)` entries, or where it breaks.

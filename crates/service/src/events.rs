@@ -79,7 +79,9 @@ pub fn wallet_event(entry: &AuditEntry, record: &ApprovalRecord) -> Option<Walle
     }
     let kind = match entry.kind.as_str() {
         "requested" => WalletEventKind::Created,
-        "decided" => WalletEventKind::Decided,
+        // A withdrawn decision changes an approval's progress as a decision does: Wallets
+        // refresh it (its status stays `pending`).
+        "decided" | "decision_withdrawn" => WalletEventKind::Decided,
         "expired" => WalletEventKind::Expired,
         "cancelled" => WalletEventKind::Cancelled,
         "executed" | "execution_failed" => WalletEventKind::Completed,

@@ -11,7 +11,8 @@
 //! - [`events`]: the in-process bus behind long polls and wallet event streams.
 //! - [`wallet_auth`]: wallet challenges and session tokens (memory only).
 //! - [`store`]: SQLite persistence, every change with its audit entry in one transaction.
-//! - [`admin`]: pairing codes, grant revocation and audit verification for the CLI.
+//! - [`admin`]: pairing codes, grant and device revocation, removing an approver's devices
+//!   and audit verification for the CLI.
 //! - [`clock`], [`error`], [`state`]: time source, error answers, shared state.
 
 pub mod admin;
@@ -29,6 +30,6 @@ pub mod state;
 pub mod store;
 pub mod wallet_auth;
 
-pub use admin::{Admin, AdminError, Invite};
+pub use admin::{Admin, AdminError, ApproverRemoval, DeviceRevocation, Invite};
 pub use config::{Config, ConfigError, Secrets};
 pub use server::{Service, ServiceError};

@@ -44,7 +44,14 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     }
 }
 
-/// A started service: store open, crashed executions settled, expiry running.
+/// The actor of revocations made at start because the configuration no longer names the
+/// approver.
+pub const CONFIG_ACTOR: &str = "config";
+/// Their reason.
+pub const APPROVER_REMOVED: &str = "approver removed from the configuration";
+
+/// A started service: store open, devices of removed approvers revoked, crashed executions
+/// settled, expiry running.
 pub struct Service {
     state: AppState,
 }
@@ -64,6 +71,7 @@ impl Service {
         let store = open_store(&config).await?;
         let service_id = store.service_id().await?;
         record_config(&store, &config, &clock).await?;
+        revoke_removed_approvers(&store, &config, &clock).await?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
@@ -155,4 +163,33 @@ async fn record_config(
     store
         .set_meta_audited("config_sha256", &digest, draft, clock.now())
         .await
+}
+
+/// Revokes the live devices of approvers the configuration no longer names (withdrawing their
+/// decisions on pending approvals), each with its audit entries. Idempotent: once revoked, a
+/// device is not revoked again, so an unchanged configuration writes nothing.
+async fn revoke_removed_approvers(
+    store: &Store,
+    config: &Config,
+    clock: &SharedClock,
+) -> Result<(), StoreError> {
+    let removed: std::collections::BTreeSet<String> = store
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| d.revoked_at.is_none() && config.approver(&d.approver_id).is_none())
+        .map(|d| d.approver_id)
+        .collect();
+    for approver_id in removed {
+        let done = store
+            .revoke_approver_devices(&approver_id, clock.now(), CONFIG_ACTOR, APPROVER_REMOVED)
+            .await?;
+        tracing::warn!(
+            approver = %approver_id,
+            devices = done.devices.len(),
+            withdrawn = done.devices.iter().map(|d| d.withdrawn.len()).sum::<usize>(),
+            "revoked the devices of an approver no longer in the configuration"
+        );
+    }
+    Ok(())
 }

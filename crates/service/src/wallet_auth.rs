@@ -1,7 +1,8 @@
 //! Wallet challenges and session tokens, kept in memory only.
 //!
 //! A nonce works once and for a minute; a token for fifteen minutes. A restart forgets both,
-//! and Wallets sign in again.
+//! and Wallets sign in again. A token is only as good as its device: every request also checks
+//! in the database that the key has not been revoked (see `routes::extract::WalletAuth`).
 
 use countersign_core::encoding::random_token;
 use countersign_core::Timestamp;
@@ -73,6 +74,14 @@ impl WalletSessions {
         (token, session)
     }
 
+    /// Drops a token (its device was revoked).
+    pub fn forget(&self, token: &str) {
+        self.tokens
+            .lock()
+            .expect("token map poisoned")
+            .remove(token);
+    }
+
     /// The session of a live token.
     pub fn lookup(&self, token: &str, now: Timestamp) -> Option<WalletSession> {
         let tokens = self.tokens.lock().expect("token map poisoned");
@@ -105,5 +114,7 @@ mod tests {
         assert_eq!(s.lookup(&t, now).unwrap().approver_id, "alice");
         assert!(s.lookup(&t, now.plus(TOKEN_TTL)).is_none());
         assert!(s.lookup("nope", now).is_none());
+        s.forget(&t);
+        assert!(s.lookup(&t, now).is_none());
     }
 }

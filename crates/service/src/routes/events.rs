@@ -4,6 +4,12 @@
 //! what the Wallet missed from the audit log, then follows the live bus. If the stream falls
 //! behind the bus it replays again from the log, so nothing is lost. The stream ends when the
 //! session token expires or the service shuts down; the Wallet reconnects.
+//!
+//! A stream is only as good as its device key. Keys are revoked in the database, possibly by
+//! another process (the admin CLI), so the stream checks that its key is still live before it
+//! delivers a live event and every [`TICK`]; a revoked key ends the stream, and reconnecting
+//! answers 401. On each tick the stream also catches up with the audit log, so changes written
+//! by another process (decisions withdrawn by a CLI revocation) reach Wallets within a tick.
 
 use super::extract::WalletAuth;
 use crate::error::{ApiError, ErrorCode};
@@ -26,6 +32,8 @@ use uuid::Uuid;
 
 const REPLAY_PAGE: i64 = 500;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often a stream checks its device key and catches up with the log.
+pub const TICK: Duration = Duration::from_secs(2);
 
 /// Handles `GET /v1/wallet/events`.
 pub async fn events(
@@ -92,6 +100,8 @@ impl ApproverStream {
             (self.session.expires_at.unix() - self.state.clock.now().unix()).max(0) as u64;
         let session_end = tokio::time::sleep(Duration::from_secs(token_left));
         tokio::pin!(session_end);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 received = live.recv() => match received {
@@ -99,7 +109,7 @@ impl ApproverStream {
                         if bus.seq <= replayed_to || !bus.approvers.contains(&self.session.approver_id) {
                             continue;
                         }
-                        if self.send(bus.seq, &bus.event).await.is_err() {
+                        if !self.live().await? || self.send(bus.seq, &bus.event).await.is_err() {
                             return Ok(());
                         }
                         sent_live.insert(bus.seq);
@@ -113,6 +123,13 @@ impl ApproverStream {
                     }
                     Err(RecvError::Closed) => return Ok(()),
                 },
+                _ = tick.tick() => {
+                    replayed_to = match self.replay(replayed_to, &sent_live).await? {
+                        Ok(seq) => seq,
+                        Err(Gone) => return Ok(()),
+                    };
+                    sent_live.retain(|s| *s > replayed_to);
+                }
                 _ = &mut session_end => return Ok(()),
                 _ = self.state.shutdown.cancelled() => return Ok(()),
                 _ = self.tx.closed() => return Ok(()),
@@ -120,13 +137,22 @@ impl ApproverStream {
         }
     }
 
+    /// True while the session's device key is registered and not revoked.
+    async fn live(&self) -> Result<bool, StoreError> {
+        self.state.store.device_is_live(&self.session.key_id).await
+    }
+
     /// Sends the events recorded after `after` (skipping `skip`); returns the last seq read.
+    /// A revoked device key ends the stream (`Gone`) before anything is sent.
     async fn replay(
         &mut self,
         mut after: i64,
         skip: &BTreeSet<i64>,
     ) -> Result<Result<i64, Gone>, StoreError> {
         loop {
+            if !self.live().await? {
+                return Ok(Err(Gone));
+            }
             let entries = self.state.store.audit_after(after, REPLAY_PAGE).await?;
             for entry in &entries {
                 after = entry.seq;

@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for AppAuth {
     }
 }
 
-/// A Wallet device with a live session token.
+/// A Wallet device with a live session token whose key has not been revoked.
 pub struct WalletAuth(pub WalletSession);
 
 impl FromRequestParts<AppState> for WalletAuth {
@@ -98,13 +98,19 @@ impl FromRequestParts<AppState> for WalletAuth {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)
             .ok_or_else(|| ApiError::unauthorized("a wallet session token is required"))?;
-        state
+        let session = state
             .sessions
             .lookup(token, state.clock.now())
-            .map(WalletAuth)
             .ok_or_else(|| {
                 ApiError::unauthorized("the session token is unknown or expired; sign in again")
-            })
+            })?;
+        // Devices are revoked in the database, possibly by another process (the admin CLI):
+        // the token map alone cannot know, so every request asks (one primary-key lookup).
+        if !state.store.device_is_live(&session.key_id).await? {
+            state.sessions.forget(token);
+            return Err(ApiError::unauthorized("device revoked"));
+        }
+        Ok(WalletAuth(session))
     }
 }
 

@@ -95,9 +95,16 @@ pub async fn pair(
             ),
         ));
     }
+    let now = state.clock.now();
+    // A code issued to an approver since removed from the configuration registers nothing
+    // (the configuration does not change while the service runs, so this check holds until
+    // the code is redeemed below).
+    if let Ok(preview) = state.store.preview_pairing_code(&req.code, now).await? {
+        approver_name(&state, &preview.approver_id)?;
+    }
     match state
         .store
-        .redeem_pairing_code(&req.code, &key, name, state.clock.now())
+        .redeem_pairing_code(&req.code, &key, name, now)
         .await?
     {
         PairOutcome::Paired {

@@ -1,5 +1,8 @@
 //! The store: approvals, decisions, devices, pairing codes, revocations and the audit log.
 //!
+//! Modules: `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
+//! revocation), `revocation` (revoking devices and withdrawing their decisions), `audit`.
+//!
 //! SQLite in WAL mode. Writes go through one connection and `BEGIN IMMEDIATE`, so every state
 //! change is a compare-and-set in one transaction together with the audit entry that records
 //! it: if the audit write fails, the change fails. Reads use a separate small pool.
@@ -8,6 +11,7 @@
 mod approvals;
 mod audit;
 mod pairing;
+mod revocation;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +21,7 @@ pub use approvals::{
 };
 pub use audit::AuditDraft;
 pub use pairing::{Device, PairOutcome, PairingPreview};
+pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
 
 use countersign_core::encoding::random_bytes;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

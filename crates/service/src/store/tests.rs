@@ -340,3 +340,162 @@ async fn a_full_rate_limit_stores_nothing() {
         0
     );
 }
+
+#[tokio::test]
+async fn revoking_a_device_withdraws_its_decisions_on_pending_approvals_only() {
+    let (store, _dir) = temp_store().await;
+    add_device(&store, "alice").await;
+    add_device(&store, "bob").await;
+    let pending = create(&store, 2).await;
+    let done = create(&store, 1).await;
+    assert!(matches!(
+        decide(&store, &pending, "alice", Verdict::Approve, 1, 1).await,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Pending,
+            ..
+        }
+    ));
+    assert!(matches!(
+        decide(&store, &done, "alice", Verdict::Approve, 1, 1).await,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Approved,
+            ..
+        }
+    ));
+    let head = store.audit_head().await.unwrap();
+
+    let revoked = store
+        .revoke_device("key_alice", t(2), "admin", "lost phone")
+        .await
+        .unwrap()
+        .expect("revoked");
+    assert_eq!(revoked.approver_id, "alice");
+    assert_eq!(revoked.entry.kind, "device_revoked");
+    assert_eq!(revoked.entry.seq, head + 1);
+    assert_eq!(revoked.entry.data["reason"], "lost phone");
+    let ids: Vec<Uuid> = revoked.withdrawn.iter().map(|w| w.approval_id).collect();
+    assert_eq!(ids, [pending.statement.approval_id], "only the pending one");
+    let entry = &revoked.withdrawn[0].entry;
+    assert_eq!(
+        (entry.kind.as_str(), entry.approval_id, entry.seq),
+        (
+            "decision_withdrawn",
+            Some(pending.statement.approval_id),
+            head + 2
+        )
+    );
+    assert_eq!(entry.data["status"], "pending");
+
+    // The pending approval no longer counts Alice; the approved one keeps her decision.
+    let record = store
+        .approval(pending.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, ApprovalStatus::Pending);
+    assert!(record.decisions.is_empty());
+    let record = store
+        .approval(done.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.decisions.len(), 1);
+    assert!(!store.device_is_live("key_alice").await.unwrap());
+    assert!(store.device_is_live("key_bob").await.unwrap());
+    assert!(!store.device_is_live("key_nobody").await.unwrap());
+
+    // Bob alone does not fill a gate of two; Alice cannot decide again.
+    assert!(matches!(
+        decide(&store, &pending, "bob", Verdict::Approve, 3, 3).await,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Pending,
+            ..
+        }
+    ));
+    // Twice, or unknown: nothing happens.
+    let head = store.audit_head().await.unwrap();
+    assert!(store
+        .revoke_device("key_alice", t(4), "admin", "again")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .revoke_device("key_nobody", t(4), "admin", "?")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.audit_head().await.unwrap(), head);
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_withdrawn_approver_cannot_decide_that_approval_again_from_a_new_device() {
+    let (store, _dir) = temp_store().await;
+    add_device(&store, "alice").await;
+    let new = create(&store, 2).await;
+    decide(&store, &new, "alice", Verdict::Approve, 1, 1).await;
+    store
+        .revoke_device("key_alice", t(2), "admin", "r")
+        .await
+        .unwrap()
+        .unwrap();
+    let key = generate_signing_key().verifying_key();
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES ('key_alice2', 'alice', ?, 'new', 3)")
+        .bind(countersign_core::keys::encode_public_key(&key))
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let mut again = decision(&new, "alice", Verdict::Approve, 3);
+    again.key_id = "key_alice2".into();
+    assert!(matches!(
+        store.decide(&again, "sig", &gates(2), t(3)).await.unwrap(),
+        DecideOutcome::Duplicate
+    ));
+}
+
+#[tokio::test]
+async fn revoking_an_approver_revokes_every_live_device_and_cancels_unused_codes() {
+    let (store, _dir) = temp_store().await;
+    add_device(&store, "alice").await;
+    add_device(&store, "bob").await;
+    let key = generate_signing_key().verifying_key();
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at, revoked_at) VALUES ('key_old', 'alice', ?, 'old', 0, 1)")
+        .bind(countersign_core::keys::encode_public_key(&key))
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    store
+        .create_pairing_code("code-1", "alice", t(0), t(900), "admin")
+        .await
+        .unwrap();
+    let done = store
+        .revoke_approver_devices("alice", t(1), "admin", "left")
+        .await
+        .unwrap();
+    let keys: Vec<&str> = done.devices.iter().map(|d| d.key_id.as_str()).collect();
+    assert_eq!(keys, ["key_alice"]);
+    assert_eq!(done.codes_cancelled, 1);
+    assert!(matches!(
+        store.preview_pairing_code("code-1", t(2)).await.unwrap(),
+        Err(PairOutcome::Expired)
+    ));
+    let rows = store.devices().await.unwrap();
+    let state: Vec<(&str, bool)> = rows
+        .iter()
+        .map(|r| (r.key_id.as_str(), r.revoked_at.is_some()))
+        .collect();
+    assert_eq!(
+        state,
+        [("key_alice", true), ("key_bob", false), ("key_old", true)]
+    );
+    assert_eq!(rows[0].revoked_at, Some(t(1)));
+
+    // Nothing left: nothing written.
+    let head = store.audit_head().await.unwrap();
+    let again = store
+        .revoke_approver_devices("alice", t(2), "admin", "left")
+        .await
+        .unwrap();
+    assert!(again.devices.is_empty() && again.codes_cancelled == 0);
+    assert_eq!(store.audit_head().await.unwrap(), head);
+}
