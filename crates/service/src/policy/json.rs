@@ -57,8 +57,13 @@ impl Json {
             return Some(self);
         }
         let mut current = self;
-        for token in pointer.strip_prefix('/')?.split('/') {
-            let token = token.replace("~1", "/").replace("~0", "~");
+        for raw in pointer.strip_prefix('/')?.split('/') {
+            // Unescape only when needed: this runs for every condition of every call.
+            let token: std::borrow::Cow<'_, str> = if raw.contains('~') {
+                raw.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                raw.into()
+            };
             current = match current {
                 Json::Object(members) => &members.iter().find(|(name, _)| *name == token)?.1,
                 Json::Array(items) => {

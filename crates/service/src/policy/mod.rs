@@ -107,11 +107,22 @@ pub struct Evaluation {
     pub limit: Option<RateLimit>,
 }
 
-/// Evaluates `policy` for a call (`counts` are the calling app's).
+/// Evaluates `policy` for a call (`counts` are the calling app's), with why each earlier
+/// rule did not match.
 pub fn evaluate(
     facts: &CallFacts<'_>,
     policy: &PolicyConfig,
     counts: &dyn RateCounts,
+) -> Evaluation {
+    evaluate_with(facts, policy, counts, true)
+}
+
+/// [`evaluate`]; `trace` false leaves `misses` empty (the live path needs only the verdict).
+fn evaluate_with(
+    facts: &CallFacts<'_>,
+    policy: &PolicyConfig,
+    counts: &dyn RateCounts,
+    trace: bool,
 ) -> Evaluation {
     let mut body: Option<Result<Json, String>> = None;
     let mut misses = Vec::new();
@@ -130,7 +141,8 @@ pub fn evaluate(
                     limit: rule.at_most,
                 }
             }
-            Err(miss) => misses.push((rule.id.clone(), miss)),
+            Err(miss) if trace => misses.push((rule.id.clone(), miss)),
+            Err(_) => {}
         }
     }
     Evaluation {
@@ -272,13 +284,35 @@ pub enum Unbound {
 
 /// Evaluates a call by `app` through `grant`: the grant's policy, and the app's own as well
 /// when it has one; the stricter outcome wins (deny over require over allow; the gates of
-/// both policies are needed).
+/// both policies are needed). Each evaluation says why earlier rules missed.
 pub fn evaluate_call(
     config: &Config,
     app: &AppConfig,
     grant: &GrantConfig,
     facts: &CallFacts<'_>,
     counts: &dyn RateCounts,
+) -> Result<CallDecision, Unbound> {
+    call_with(config, app, grant, facts, counts, true)
+}
+
+/// [`evaluate_call`] without the misses: what the proxy runs on every call.
+pub fn decide_call(
+    config: &Config,
+    app: &AppConfig,
+    grant: &GrantConfig,
+    facts: &CallFacts<'_>,
+    counts: &dyn RateCounts,
+) -> Result<CallDecision, Unbound> {
+    call_with(config, app, grant, facts, counts, false)
+}
+
+fn call_with(
+    config: &Config,
+    app: &AppConfig,
+    grant: &GrantConfig,
+    facts: &CallFacts<'_>,
+    counts: &dyn RateCounts,
+    trace: bool,
 ) -> Result<CallDecision, Unbound> {
     if !app.grants.contains(&grant.id) {
         return Err(Unbound::GrantNotAllowed {
@@ -298,7 +332,7 @@ pub fn evaluate_call(
         let policy = config
             .policy(id)
             .ok_or_else(|| Unbound::UnknownPolicy(id.clone()))?;
-        evaluations.push((policy, evaluate(facts, policy, counts)));
+        evaluations.push((policy, evaluate_with(facts, policy, counts, trace)));
     }
     let outcome = combine(&evaluations);
     Ok(CallDecision {

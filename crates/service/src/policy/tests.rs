@@ -390,6 +390,21 @@ proptest! {
     }
 
     #[test]
+    fn the_untraced_decision_is_the_traced_one(path in arb_path(), amount in 0u64..1_000_000, app in 0usize..2) {
+        let c = config();
+        let app = c.app(["support-agent", "strict-agent"][app]).unwrap();
+        let grant = c.grant("payments").unwrap();
+        let body = format!(r#"{{"amount": {amount}, "currency": "EUR"}}"#);
+        for method in ["GET", "POST", "DELETE"] {
+            let f = facts(method, &path, &body);
+            let traced = evaluate_call(&c, app, grant, &f, &NoCounts).unwrap();
+            let untraced = decide_call(&c, app, grant, &f, &NoCounts).unwrap();
+            prop_assert_eq!(&traced.outcome, &untraced.outcome);
+            prop_assert!(untraced.evaluations.iter().all(|e| e.misses.is_empty()));
+        }
+    }
+
+    #[test]
     fn a_path_refused_as_ambiguous_never_reaches_a_rule(path in arb_path()) {
         // What the proxy refuses is never evaluated; and what it accepts is canonical.
         if crate::call::check_path(&path).is_ok() {

@@ -63,7 +63,7 @@ pub async fn proxy(
                 now,
             )
             .await?;
-        let decision = policy::evaluate_call(&state.config, app_config, grant, &facts, &counts)
+        let decision = policy::decide_call(&state.config, app_config, grant, &facts, &counts)
             .map_err(|e| match e {
                 policy::Unbound::GrantNotAllowed { .. } => {
                     ApiError::new(ErrorCode::GrantNotAllowed, e.to_string())
