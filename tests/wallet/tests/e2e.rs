@@ -131,7 +131,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     let progress = s
         .text(&s.wait_for(&testid("row-progress"), WAIT).await?)
         .await?;
-    assert_eq!(progress, "0 of 1 approvals");
+    assert_eq!(progress, "0 of 1 approval");
     snap(&s, &shot("02-inbox")).await?;
 
     step("open it, approve, and the agent receives the provider's answer");

@@ -74,7 +74,7 @@ function inboxRow(row: InboxRow, open: (row: InboxRow) => void): HTMLElement {
           ? h(
               "span",
               { class: "row-progress", "data-testid": "row-progress", title: "approvals counted of approvals needed" },
-              `${row.progress.approvals} of ${row.progress.needed} approvals`,
+              `${row.progress.approvals} of ${row.progress.needed} approval${row.progress.needed === 1 ? "" : "s"}`,
             )
           : null,
         h("span", { class: "server" }, row.server),
