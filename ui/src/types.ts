@@ -35,6 +35,13 @@ export interface InboxRow {
   created_at: string;
   expires_at: string;
   seconds_left: number;
+  /** Approvals counted and needed ("2 of 3"); null from a service older than gates. */
+  progress: Progress | null;
+}
+
+export interface Progress {
+  approvals: number;
+  needed: number;
 }
 
 export interface InboxView {
@@ -51,6 +58,38 @@ export interface BodyView {
   size: number;
   display: Revealed;
   truncated: boolean;
+}
+
+/** Which rule decided in a policy. */
+export type RuleView = { kind: "rule"; id: Revealed } | { kind: "default" } | { kind: "unknown" };
+
+/** What a gate is waiting for. */
+export type GateState =
+  | { state: "filled" }
+  | { state: "waiting"; missing: number; from: Revealed[]; any: boolean }
+  | { state: "unfillable"; missing: number; from: Revealed[] }
+  | { state: "closed" };
+
+export interface GateView {
+  gate: Revealed;
+  quorum: number;
+  approvals: number;
+  approved_by: Revealed[];
+  state: GateState;
+}
+
+export interface PolicyLineView {
+  policy: Revealed;
+  rule: RuleView;
+  action: Revealed | null;
+  gates: GateView[];
+}
+
+export interface PolicyView {
+  policy_id: Revealed;
+  policies: PolicyLineView[];
+  legacy: boolean;
+  cannot_complete: boolean;
 }
 
 export interface ReviewView {
@@ -70,6 +109,7 @@ export interface ReviewView {
   seconds_left: number;
   status: ApprovalStatus;
   quorum: { needed: number; approvals: number; denials: number };
+  policy: PolicyView;
   decisions: {
     approver_id: Revealed;
     decision: "approve" | "deny";

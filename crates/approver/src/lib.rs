@@ -12,6 +12,8 @@
 //! - [`client`]: [`ApproverClient`], the paired device's client of `/v1/wallet/*`.
 //! - `session`: challenge–response sign-in; the token stays in memory and is renewed before
 //!   expiry and after a 401.
+//! - [`progress`]: [`policy_progress`], what an approval still needs (each policy's deciding
+//!   rule, each gate's approvals and who can still fill it), shared by every approver UI.
 //! - [`review`]: [`Review`], an approval detail that passed local verification (approval id,
 //!   service, version, recomputed digest, body). Decisions are only built from a `Review`.
 //! - [`events`] and [`sse`]: the live event stream and the Server-Sent Events parser under it.
@@ -40,6 +42,7 @@ pub mod error;
 pub mod events;
 pub mod keyfile;
 pub mod pairing;
+pub mod progress;
 pub mod review;
 mod session;
 pub mod sse;
@@ -49,6 +52,7 @@ pub use error::ApproverError;
 pub use events::EventStream;
 pub use keyfile::{KeyFile, KeyFileError};
 pub use pairing::Pairing;
+pub use progress::{policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch};
 pub use review::Review;
 
 pub use countersign_core::api::{

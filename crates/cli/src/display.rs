@@ -2,19 +2,133 @@
 //! [`countersign_core::text::reveal`], so escape sequences and bidi controls cannot rewrite
 //! the screen or reorder what the approver reads.
 
-use countersign_approver::Review;
+use countersign_approver::progress::{policy_progress, GateLine, GateState, RuleMatch};
+use countersign_approver::{Review, WalletApprovalDetail, WalletApprovalSummary};
+use countersign_core::api::Progress;
 use countersign_core::statement::fingerprint;
 use countersign_core::text::reveal;
 use std::fmt::Write;
+
+const REVEALED: &str = " [!hidden characters revealed]";
 
 /// One line of untrusted text made inert, with a warning mark when something was hidden.
 pub fn inert(text: &str) -> String {
     let r = reveal(text);
     if r.suspicious {
-        format!("{} [!hidden characters revealed]", r.text)
+        format!("{}{REVEALED}", r.text)
     } else {
         r.text
     }
+}
+
+/// A name from the service (policy, rule, gate, approver) made inert on one line: line feeds
+/// and tabs are revealed too, so a name cannot start what looks like another line.
+pub fn inert_name(name: &str) -> String {
+    let r = reveal(name);
+    let text = r.text.replace('\n', "⟨U+000A⟩").replace('\t', "⟨U+0009⟩");
+    if r.suspicious || text != r.text {
+        format!("{text}{REVEALED}")
+    } else {
+        text
+    }
+}
+
+fn names(list: &[String]) -> String {
+    list.iter()
+        .map(|n| inert_name(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "2 of 3 approvals".
+pub fn progress(p: &Progress) -> String {
+    format!(
+        "{} of {} approval{}",
+        p.approvals,
+        p.needed,
+        if p.needed == 1 { "" } else { "s" }
+    )
+}
+
+/// One gate: "1 of 2; approved by carol; still needed: any 1 of: alice, bob".
+pub fn gate(g: &GateLine) -> String {
+    let mut parts = vec![format!("{} of {}", g.approvals, g.quorum)];
+    if !g.approved_by.is_empty() {
+        parts.push(format!("approved by {}", names(&g.approved_by)));
+    }
+    parts.push(match &g.state {
+        GateState::Filled => "filled".into(),
+        GateState::Waiting { missing, from } if from.len() as u32 > *missing => {
+            format!("still needed: any {missing} of: {}", names(from))
+        }
+        GateState::Waiting { from, .. } => format!("still needed: {}", names(from)),
+        GateState::Unfillable { from, .. } if from.is_empty() => {
+            "nobody eligible now — it cannot be approved".into()
+        }
+        GateState::Unfillable { missing, from } => format!(
+            "only {} eligible now for {missing} more — it cannot be approved",
+            names(from)
+        ),
+        GateState::Closed => "not filled".into(),
+    });
+    parts.join("; ")
+}
+
+/// The policy part of a review: the policy id, the rule that matched in each policy, and
+/// each gate with who approved and who is still needed.
+pub fn policy(d: &WalletApprovalDetail) -> String {
+    let p = policy_progress(d);
+    let mut out = String::new();
+    let _ = writeln!(out, "Policy:   {}", inert_name(&d.statement.policy_id));
+    for line in &p.policies {
+        let rule = match &line.rule {
+            RuleMatch::Rule(id) => match &line.action {
+                Some(action) => format!("rule {} ({})", inert_name(id), inert_name(action)),
+                None => format!("rule {}", inert_name(id)),
+            },
+            RuleMatch::Default => "no rule matched: the policy's default requirement".into(),
+            RuleMatch::Unknown => "which rule matched is not known (older service)".into(),
+        };
+        let _ = writeln!(out, "  {}: {rule}", inert_name(&line.policy));
+        for g in &line.gates {
+            let _ = writeln!(out, "    gate {}: {}", inert_name(&g.gate), gate(g));
+        }
+    }
+    let denials = match p.denials {
+        0 => String::new(),
+        1 => ", 1 denial".into(),
+        n => format!(", {n} denials"),
+    };
+    let legacy = if p.legacy {
+        " (this service does not report gates)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "Approvals: {}{denials}{legacy}", progress(&p.progress));
+    if p.cannot_complete {
+        let _ = writeln!(
+            out,
+            "  The people eligible now cannot fill every gate (one person counts in one gate only) — it cannot be approved."
+        );
+    }
+    out
+}
+
+/// One line of `approver pending`.
+pub fn pending_row(row: &WalletApprovalSummary) -> String {
+    let progress = row
+        .progress
+        .map(|p| format!("  {}", progress(&p)))
+        .unwrap_or_default();
+    format!(
+        "{}  {} {}  app={} expires={}{progress}  {}",
+        row.approval_id,
+        inert_name(&row.method),
+        inert(&row.url),
+        inert(&row.app),
+        row.expires_at,
+        inert(&row.reason)
+    )
 }
 
 /// The body for people: pretty JSON when it is JSON, text when UTF-8, hex otherwise.
@@ -44,23 +158,17 @@ pub fn review(r: &Review) -> String {
     let _ = writeln!(out, "Reason:   {}", inert(&s.reason));
     let _ = writeln!(
         out,
-        "App:      {}   Grant: {}   Policy: {}",
+        "App:      {}   Grant: {}",
         inert(&s.app),
-        inert(&s.grant),
-        inert(&s.policy_id)
+        inert(&s.grant)
     );
-    let _ = writeln!(out, "Request:  {} {}", s.method, inert(&s.url));
+    let _ = writeln!(out, "Request:  {} {}", inert_name(&s.method), inert(&s.url));
     for (name, value) in &s.headers {
         let _ = writeln!(out, "Header:   {}: {}", inert(name), inert(value));
     }
     let _ = writeln!(out, "Body ({} bytes):\n{}", s.body_size, body(r.body()));
-    let _ = writeln!(
-        out,
-        "Expires:  {}   Quorum: {}/{}",
-        s.expires_at,
-        d.decisions.len(),
-        d.quorum
-    );
+    let _ = writeln!(out, "Expires:  {}", s.expires_at);
+    out.push_str(&policy(d));
     let _ = writeln!(
         out,
         "Digest:   {} (fingerprint {})",
@@ -79,6 +187,198 @@ mod tests {
         assert_eq!(
             inert("a\u{1b}[31mb"),
             "a⟨U+001B⟩[31mb [!hidden characters revealed]"
+        );
+    }
+
+    use countersign_core::api::{DecisionSummary, GateStatus, PolicyMatch, PolicyStatus};
+    use countersign_core::encoding::sha256_hex;
+    use countersign_core::{ApprovalStatus, Statement, Verdict};
+
+    fn detail(policy_id: &str) -> WalletApprovalDetail {
+        let statement = Statement {
+            v: 1,
+            service: "svc_test".into(),
+            approval_id: "019a0000-0000-7000-8000-000000000001".parse().unwrap(),
+            app: "support-agent".into(),
+            grant: "payments".into(),
+            method: "POST".into(),
+            url: "http://127.0.0.1:9000/v1/refunds".into(),
+            headers: Default::default(),
+            body_sha256: sha256_hex(b"{}"),
+            body_size: 2,
+            reason: "Refund order 42".into(),
+            created_at: "2026-11-24T12:00:00Z".parse().unwrap(),
+            expires_at: "2026-11-24T13:00:00Z".parse().unwrap(),
+            policy_id: policy_id.into(),
+        };
+        WalletApprovalDetail {
+            request_digest: statement.request_digest(),
+            statement,
+            body: b"{}".to_vec(),
+            status: ApprovalStatus::Pending,
+            decisions: vec![],
+            quorum: 2,
+            policy: PolicyStatus::default(),
+            response: None,
+            failure: None,
+        }
+    }
+
+    fn gate(policy: &str, gate: &str, quorum: u32, eligible: &[&str], by: &[&str]) -> GateStatus {
+        let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        GateStatus {
+            policy: policy.into(),
+            gate: gate.into(),
+            quorum,
+            eligible: names(eligible),
+            approved_by: names(by),
+        }
+    }
+
+    fn matched(policy: &str, rule: Option<&str>) -> PolicyMatch {
+        PolicyMatch {
+            policy: policy.into(),
+            rule: rule.map(Into::into),
+            action: "require".into(),
+        }
+    }
+
+    fn approve(d: &mut WalletApprovalDetail, who: &str) {
+        d.decisions.push(DecisionSummary {
+            approver_id: who.into(),
+            decision: Verdict::Approve,
+            comment: None,
+            decided_at: "2026-11-24T12:01:00Z".parse().unwrap(),
+        });
+    }
+
+    #[test]
+    fn policy_shows_rules_gates_who_approved_and_who_is_needed() {
+        let mut d = detail("refunds+agent-limits");
+        d.policy = PolicyStatus {
+            matched: vec![
+                matched("refunds", Some("large")),
+                matched("agent-limits", None),
+            ],
+            gates: vec![
+                gate(
+                    "refunds",
+                    "finance",
+                    2,
+                    &["alice", "carol", "bob"],
+                    &["carol"],
+                ),
+                gate("refunds", "manager", 1, &["carol", "dave"], &[]),
+                gate("agent-limits", "ops", 1, &["erin"], &["erin"]),
+            ],
+        };
+        approve(&mut d, "carol");
+        approve(&mut d, "erin");
+        assert_eq!(
+            policy(&d),
+            "Policy:   refunds+agent-limits\n\
+             \x20 refunds: rule large (require)\n\
+             \x20   gate finance: 1 of 2; approved by carol; still needed: any 1 of: alice, bob\n\
+             \x20   gate manager: 0 of 1; still needed: dave\n\
+             \x20 agent-limits: no rule matched: the policy's default requirement\n\
+             \x20   gate ops: 1 of 1; approved by erin; filled\n\
+             Approvals: 2 of 4 approvals\n"
+        );
+    }
+
+    #[test]
+    fn a_gate_nobody_can_fill_says_it_cannot_be_approved() {
+        let mut d = detail("refunds");
+        d.policy = PolicyStatus {
+            matched: vec![matched("refunds", Some("large"))],
+            gates: vec![
+                gate("refunds", "finance", 1, &["alice"], &["alice"]),
+                gate("refunds", "legal", 1, &[], &[]),
+                gate("refunds", "board", 2, &["zoe"], &[]),
+            ],
+        };
+        approve(&mut d, "alice");
+        let text = policy(&d);
+        assert!(
+            text.contains("    gate legal: 0 of 1; nobody eligible now — it cannot be approved\n")
+        );
+        assert!(text.contains(
+            "    gate board: 0 of 2; only zoe eligible now for 2 more — it cannot be approved\n"
+        ));
+        assert!(text.contains(
+            "Approvals: 1 of 4 approvals\n  The people eligible now cannot fill every gate"
+        ));
+    }
+
+    #[test]
+    fn an_older_service_shows_the_quorum_count() {
+        let mut d = detail("refunds");
+        approve(&mut d, "alice");
+        assert_eq!(
+            policy(&d),
+            "Policy:   refunds\n\
+             \x20 refunds: which rule matched is not known (older service)\n\
+             Approvals: 1 of 2 approvals (this service does not report gates)\n"
+        );
+    }
+
+    #[test]
+    fn hostile_names_stay_on_their_line_and_are_revealed() {
+        let mut d = detail("refunds");
+        d.policy = PolicyStatus {
+            matched: vec![matched("refunds\u{202E}", Some("big\u{1b}[2J"))],
+            gates: vec![gate(
+                "refunds\u{202E}",
+                "finance\u{200B}",
+                1,
+                &["mallory\nApprovals: 1 of 1 approval", "bob\t"],
+                &[],
+            )],
+        };
+        let text = policy(&d);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(!text
+            .chars()
+            .any(|c| c == '\u{202E}' || c == '\u{1b}' || c == '\u{200B}' || c == '\t'));
+        assert!(text.contains(
+            "  refunds⟨U+202E⟩ [!hidden characters revealed]: rule big⟨U+001B⟩[2J [!hidden characters revealed] (require)\n"
+        ));
+        assert!(text.contains(
+            "    gate finance⟨U+200B⟩ [!hidden characters revealed]: 0 of 1; still needed: any 1 of: \
+             mallory⟨U+000A⟩Approvals: 1 of 1 approval [!hidden characters revealed], bob⟨U+0009⟩ [!hidden characters revealed]\n"
+        ));
+        assert!(text.ends_with("Approvals: 0 of 1 approval\n"));
+    }
+
+    #[test]
+    fn pending_rows_show_progress_when_the_service_sends_it() {
+        let d = detail("refunds");
+        let s = &d.statement;
+        let mut row = WalletApprovalSummary {
+            approval_id: s.approval_id,
+            status: ApprovalStatus::Pending,
+            reason: "Refund \u{202E}order".into(),
+            app: s.app.clone(),
+            grant: s.grant.clone(),
+            method: s.method.clone(),
+            url: s.url.clone(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            progress: None,
+        };
+        let head = "019a0000-0000-7000-8000-000000000001  POST http://127.0.0.1:9000/v1/refunds  \
+                    app=support-agent expires=2026-11-24T13:00:00Z";
+        assert_eq!(
+            pending_row(&row),
+            format!("{head}  Refund ⟨U+202E⟩order [!hidden characters revealed]")
+        );
+        row.progress = Some(Progress {
+            approvals: 2,
+            needed: 3,
+        });
+        assert_eq!(
+            pending_row(&row),
+            format!("{head}  2 of 3 approvals  Refund ⟨U+202E⟩order [!hidden characters revealed]")
         );
     }
 

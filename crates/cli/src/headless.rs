@@ -53,15 +53,7 @@ pub async fn pending(key_file: &Path) -> anyhow::Result<()> {
         println!("no pending approvals");
     }
     for row in rows {
-        println!(
-            "{}  {} {}  app={} expires={}  {}",
-            row.approval_id,
-            row.method,
-            display::inert(&row.url),
-            display::inert(&row.app),
-            row.expires_at,
-            display::inert(&row.reason)
-        );
+        println!("{}", display::pending_row(&row));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! - a full refresh of one service replaces exactly that service's items.
 
 use crate::reveal::{reveal, Revealed};
-use countersign_core::api::{WalletApprovalSummary, WalletEvent, WalletEventKind};
+use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -65,6 +65,8 @@ pub struct InboxRow {
     pub expires_at: Timestamp,
     /// Seconds left at the time the row was made (never negative).
     pub seconds_left: i64,
+    /// Approvals counted and needed, for "2 of 3" (`None` from a service older than gates).
+    pub progress: Option<Progress>,
 }
 
 impl InboxRow {
@@ -82,6 +84,7 @@ impl InboxRow {
             created_at: s.created_at,
             expires_at: s.expires_at,
             seconds_left: now.seconds_until(&s.expires_at).max(0),
+            progress: s.progress,
         }
     }
 }
@@ -371,5 +374,35 @@ pub(crate) mod tests {
         assert_eq!(rows[0].reason.text, "pay ⟨U+202E⟩bob");
         assert!(rows[0].reason.warning);
         assert_eq!(rows[0].seconds_left, 3000);
+    }
+
+    #[test]
+    fn rows_carry_progress_when_the_service_sends_it() {
+        let mut inbox = Inbox::new();
+        let mut gated = summary(1, 0, "gated");
+        gated.progress = Some(Progress {
+            approvals: 2,
+            needed: 3,
+        });
+        inbox.replace_service(&server(1), vec![gated, summary(2, 1, "older service")]);
+        let rows = inbox.rows(t(10));
+        assert_eq!(rows[0].reason.text, "older service");
+        assert_eq!(rows[0].progress, None);
+        assert_eq!(
+            rows[1].progress,
+            Some(Progress {
+                approvals: 2,
+                needed: 3
+            })
+        );
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(
+            json["progress"],
+            serde_json::json!({"approvals": 2, "needed": 3})
+        );
+        assert_eq!(
+            serde_json::to_value(&rows[0]).unwrap()["progress"],
+            serde_json::Value::Null
+        );
     }
 }

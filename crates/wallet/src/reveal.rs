@@ -92,6 +92,19 @@ pub fn marker(c: char) -> String {
 
 /// Replaces every hidden character in `text` with its marker and reports what it found.
 pub fn reveal(text: &str) -> Revealed {
+    reveal_with(text, hidden_kind)
+}
+
+/// Like [`reveal`], for a name that is one line (a policy, gate or approver id): tabs and
+/// line feeds are revealed too, so a name cannot break a line into what looks like another.
+pub fn reveal_name(text: &str) -> Revealed {
+    reveal_with(text, |c| match c {
+        '\t' | '\n' => Some(HiddenKind::Control),
+        c => hidden_kind(c),
+    })
+}
+
+fn reveal_with(text: &str, hidden_kind: impl Fn(char) -> Option<HiddenKind>) -> Revealed {
     let mut segments = Vec::new();
     let mut plain = String::new();
     let mut whole = String::with_capacity(text.len());
@@ -176,6 +189,15 @@ mod tests {
             "ad⟨U+200B⟩min⟨U+FEFF⟩ x⟨U+0000⟩⟨U+0007⟩⟨U+001B⟩[31m ⟨U+E0041⟩"
         );
         assert_eq!(r.kinds, vec![HiddenKind::Invisible, HiddenKind::Control]);
+    }
+
+    #[test]
+    fn names_are_one_line() {
+        let r = reveal_name("carol\nfinance: 2 of 2\t\u{202E}");
+        assert_eq!(r.text, "carol⟨U+000A⟩finance: 2 of 2⟨U+0009⟩⟨U+202E⟩");
+        assert_eq!(r.kinds, vec![HiddenKind::Control, HiddenKind::Bidi]);
+        assert_eq!(reveal_name("carol-ops.1").text, "carol-ops.1");
+        assert!(!reveal_name("carol-ops.1").warning);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
 use crate::body::{body_view, BodyView};
-use crate::reveal::{reveal, Revealed};
+use crate::reveal::{reveal, reveal_name, Revealed};
+use countersign_approver::progress::{
+    policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch,
+};
 use countersign_core::api::{
     DecisionSummary, ExecutionFailure, UpstreamResponse, WalletApprovalDetail,
 };
@@ -36,15 +39,102 @@ pub struct DecisionView {
     pub decided_at: Timestamp,
 }
 
-/// Approvals needed and given.
+/// Approvals needed and counted, over all gates (against `quorum` with a service older than
+/// gates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct QuorumView {
     /// Approvals needed.
     pub needed: u32,
-    /// Approvals given.
+    /// Approvals counted (one person counts toward one gate only).
     pub approvals: u32,
     /// Denials given (one ends the request).
     pub denials: u32,
+}
+
+/// The policy side of the review: each policy's deciding rule and each gate's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyView {
+    /// The statement's policy id, as signed (`grantpolicy+apppolicy` when an app's own
+    /// policy applies too).
+    pub policy_id: Revealed,
+    /// Each policy of the call, in the service's order.
+    pub policies: Vec<PolicyLineView>,
+    /// True when the service sent no gates (older than gates): only the count is known.
+    pub legacy: bool,
+    /// True while pending when the people eligible now cannot fill every gate: the request
+    /// can no longer be approved.
+    pub cannot_complete: bool,
+}
+
+/// One policy with the rule that decided in it and its gates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyLineView {
+    /// The policy id.
+    pub policy: Revealed,
+    /// The deciding rule.
+    pub rule: RuleView,
+    /// `allow`, `require` or `deny`, when the service said.
+    pub action: Option<Revealed>,
+    /// The gates this approval needs in it.
+    pub gates: Vec<GateView>,
+}
+
+/// Which rule decided in a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleView {
+    /// This rule matched.
+    Rule {
+        /// The rule id.
+        id: Revealed,
+    },
+    /// No rule matched: the policy's default requirement applied.
+    Default,
+    /// The service did not say (older than gates).
+    Unknown,
+}
+
+/// One gate: "N of Q", who approved in it and who is still needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GateView {
+    /// The gate's name.
+    pub gate: Revealed,
+    /// Approvals it needs.
+    pub quorum: u32,
+    /// Approvals counted in it.
+    pub approvals: u32,
+    /// Whose approvals count in it.
+    pub approved_by: Vec<Revealed>,
+    /// What it is waiting for.
+    pub state: GateStateView,
+}
+
+/// What a gate is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GateStateView {
+    /// Filled.
+    Filled,
+    /// `missing` more approvals from `from`; `any` when any `missing` of them will do
+    /// (otherwise every one of them is needed).
+    Waiting {
+        /// Approvals missing.
+        missing: u32,
+        /// Who can still approve in it.
+        from: Vec<Revealed>,
+        /// More people than approvals missing.
+        any: bool,
+    },
+    /// Fewer people eligible now (and not decided) than approvals missing: it cannot be
+    /// filled (`from` may be empty: nobody eligible now).
+    Unfillable {
+        /// Approvals missing.
+        missing: u32,
+        /// The few who could still approve in it.
+        from: Vec<Revealed>,
+    },
+    /// Not filled, and the request is over.
+    Closed,
 }
 
 /// What happened to the call after the decisions.
@@ -93,8 +183,10 @@ pub struct ReviewView {
     pub seconds_left: i64,
     /// The approval's state.
     pub status: ApprovalStatus,
-    /// Quorum progress.
+    /// Approvals counted and needed.
     pub quorum: QuorumView,
+    /// The policies, their deciding rules and the gates.
+    pub policy: PolicyView,
     /// Decisions so far.
     pub decisions: Vec<DecisionView>,
     /// True while this Wallet may still decide (pending, window open, not decided by this key).
@@ -125,7 +217,9 @@ pub fn review_view(
     let content_type = st.headers.get("content-type").map(String::as_str);
     let body = body_view(&detail.body, content_type);
     let decisions: Vec<DecisionView> = detail.decisions.iter().map(decision_view).collect();
-    let quorum = quorum_view(detail.quorum, &detail.decisions);
+    let progress = policy_progress(detail);
+    let quorum = quorum_view(&progress);
+    let policy = policy_view(&st.policy_id, &progress);
     let seconds_left = now.seconds_until(&st.expires_at).max(0);
     let already = detail
         .decisions
@@ -154,6 +248,7 @@ pub fn review_view(
         seconds_left,
         status: detail.status,
         quorum,
+        policy,
         decisions,
         can_decide,
         outcome,
@@ -175,24 +270,95 @@ fn any_warning(v: &ReviewView) -> bool {
     .iter()
     .any(|r| r.warning)
         || v.headers.iter().any(|h| h.name.warning || h.value.warning)
+        || policy_warning(&v.policy)
+        || v.decisions.iter().any(|d| d.approver_id.warning)
+}
+
+fn policy_warning(p: &PolicyView) -> bool {
+    let names = |list: &[Revealed]| list.iter().any(|n| n.warning);
+    p.policy_id.warning
+        || p.policies.iter().any(|l| {
+            l.policy.warning
+                || matches!(&l.rule, RuleView::Rule { id } if id.warning)
+                || l.action.as_ref().is_some_and(|a| a.warning)
+                || l.gates.iter().any(|g| {
+                    g.gate.warning
+                        || names(&g.approved_by)
+                        || match &g.state {
+                            GateStateView::Waiting { from, .. }
+                            | GateStateView::Unfillable { from, .. } => names(from),
+                            GateStateView::Filled | GateStateView::Closed => false,
+                        }
+                })
+        })
 }
 
 fn decision_view(d: &DecisionSummary) -> DecisionView {
     DecisionView {
-        approver_id: reveal(&d.approver_id),
+        approver_id: reveal_name(&d.approver_id),
         decision: d.decision,
         comment: d.comment.as_deref().map(reveal),
         decided_at: d.decided_at,
     }
 }
 
-/// Counts approvals and denials against the quorum.
-pub fn quorum_view(needed: u32, decisions: &[DecisionSummary]) -> QuorumView {
-    let count = |v: Verdict| decisions.iter().filter(|d| d.decision == v).count() as u32;
+/// Approvals counted over the gates (or against the quorum of an older service), and denials.
+pub fn quorum_view(p: &PolicyProgress) -> QuorumView {
     QuorumView {
-        needed: needed.max(1),
-        approvals: count(Verdict::Approve),
-        denials: count(Verdict::Deny),
+        needed: p.progress.needed,
+        approvals: p.progress.approvals,
+        denials: p.denials,
+    }
+}
+
+/// The policy part, every name from the service revealed.
+pub fn policy_view(policy_id: &str, p: &PolicyProgress) -> PolicyView {
+    PolicyView {
+        policy_id: reveal_name(policy_id),
+        policies: p.policies.iter().map(policy_line_view).collect(),
+        legacy: p.legacy,
+        cannot_complete: p.cannot_complete,
+    }
+}
+
+fn names(list: &[String]) -> Vec<Revealed> {
+    list.iter().map(|n| reveal_name(n)).collect()
+}
+
+fn policy_line_view(l: &PolicyLine) -> PolicyLineView {
+    PolicyLineView {
+        policy: reveal_name(&l.policy),
+        rule: match &l.rule {
+            RuleMatch::Rule(id) => RuleView::Rule {
+                id: reveal_name(id),
+            },
+            RuleMatch::Default => RuleView::Default,
+            RuleMatch::Unknown => RuleView::Unknown,
+        },
+        action: l.action.as_deref().map(reveal_name),
+        gates: l.gates.iter().map(gate_view).collect(),
+    }
+}
+
+fn gate_view(g: &GateLine) -> GateView {
+    GateView {
+        gate: reveal_name(&g.gate),
+        quorum: g.quorum,
+        approvals: g.approvals,
+        approved_by: names(&g.approved_by),
+        state: match &g.state {
+            GateState::Filled => GateStateView::Filled,
+            GateState::Waiting { missing, from } => GateStateView::Waiting {
+                missing: *missing,
+                any: from.len() as u32 > *missing,
+                from: names(from),
+            },
+            GateState::Unfillable { missing, from } => GateStateView::Unfillable {
+                missing: *missing,
+                from: names(from),
+            },
+            GateState::Closed => GateStateView::Closed,
+        },
     }
 }
 
@@ -224,6 +390,7 @@ pub fn outcome_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_core::api::{GateStatus, PolicyMatch, PolicyStatus};
     use countersign_core::encoding::sha256_hex;
     use countersign_core::Statement;
 
@@ -303,6 +470,184 @@ mod tests {
         assert_eq!(v.decisions[0].comment.as_ref().unwrap().text, "ok⟨U+200B⟩");
         let bob = review_view(&server(), &d, &d.request_digest, "bob", now);
         assert!(bob.can_decide);
+    }
+
+    fn gate(policy: &str, gate: &str, quorum: u32, eligible: &[&str], by: &[&str]) -> GateStatus {
+        GateStatus {
+            policy: policy.into(),
+            gate: gate.into(),
+            quorum,
+            eligible: eligible.iter().map(|s| s.to_string()).collect(),
+            approved_by: by.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn approved(d: &mut WalletApprovalDetail, who: &str) {
+        d.decisions.push(DecisionSummary {
+            approver_id: who.into(),
+            decision: Verdict::Approve,
+            comment: None,
+            decided_at: "2026-11-24T12:01:00Z".parse().unwrap(),
+        });
+    }
+
+    /// A detail under policy `refunds` (rule `large`) with `gates`.
+    fn gated(gates: Vec<GateStatus>) -> WalletApprovalDetail {
+        let mut d = detail("Refund order 42", b"{}");
+        d.quorum = gates.iter().map(|g| g.quorum).sum();
+        d.policy = PolicyStatus {
+            matched: vec![PolicyMatch {
+                policy: "refunds".into(),
+                rule: Some("large".into()),
+                action: "require".into(),
+            }],
+            gates,
+        };
+        d
+    }
+
+    fn texts(list: &[Revealed]) -> Vec<&str> {
+        list.iter().map(|r| r.text.as_str()).collect()
+    }
+
+    fn view(d: &WalletApprovalDetail, me: &str) -> ReviewView {
+        let now = "2026-11-24T12:30:00Z".parse().unwrap();
+        review_view(&server(), d, &d.request_digest, me, now)
+    }
+
+    #[test]
+    fn overlapping_gates_count_carol_once() {
+        let mut d = gated(vec![
+            gate(
+                "refunds",
+                "finance",
+                2,
+                &["alice", "carol", "bob"],
+                &["carol"],
+            ),
+            gate("refunds", "manager", 1, &["carol", "dave"], &[]),
+        ]);
+        approved(&mut d, "carol");
+        let v = view(&d, "dave");
+        assert_eq!(
+            v.quorum,
+            QuorumView {
+                needed: 3,
+                approvals: 1,
+                denials: 0
+            }
+        );
+        assert_eq!(v.policy.policy_id.text, "refunds");
+        assert!(!v.policy.legacy && !v.policy.cannot_complete);
+        let refunds = &v.policy.policies[0];
+        assert_eq!(refunds.policy.text, "refunds");
+        assert!(matches!(&refunds.rule, RuleView::Rule { id } if id.text == "large"));
+        assert_eq!(refunds.action.as_ref().unwrap().text, "require");
+        let [finance, manager] = &refunds.gates[..] else {
+            panic!("two gates")
+        };
+        assert_eq!((finance.approvals, finance.quorum), (1, 2));
+        assert_eq!(texts(&finance.approved_by), ["carol"]);
+        assert!(matches!(&finance.state,
+            GateStateView::Waiting { missing: 1, from, any: true } if texts(from) == ["alice", "bob"]));
+        // carol counts in finance only: manager still needs dave, not her.
+        assert_eq!((manager.approvals, manager.quorum), (0, 1));
+        assert!(manager.approved_by.is_empty());
+        assert!(matches!(&manager.state,
+            GateStateView::Waiting { missing: 1, from, any: false } if texts(from) == ["dave"]));
+        assert!(v.can_decide);
+        assert!(!v.warning);
+    }
+
+    #[test]
+    fn a_gate_nobody_is_eligible_for_cannot_be_filled() {
+        let mut d = gated(vec![
+            gate("refunds", "finance", 1, &["alice"], &["alice"]),
+            gate("refunds", "legal", 1, &[], &[]),
+        ]);
+        approved(&mut d, "alice");
+        let v = view(&d, "bob");
+        let gates = &v.policy.policies[0].gates;
+        assert_eq!(gates[0].state, GateStateView::Filled);
+        assert!(matches!(&gates[1].state,
+            GateStateView::Unfillable { missing: 1, from } if from.is_empty()));
+        assert!(v.policy.cannot_complete);
+        assert_eq!((v.quorum.approvals, v.quorum.needed), (1, 2));
+        // It can still be denied.
+        assert!(v.can_decide);
+        let json = serde_json::to_value(&gates[1].state).unwrap();
+        assert_eq!(json["state"], "unfillable");
+        assert_eq!(json["missing"], 1);
+    }
+
+    #[test]
+    fn an_older_service_without_gates_falls_back_to_the_quorum() {
+        let mut d = detail("Refund order 42", b"{}");
+        approved(&mut d, "alice");
+        assert_eq!(d.policy, PolicyStatus::default());
+        let v = view(&d, "bob");
+        assert_eq!(
+            v.quorum,
+            QuorumView {
+                needed: 2,
+                approvals: 1,
+                denials: 0
+            }
+        );
+        assert!(v.policy.legacy);
+        assert!(!v.policy.cannot_complete);
+        let [refunds] = &v.policy.policies[..] else {
+            panic!("one policy")
+        };
+        assert_eq!(refunds.policy.text, "refunds");
+        assert_eq!(refunds.rule, RuleView::Unknown);
+        assert!(refunds.action.is_none() && refunds.gates.is_empty());
+    }
+
+    #[test]
+    fn two_policies_and_a_default_requirement() {
+        let mut d = gated(vec![
+            gate("refunds", "finance", 1, &["alice"], &[]),
+            gate("agent-limits", "ops", 1, &["bob"], &[]),
+        ]);
+        d.statement.policy_id = "refunds+agent-limits".into();
+        d.request_digest = d.statement.request_digest();
+        d.policy.matched.push(PolicyMatch {
+            policy: "agent-limits".into(),
+            rule: None,
+            action: "require".into(),
+        });
+        let v = view(&d, "alice");
+        assert_eq!(v.policy.policy_id.text, "refunds+agent-limits");
+        let limits = &v.policy.policies[1];
+        assert_eq!(limits.rule, RuleView::Default);
+        assert_eq!(limits.gates[0].gate.text, "ops");
+        assert_eq!(v.quorum.needed, 2);
+    }
+
+    #[test]
+    fn hostile_names_are_revealed_and_warned_about() {
+        let mut d = gated(vec![gate(
+            "refunds",
+            "fin\u{202E}ecnan",
+            2,
+            &["alice", "mallory\nfinance: 2 of 2"],
+            &["alice"],
+        )]);
+        d.policy.matched[0].rule = Some("big\u{200B}".into());
+        approved(&mut d, "alice");
+        let v = view(&d, "bob");
+        assert!(v.warning);
+        let line = &v.policy.policies[0];
+        assert!(matches!(&line.rule, RuleView::Rule { id } if id.text == "big⟨U+200B⟩"));
+        let g = &line.gates[0];
+        assert_eq!(g.gate.text, "fin⟨U+202E⟩ecnan");
+        assert!(matches!(&g.state,
+            GateStateView::Waiting { from, .. } if texts(from) == ["mallory⟨U+000A⟩finance: 2 of 2"]));
+        // Plain names raise no warning by themselves.
+        let mut plain = gated(vec![gate("refunds", "finance", 1, &["alice"], &[])]);
+        plain.policy.matched[0].rule = None;
+        assert!(!view(&plain, "bob").warning);
     }
 
     #[test]

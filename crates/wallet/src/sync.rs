@@ -5,11 +5,14 @@
 //! is followed by a delay from [`Backoff`] (exponential, capped, with jitter) and a new round,
 //! so a reconnect always brings a full refresh: events lost in a gap cannot leave a stale item.
 //! The backoff resets once a connection has stayed up for `stable_after`.
+//!
+//! A decision that leaves an approval pending changes its progress ("2 of 3"), which the
+//! event does not carry: it is followed by a refresh too.
 
 use crate::approver::ApproverError;
 use crate::source::ApprovalSource;
-use countersign_core::api::{WalletApprovalSummary, WalletEvent};
-use countersign_core::ServerUrl;
+use countersign_core::api::{WalletApprovalSummary, WalletEvent, WalletEventKind};
+use countersign_core::{ApprovalStatus, ServerUrl};
 use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -160,7 +163,14 @@ async fn round(
         match item {
             Ok((id, event)) => {
                 *last_event_id = Some(id);
+                let progressed = event.kind == WalletEventKind::Decided
+                    && event.status == ApprovalStatus::Pending;
                 sink.event(server, event);
+                if progressed {
+                    if let Err(e) = refresh(source, sink, server).await {
+                        return Round::RefreshFailed(e);
+                    }
+                }
             }
             // A broken connection is a last error item; an unreadable event is an error item
             // after which the stream goes on. Either way an event may be lost: refresh.
@@ -196,8 +206,7 @@ mod tests {
     use crate::inbox::tests::summary;
     use crate::inbox::Inbox;
     use crate::registry::tests::pairing;
-    use countersign_core::api::WalletEventKind;
-    use countersign_core::ApprovalStatus;
+    use countersign_core::api::Progress;
     use std::sync::Mutex;
 
     /// Applies updates to a real inbox and records statuses.
@@ -295,6 +304,52 @@ mod tests {
             Some(&SyncStatus::Live)
         );
         drop(second);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_decision_that_leaves_it_pending_refreshes_the_progress() {
+        let source = FakeSource::new(pairing("http://127.0.0.1:8470", "alice"));
+        let progress = |approvals| {
+            Some(Progress {
+                approvals,
+                needed: 2,
+            })
+        };
+        let mut row = summary(1, 0, "two gates");
+        row.progress = progress(0);
+        source.rows.lock().unwrap().push(row.clone());
+        let stream = source.next_stream();
+        let sink = Arc::new(Recorder::default());
+        let task = tokio::spawn(run(source.clone(), sink.clone(), config()));
+        settle().await;
+        let shown = || {
+            let inbox = sink.inbox.lock().unwrap();
+            inbox.rows(crate::inbox::tests::t(1))[0].progress
+        };
+        assert_eq!(shown(), progress(0));
+
+        // Bob approves elsewhere; the service now counts one of two.
+        source.rows.lock().unwrap()[0].progress = progress(1);
+        stream
+            .send(Ok((
+                7,
+                WalletEvent {
+                    kind: WalletEventKind::Decided,
+                    approval_id: row.approval_id,
+                    status: ApprovalStatus::Pending,
+                    approval: None,
+                },
+            )))
+            .unwrap();
+        settle().await;
+        assert_eq!(shown(), progress(1));
+        assert_eq!(
+            sink.statuses.lock().unwrap().last(),
+            Some(&SyncStatus::Live)
+        );
+        assert_eq!(source.connects.lock().unwrap().len(), 1, "no reconnect");
+        drop(stream);
         task.abort();
     }
 

@@ -128,12 +128,22 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         .await?;
     monitor.wait_for("Customer #8812", WAIT).await?;
     desktop::wait_for_window("Countersign Wallet (1 pending)", WAIT).await?;
+    let progress = s
+        .text(&s.wait_for(&testid("row-progress"), WAIT).await?)
+        .await?;
+    assert_eq!(progress, "0 of 1 approval");
     snap(&s, &shot("02-inbox")).await?;
 
     step("open it, approve, and the agent receives the provider's answer");
     open_row(&s, &id1).await?;
     let shown = s.text(&s.wait_for(&testid("reason"), WAIT).await?).await?;
     assert_eq!(shown, reason);
+    // The demo policy's one gate, with who is still needed.
+    let gate = s.text(&s.wait_for(&testid("gate"), WAIT).await?).await?;
+    assert!(
+        gate.contains("support-leads 0 of 1") && gate.contains("still needed: alice"),
+        "gate line: {gate:?}"
+    );
     snap(&s, &shot("03-review")).await?;
     let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(30)).await });
     s.click(&s.wait_for(&testid("approve"), WAIT).await?)

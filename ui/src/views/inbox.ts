@@ -66,7 +66,19 @@ function inboxRow(row: InboxRow, open: (row: InboxRow) => void): HTMLElement {
         " ",
         revealed(row.url, "url"),
       ),
-      h("div", { class: "row-side" }, countdown(row.seconds_left), h("span", { class: "server" }, row.server)),
+      h(
+        "div",
+        { class: "row-side" },
+        countdown(row.seconds_left),
+        row.progress
+          ? h(
+              "span",
+              { class: "row-progress", "data-testid": "row-progress", title: "approvals counted of approvals needed" },
+              `${row.progress.approvals} of ${row.progress.needed} approval${row.progress.needed === 1 ? "" : "s"}`,
+            )
+          : null,
+        h("span", { class: "server" }, row.server),
+      ),
       warn ? h("div", { class: "row-warning" }, "Contains hidden characters") : null,
     ),
   );

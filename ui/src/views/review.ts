@@ -1,8 +1,9 @@
 // The review screen: reason first and large, then everything the signature covers, the digest
-// fingerprint, quorum and decisions, and approve / deny. Only here can a request be approved.
-import { h, revealed } from "../dom";
+// fingerprint, the policy (deciding rule, gates, who approved and who is still needed) and
+// decisions, and approve / deny. Only here can a request be approved.
+import { h, revealed, text } from "../dom";
 import { formatSize, formatTime } from "../time";
-import type { BodyView, ReviewView } from "../types";
+import type { BodyView, GateView, PolicyLineView, Revealed, ReviewView } from "../types";
 import { countdown, statusBadge, warningBanner } from "./common";
 
 export interface ReviewActions {
@@ -33,6 +34,7 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
 
   // After a decision, the outcome is what the person looks for first.
   if (v.outcome) root.appendChild(outcomeBlock(v));
+  root.appendChild(policyBlock(v));
 
   const facts = h("dl", { class: "facts" });
   const fact = (label: string, value: Node) => {
@@ -41,6 +43,7 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
   };
   fact("App", revealed(v.app));
   fact("Grant", revealed(v.grant));
+  fact("Policy", revealed(v.policy.policy_id));
   fact("Method", revealed(v.method, "method"));
   fact("URL", revealed(v.url, "url"));
   fact("Service", h("span", {}, v.server));
@@ -95,6 +98,92 @@ function quorumText(v: ReviewView): string {
   const q = v.quorum;
   const denied = q.denials > 0 ? `, ${q.denials} denial` : "";
   return `${q.approvals} of ${q.needed} approval${q.needed === 1 ? "" : "s"}${denied}`;
+}
+
+/** Names from the service, each revealed, separated by commas. */
+function nameList(names: Revealed[]): HTMLElement {
+  const span = h("span", { class: "names" });
+  names.forEach((n, i) => {
+    if (i > 0) span.appendChild(text(", "));
+    span.appendChild(revealed(n, "name"));
+  });
+  return span;
+}
+
+function policyBlock(v: ReviewView): HTMLElement {
+  const box = h("section", { class: "policy", "data-testid": "policy" }, h("h2", {}, "Policy"));
+  if (v.policy.cannot_complete) {
+    box.appendChild(
+      h(
+        "p",
+        { class: "policy-blocked", role: "alert", "data-testid": "cannot-complete" },
+        "The people eligible now cannot fill every gate (one person counts in one gate only) — it cannot be approved.",
+      ),
+    );
+  }
+  const list = h("ul", { class: "policies" });
+  for (const p of v.policy.policies) list.appendChild(policyLine(p));
+  box.appendChild(list);
+  if (v.policy.legacy) {
+    box.appendChild(
+      h("p", { class: "muted", "data-testid": "policy-legacy" }, `This service does not report gates: ${quorumText(v)}.`),
+    );
+  }
+  return box;
+}
+
+function policyLine(p: PolicyLineView): HTMLElement {
+  const rule =
+    p.rule.kind === "rule"
+      ? h("span", {}, "rule ", revealed(p.rule.id, "rule"), p.action ? h("span", { class: "action" }, " (", revealed(p.action), ")") : null)
+      : p.rule.kind === "default"
+        ? h("span", {}, "no rule matched: the policy's default requirement")
+        : h("span", { class: "muted" }, "which rule matched is not known (older service)");
+  const li = h(
+    "li",
+    { "data-testid": "policy-line" },
+    h("div", { class: "policy-head" }, h("strong", {}, revealed(p.policy, "policy-id")), " — ", rule),
+  );
+  if (p.gates.length > 0) {
+    const gates = h("ul", { class: "gates" });
+    for (const g of p.gates) gates.appendChild(gateLine(g));
+    li.appendChild(gates);
+  }
+  return li;
+}
+
+function gateLine(g: GateView): HTMLElement {
+  const li = h(
+    "li",
+    { class: `gate gate-${g.state.state}`, "data-testid": "gate" },
+    h("strong", { class: "gate-name" }, revealed(g.gate)),
+    " ",
+    h("span", { class: "gate-count", "data-testid": "gate-count" }, `${g.approvals} of ${g.quorum}`),
+  );
+  if (g.approved_by.length > 0) li.appendChild(h("span", { class: "gate-by" }, " · approved by ", nameList(g.approved_by)));
+  const s = g.state;
+  let need: HTMLElement | null = null;
+  switch (s.state) {
+    case "filled":
+      need = h("span", { class: "gate-done" }, " · filled");
+      break;
+    case "waiting":
+      need = s.any
+        ? h("span", {}, ` · still needed: any ${s.missing} of: `, nameList(s.from))
+        : h("span", {}, " · still needed: ", nameList(s.from));
+      break;
+    case "unfillable":
+      need =
+        s.from.length === 0
+          ? h("span", { class: "gate-blocked" }, " · nobody eligible now — it cannot be approved")
+          : h("span", { class: "gate-blocked" }, " · only ", nameList(s.from), ` eligible now for ${s.missing} more — it cannot be approved`);
+      break;
+    case "closed":
+      need = h("span", { class: "muted" }, " · not filled");
+      break;
+  }
+  li.appendChild(need);
+  return li;
 }
 
 export function bodyBlock(b: BodyView, testid: string): HTMLElement {
