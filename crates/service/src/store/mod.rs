@@ -1,4 +1,5 @@
-//! The store: approvals, decisions, devices, pairing codes, revocations and the audit log.
+//! The store: approvals, decisions, devices, pairing codes, revocations and the audit log;
+//! [`History`] reads the requested calls read-only, for tools.
 //!
 //! SQLite in WAL mode. Writes go through one connection and `BEGIN IMMEDIATE`, so every state
 //! change is a compare-and-set in one transaction together with the audit entry that records
@@ -7,6 +8,7 @@
 
 mod approvals;
 mod audit;
+mod history;
 mod pairing;
 #[cfg(test)]
 mod tests;
@@ -16,6 +18,7 @@ pub use approvals::{
     NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;
+pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 
 use countersign_core::encoding::random_bytes;
