@@ -6,10 +6,12 @@
 //! - [`sample_provider`]: the tiny "payments" upstream the demo and tests call.
 //! - [`stack`]: provider and service on loopback, for the demo and the benchmark.
 //! - [`display`]: printing untrusted text inertly in a terminal.
+//! - [`policy_tools`]: `policy explain` and `policy replay`, for people who write policies.
 
 pub mod demo;
 pub mod display;
 pub mod headless;
+pub mod policy_tools;
 pub mod sample_provider;
 pub mod serve;
 pub mod stack;

@@ -1,10 +1,13 @@
-//! `countersign`: serve the approval service, administer it, approve headlessly, or run the demo.
+//! `countersign`: serve the approval service, administer it, approve headlessly, explain and
+//! replay policies, or run the demo.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
-use countersign_cli::{demo, headless, serve};
+use countersign_cli::policy_tools::explain::{explain, ExplainInput};
+use countersign_cli::{demo, headless, policy_tools, serve};
 use countersign_service::{Admin, Config};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -43,8 +46,46 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tools for people who write policies: explain how one call is decided.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Run the whole flow on loopback with a temporary database.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Explain how the config's policies decide one call, rule by rule (no database; rate
+    /// limits assumed not reached). Exit 0: runs without approval, 10: needs approval,
+    /// 20: refused (a rule, the app binding, or the proxy's checks), 1: error.
+    Explain {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The calling app.
+        #[arg(long)]
+        app: String,
+        /// The grant it names.
+        #[arg(long)]
+        grant: String,
+        /// The HTTP method.
+        #[arg(long)]
+        method: String,
+        /// The path below the grant's base URL, e.g. /v1/refunds.
+        #[arg(long)]
+        path: String,
+        /// A file holding the request body (`-` reads stdin).
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// The content-type header (application/json when --body is given).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,10 +174,66 @@ async fn admin(config: &Path) -> anyhow::Result<Admin> {
     Admin::open(config).await.context("opening the database")
 }
 
+/// Runs a `policy` subcommand; its exit code (errors are 1, see [`policy_tools`]).
+async fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
+    match command {
+        PolicyCommand::Explain {
+            config,
+            app,
+            grant,
+            method,
+            path,
+            body,
+            content_type,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            let body = match body {
+                None => None,
+                Some(file) if file.as_os_str() == "-" => {
+                    let mut bytes = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut bytes)
+                        .context("reading the body from stdin")?;
+                    Some(bytes)
+                }
+                Some(file) => Some(
+                    std::fs::read(&file)
+                        .with_context(|| format!("reading the body from {}", file.display()))?,
+                ),
+            };
+            let input = ExplainInput {
+                app,
+                grant,
+                method,
+                path,
+                content_type,
+                body,
+            };
+            let explanation = explain(&config, &input)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&explanation)?);
+            } else {
+                print!("{}", explanation.render());
+            }
+            Ok(explanation.exit_code)
+        }
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config).await?,
         Command::Demo => demo::run().await?,
+        Command::Policy { command } => {
+            return Ok(match policy(command).await {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("countersign: {e:#}");
+                    ExitCode::from(policy_tools::EXIT_ERROR)
+                }
+            })
+        }
         Command::Approver { command } => match command {
             ApproverCommand::Invite { config, id } => {
                 let admin = admin(&config).await?;
