@@ -5,7 +5,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
 use countersign_cli::policy_tools::explain::{explain, ExplainInput};
+use countersign_cli::policy_tools::replay::{replay, ReplayOptions};
 use countersign_cli::{demo, headless, policy_tools, serve};
+use countersign_core::Timestamp;
+use countersign_service::config::parse_duration;
 use countersign_service::{Admin, Config};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -46,7 +49,7 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Tools for people who write policies: explain how one call is decided.
+    /// Tools for people who write policies: explain one call, replay the recorded history.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
@@ -83,6 +86,21 @@ enum PolicyCommand {
         #[arg(long)]
         content_type: Option<String>,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide every call recorded in the audit log of the database the config names again
+    /// under this config, and compare with what happened (read-only; the service may be
+    /// running). Exit 0, or 1 on an error.
+    Replay {
+        /// The new TOML configuration file (its database is read).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only calls made within this long (`30d`, `12h`) or since this instant
+        /// (`2026-11-01T00:00:00Z`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON (with every changed approval id).
         #[arg(long)]
         json: bool,
     },
@@ -218,7 +236,36 @@ async fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
             }
             Ok(explanation.exit_code)
         }
+        PolicyCommand::Replay {
+            config,
+            since,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            let since = since.as_deref().map(since_instant).transpose()?;
+            let options = ReplayOptions {
+                since,
+                keep_changed: if json { None } else { Some(20) },
+            };
+            let report = replay(&config, &options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(0)
+        }
     }
+}
+
+/// `30d` (that long before now) or `2026-11-01T00:00:00Z`.
+fn since_instant(text: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    let back = parse_duration(text).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let secs = i64::try_from(back.as_secs()).context("--since: too long")?;
+    Timestamp::from_unix(Timestamp::now().unix() - secs).context("--since: too long")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

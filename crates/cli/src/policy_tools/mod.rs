@@ -3,6 +3,8 @@
 //! - [`explain`]: how the policies of a config decide one call, rule by rule, without a
 //!   database (rate limits are assumed not reached; the rules that would fall through when
 //!   full are named).
+//! - [`replay`]: every call recorded in a service's audit log, decided again under another
+//!   config, with rate limits simulated in time order, compared with what happened.
 //!
 //! Both use the service's own checks and evaluation ([`countersign_service::call`],
 //! [`countersign_service::policy`]), so they decide as the proxy does.
@@ -10,6 +12,7 @@
 pub mod explain;
 mod miss;
 pub mod outcome;
+pub mod replay;
 
 pub use miss::{describe_miss, MissView};
 pub use outcome::OutcomeView;
