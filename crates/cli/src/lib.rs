@@ -7,11 +7,13 @@
 //! - [`stack`]: provider and service on loopback, for the demo and the benchmark.
 //! - [`display`]: printing untrusted text inertly in a terminal.
 //! - [`devices`]: what `device list`, `device revoke` and `approver remove` print.
+//! - [`policy_tools`]: `policy explain` and `policy replay`, for people who write policies.
 
 pub mod demo;
 pub mod devices;
 pub mod display;
 pub mod headless;
+pub mod policy_tools;
 pub mod sample_provider;
 pub mod serve;
 pub mod stack;

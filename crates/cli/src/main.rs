@@ -1,10 +1,16 @@
-//! `countersign`: serve the approval service, administer it, approve headlessly, or run the demo.
+//! `countersign`: serve the approval service, administer it, approve headlessly, explain and
+//! replay policies, or run the demo.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
-use countersign_cli::{demo, devices, headless, serve};
+use countersign_cli::policy_tools::explain::{explain, ExplainInput};
+use countersign_cli::policy_tools::replay::{replay, ReplayOptions};
+use countersign_cli::{demo, devices, headless, policy_tools, serve};
+use countersign_core::Timestamp;
+use countersign_service::config::parse_duration;
 use countersign_service::{Admin, Config, DeviceRevocation};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use uuid::Uuid;
@@ -49,8 +55,61 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tools for people who write policies: explain one call, replay the recorded history.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Run the whole flow on loopback with a temporary database.
     Demo,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Explain how the config's policies decide one call, rule by rule (no database; rate
+    /// limits assumed not reached). Exit 0: runs without approval, 10: needs approval,
+    /// 20: refused (a rule, the app binding, or the proxy's checks), 1: error.
+    Explain {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The calling app.
+        #[arg(long)]
+        app: String,
+        /// The grant it names.
+        #[arg(long)]
+        grant: String,
+        /// The HTTP method.
+        #[arg(long)]
+        method: String,
+        /// The path below the grant's base URL, e.g. /v1/refunds.
+        #[arg(long)]
+        path: String,
+        /// A file holding the request body (`-` reads stdin).
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// The content-type header (application/json when --body is given).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide every call recorded in the audit log of the database the config names again
+    /// under this config, and compare with what happened (read-only; the service may be
+    /// running). Exit 0, or 1 on an error.
+    Replay {
+        /// The new TOML configuration file (its database is read).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only calls made within this long (`30d`, `12h`) or since this instant
+        /// (`2026-11-01T00:00:00Z`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON (with every changed approval id).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,10 +234,95 @@ async fn admin(config: &Path) -> anyhow::Result<Admin> {
     Admin::open(config).await.context("opening the database")
 }
 
+/// Runs a `policy` subcommand; its exit code (errors are 1, see [`policy_tools`]).
+async fn policy(command: PolicyCommand) -> anyhow::Result<u8> {
+    match command {
+        PolicyCommand::Explain {
+            config,
+            app,
+            grant,
+            method,
+            path,
+            body,
+            content_type,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            let body = match body {
+                None => None,
+                Some(file) if file.as_os_str() == "-" => {
+                    let mut bytes = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut bytes)
+                        .context("reading the body from stdin")?;
+                    Some(bytes)
+                }
+                Some(file) => Some(
+                    std::fs::read(&file)
+                        .with_context(|| format!("reading the body from {}", file.display()))?,
+                ),
+            };
+            let input = ExplainInput {
+                app,
+                grant,
+                method,
+                path,
+                content_type,
+                body,
+            };
+            let explanation = explain(&config, &input)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&explanation)?);
+            } else {
+                print!("{}", explanation.render());
+            }
+            Ok(explanation.exit_code)
+        }
+        PolicyCommand::Replay {
+            config,
+            since,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            let since = since.as_deref().map(since_instant).transpose()?;
+            let options = ReplayOptions {
+                since,
+                keep_changed: if json { None } else { Some(20) },
+            };
+            let report = replay(&config, &options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// `30d` (that long before now) or `2026-11-01T00:00:00Z`.
+fn since_instant(text: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    let back = parse_duration(text).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let secs = i64::try_from(back.as_secs()).context("--since: too long")?;
+    Timestamp::from_unix(Timestamp::now().unix() - secs).context("--since: too long")
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config).await?,
         Command::Demo => demo::run().await?,
+        Command::Policy { command } => {
+            return Ok(match policy(command).await {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("countersign: {e:#}");
+                    ExitCode::from(policy_tools::EXIT_ERROR)
+                }
+            })
+        }
         Command::Approver { command } => match command {
             ApproverCommand::Invite { config, id } => {
                 let admin = admin(&config).await?;

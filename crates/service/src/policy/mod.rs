@@ -15,7 +15,7 @@ mod json;
 pub use condition::ConditionMiss;
 pub use decimal::Decimal;
 pub use gates::{assign, satisfied, Seats};
-pub use json::{Json, JsonError};
+pub use json::{parse as parse_json, Json, JsonError};
 
 use crate::config::{Action, AppConfig, Config, GrantConfig, PolicyConfig, RateLimit, Rule};
 use std::time::Duration;

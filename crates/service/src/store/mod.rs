@@ -1,4 +1,5 @@
-//! The store: approvals, decisions, devices, pairing codes, revocations and the audit log.
+//! The store: approvals, decisions, devices, pairing codes, revocations and the audit log;
+//! [`History`] reads the requested calls read-only, for tools.
 //!
 //! Modules: `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
 //! revocation), `revocation` (revoking devices and withdrawing their decisions), `audit`.
@@ -10,6 +11,7 @@
 
 mod approvals;
 mod audit;
+mod history;
 mod pairing;
 mod revocation;
 #[cfg(test)]
@@ -20,6 +22,7 @@ pub use approvals::{
     NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;
+pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
 
