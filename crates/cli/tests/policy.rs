@@ -367,8 +367,8 @@ async fn replay_compares_a_recorded_history_with_a_stricter_and_a_looser_config(
         .proxy_request(ProxyRequest::delete("payments", "/v1/refunds/r_1", "Undo"))
         .await
     {
-        Err(Error::Api { status: 403, .. }) => {}
-        other => panic!("expected 403, got {other:?}"),
+        Err(Error::PolicyDenied { rule, .. }) => assert_eq!(rule, "no-deletes"),
+        other => panic!("expected policy_denied, got {other:?}"),
     }
 
     // Stricter: reads need approval too, large refunds are refused.

@@ -178,7 +178,7 @@ pub fn explain(config: &Config, input: &ExplainInput) -> Result<Explanation, Pol
             return Ok(refused(
                 summary,
                 refusal.status.as_u16(),
-                refusal.code,
+                refusal.code.as_str(),
                 refusal.message,
             ))
         }
