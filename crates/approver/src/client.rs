@@ -10,10 +10,11 @@ use crate::pairing::Pairing;
 use crate::review::Review;
 use crate::session::Session;
 use countersign_core::api::{
-    DecisionRequest, DecisionResponse, WalletApprovalDetail, WalletApprovalList,
+    ApprovalHistory, DecisionRequest, DecisionResponse, WalletApprovalDetail, WalletApprovalList,
     WalletApprovalSummary,
 };
 use countersign_core::keys::{SigningKey, VerifyingKey};
+use countersign_core::novelty::{compare, Novelty, Request as NoveltyRequest};
 use countersign_core::{DeepLink, Timestamp, Verdict};
 use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -145,6 +146,66 @@ impl ApproverClient {
         let answer = self.send_authed(|http| http.get(&url)).await?;
         let detail: WalletApprovalDetail = read_json(answer).await?;
         Review::verify(detail, approval_id, &self.inner.pairing.service_id)
+    }
+
+    /// One page of past approved requests of the same kind as `approval_id`
+    /// (`GET /v1/wallet/approvals/{id}/history`), newest first.
+    pub async fn history_page(
+        &self,
+        approval_id: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<ApprovalHistory, ApproverError> {
+        let url = self
+            .inner
+            .pairing
+            .server
+            .endpoint(&format!("/v1/wallet/approvals/{approval_id}/history"));
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        let answer = self
+            .send_authed(|http| http.get(&url).query(&query))
+            .await?;
+        read_json(answer).await
+    }
+
+    /// What is new in `review` compared with up to `max_items` past approved requests of the
+    /// same kind, fetched page by page from the service.
+    pub async fn what_is_new(
+        &self,
+        review: &Review,
+        max_items: usize,
+    ) -> Result<Vec<Novelty>, ApproverError> {
+        let mut items = Vec::new();
+        let mut before = None;
+        while items.len() < max_items {
+            let page = self
+                .history_page(review.statement().approval_id, before, 1000)
+                .await?;
+            items.extend(page.items);
+            match page.next_before {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        items.truncate(max_items);
+        let statement = review.statement();
+        let current = NoveltyRequest {
+            app: &statement.app,
+            headers: &statement.headers,
+            body: review.body(),
+        };
+        let history: Vec<NoveltyRequest> = items
+            .iter()
+            .map(|i| NoveltyRequest {
+                app: &i.app,
+                headers: &i.headers,
+                body: &i.body,
+            })
+            .collect();
+        Ok(compare(&current, &history))
     }
 
     /// The signed decision on `review`, dated now, without sending it.

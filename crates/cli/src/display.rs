@@ -5,11 +5,24 @@
 use countersign_approver::progress::{policy_progress, GateLine, GateState, RuleMatch};
 use countersign_approver::{Review, WalletApprovalDetail, WalletApprovalSummary};
 use countersign_core::api::Progress;
+use countersign_core::novelty::Novelty;
 use countersign_core::statement::fingerprint;
 use countersign_core::text::reveal;
 use std::fmt::Write;
 
 const REVEALED: &str = " [!hidden characters revealed]";
+
+/// "What is new" lines, shown before the review (nothing when nothing is new).
+pub fn what_is_new(found: &[Novelty]) -> String {
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("What is new compared with past approvals of this kind:\n");
+    for n in found {
+        let _ = writeln!(out, "  ! {}", inert_name(&n.to_string()));
+    }
+    out
+}
 
 /// One line of untrusted text made inert, with a warning mark when something was hidden.
 pub fn inert(text: &str) -> String {
@@ -387,5 +400,26 @@ mod tests {
         assert_eq!(body(br#"{"a":1}"#), "{\n  \"a\": 1\n}");
         assert_eq!(body(b"plain"), "plain");
         assert_eq!(body(&[0xff, 0x00]), "ff 00");
+    }
+}
+
+#[cfg(test)]
+mod what_is_new_tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_inert_and_nothing_new_prints_nothing() {
+        assert_eq!(what_is_new(&[]), "");
+        let out = what_is_new(&[
+            Novelty::FirstFromApp {
+                app: "batch\u{202e}job".into(),
+            },
+            Novelty::NewField {
+                pointer: "/memo\n  ! approved".into(),
+            },
+        ]);
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(!out.contains('\u{202e}'), "{out}");
+        assert!(out.contains("[!hidden characters revealed]"), "{out}");
     }
 }

@@ -60,10 +60,16 @@ pub async fn pending(key_file: &Path) -> anyhow::Result<()> {
 
 /// Prints one approval as the approver would review it.
 pub async fn show(key_file: &Path, id: Uuid) -> anyhow::Result<()> {
-    let review = client(key_file)?.review(id).await?;
+    let client = client(key_file)?;
+    let review = client.review(id).await?;
+    let new = client.what_is_new(&review, WHAT_IS_NEW_HISTORY).await?;
+    print!("{}", display::what_is_new(&new));
     print!("{}", display::review(&review));
     Ok(())
 }
+
+/// How many past approvals `show` compares a request with.
+const WHAT_IS_NEW_HISTORY: usize = 10_000;
 
 /// Reviews (verifying the digest locally), then signs and sends the decision.
 pub async fn decide(

@@ -339,6 +339,34 @@ pub struct WalletApprovalDetail {
     pub failure: Option<ExecutionFailure>,
 }
 
+/// A past approved request of the same kind (grant, method, path template) as the one under
+/// review, from `GET /v1/wallet/approvals/{id}/history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    /// The past approval.
+    pub approval_id: Uuid,
+    /// The app that asked.
+    pub app: String,
+    /// The URL it called.
+    pub url: String,
+    /// Its headers.
+    pub headers: BTreeMap<String, String>,
+    /// Its body, base64url.
+    #[serde(with = "b64_bytes")]
+    pub body: Vec<u8>,
+    /// When it was requested.
+    pub created_at: Timestamp,
+}
+
+/// Answer of `GET /v1/wallet/approvals/{id}/history?before=&limit=`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalHistory {
+    /// Past approved requests of the same kind.
+    pub items: Vec<HistoryItem>,
+    /// Pass as `before` for the next page; `None` at the end.
+    pub next_before: Option<Uuid>,
+}
+
 /// `POST /v1/wallet/approvals/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

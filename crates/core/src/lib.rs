@@ -24,6 +24,7 @@ pub mod encoding;
 pub mod jcs;
 pub mod keys;
 pub mod link;
+pub mod novelty;
 pub mod session;
 pub mod statement;
 pub mod status;

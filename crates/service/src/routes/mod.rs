@@ -3,6 +3,7 @@
 mod approvals;
 mod events;
 pub mod extract;
+mod history;
 mod pair;
 mod proxy;
 mod views;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallet/approvals", get(wallet::list))
         .route("/v1/wallet/approvals/{id}", get(wallet::detail))
         .route("/v1/wallet/approvals/{id}/decision", post(wallet::decide))
+        .route("/v1/wallet/approvals/{id}/history", get(history::history))
         .route("/v1/wallet/events", get(events::events))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::new(ErrorCode::NoSuchEndpoint, "no such endpoint") })

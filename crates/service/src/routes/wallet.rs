@@ -116,7 +116,8 @@ pub async fn list(
     Ok(Json(WalletApprovalList { approvals }))
 }
 
-async fn named(
+/// The approval `id` if it named the session's approver (404 otherwise).
+pub(super) async fn named(
     state: &AppState,
     session: &WalletSession,
     id: Uuid,

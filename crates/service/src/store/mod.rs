@@ -11,6 +11,7 @@
 
 mod approvals;
 mod audit;
+mod comparable;
 mod history;
 mod pairing;
 mod revocation;
@@ -22,6 +23,7 @@ pub use approvals::{
     NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;
+pub use comparable::PastApproval;
 pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
