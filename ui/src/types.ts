@@ -1,6 +1,6 @@
 // Shapes of what the Wallet (Rust) sends; names match the Rust serde output.
 
-export type HiddenKind = "bidi" | "invisible" | "control";
+export type HiddenKind = "bidi" | "invisible" | "space" | "control";
 
 export type Segment =
   | { type: "text"; text: string }
@@ -134,18 +134,18 @@ export type SyncStatus =
 
 export interface PairingView {
   server: string;
-  service_id: string;
-  approver_id: string;
-  approver_name: string;
-  key_id: string;
+  service_id: Revealed;
+  approver_id: Revealed;
+  approver_name: Revealed;
+  key_id: Revealed;
   status: SyncStatus;
 }
 
 export interface PairingPreview {
   server: string;
-  service_id: string;
-  approver_id: string;
-  approver_name: string;
+  service_id: Revealed;
+  approver_id: Revealed;
+  approver_name: Revealed;
   expires_at: string;
   replaces_existing: boolean;
 }

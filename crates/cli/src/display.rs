@@ -1,12 +1,13 @@
 //! Printing approvals in a terminal: untrusted text goes through
-//! [`countersign_core::text::reveal`], so escape sequences and bidi controls cannot rewrite
-//! the screen or reorder what the approver reads.
+//! [`countersign_core::text::reveal`] (the one hidden-character table the Wallet uses too), so
+//! escape sequences and bidi controls cannot rewrite the screen or reorder what the approver
+//! reads.
 
 use countersign_approver::progress::{policy_progress, GateLine, GateState, RuleMatch};
 use countersign_approver::{Review, WalletApprovalDetail, WalletApprovalSummary};
 use countersign_core::api::Progress;
 use countersign_core::statement::fingerprint;
-use countersign_core::text::reveal;
+use countersign_core::text::{reveal, reveal_line};
 use std::fmt::Write;
 
 const REVEALED: &str = " [!hidden characters revealed]";
@@ -24,12 +25,11 @@ pub fn inert(text: &str) -> String {
 /// A name from the service (policy, rule, gate, approver) made inert on one line: line feeds
 /// and tabs are revealed too, so a name cannot start what looks like another line.
 pub fn inert_name(name: &str) -> String {
-    let r = reveal(name);
-    let text = r.text.replace('\n', "⟨U+000A⟩").replace('\t', "⟨U+0009⟩");
-    if r.suspicious || text != r.text {
-        format!("{text}{REVEALED}")
+    let r = reveal_line(name);
+    if r.suspicious {
+        format!("{}{REVEALED}", r.text)
     } else {
-        text
+        r.text
     }
 }
 
@@ -188,6 +188,20 @@ mod tests {
             inert("a\u{1b}[31mb"),
             "a⟨U+001B⟩[31mb [!hidden characters revealed]"
         );
+    }
+
+    #[test]
+    fn the_terminal_uses_the_one_table() {
+        // Characters the old terminal table missed.
+        assert_eq!(
+            inert("a\u{34F}b\u{FE0F}c\u{180B}\u{1D173}\u{13430}\u{2028}\u{A0}"),
+            "a⟨U+034F⟩b⟨U+FE0F⟩c⟨U+180B⟩⟨U+1D173⟩⟨U+13430⟩⟨U+2028⟩⟨U+00A0⟩ [!hidden characters revealed]"
+        );
+        assert_eq!(
+            inert_name("Alice\u{3000}Example\n"),
+            "Alice⟨U+3000⟩Example⟨U+000A⟩ [!hidden characters revealed]"
+        );
+        assert_eq!(inert_name("Alice Example"), "Alice Example");
     }
 
     use countersign_core::api::{DecisionSummary, GateStatus, PolicyMatch, PolicyStatus};

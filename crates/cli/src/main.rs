@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
-use countersign_cli::{demo, devices, headless, serve};
+use countersign_cli::{demo, devices, display, headless, serve};
 use countersign_service::{Admin, Config, DeviceRevocation};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -223,7 +223,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let pairing = headless::pair(&link, &key, &device_name).await?;
                 println!(
                     "paired as {} ({}), key {}",
-                    pairing.approver_id, pairing.approver_name, pairing.key_id
+                    display::inert_name(&pairing.approver_id),
+                    display::inert_name(&pairing.approver_name),
+                    display::inert_name(&pairing.key_id)
                 );
             }
             ApproverCommand::Pending { key } => headless::pending(&key).await?,
