@@ -53,11 +53,37 @@ export interface HistoryRow extends InboxRow {
   status: ApprovalStatus;
 }
 
+/** One line of a JSON body, every token as written (Rust: countersign_core::body). */
+export interface JsonLine {
+  depth: number;
+  key: Revealed | null;
+  token: Revealed;
+  comma: boolean;
+  /** The member name occurs more than once in its object. */
+  duplicate: boolean;
+}
+
+/** One field of a form body, percent-decoded; `raw` is what was written when that differs. */
+export interface FormField {
+  name: Revealed;
+  value: Revealed | null;
+  raw: Revealed | null;
+  duplicate: boolean;
+}
+
+/** The body, shown as its content-type says (JSON, form, text, or hex). */
 export interface BodyView {
-  kind: "empty" | "json" | "text" | "binary";
+  kind: "empty" | "json" | "form" | "text" | "binary";
   size: number;
+  content_type: Revealed | null;
   display: Revealed;
   truncated: boolean;
+  /** Why it is not shown as its content type says, e.g. "not valid JSON: …". */
+  note: string | null;
+  json: JsonLine[];
+  form: FormField[];
+  /** Names that occur more than once: the provider may read the last one. */
+  duplicates: Revealed[];
 }
 
 /** Which rule decided in a policy. */
