@@ -71,7 +71,9 @@ function hiddenTitle(kind: string): string {
     case "bidi":
       return "bidirectional control character (can reorder text)";
     case "invisible":
-      return "invisible character";
+      return "invisible or format character";
+    case "space":
+      return "a space that is not an ordinary space";
     default:
       return "control character";
   }

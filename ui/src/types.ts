@@ -1,6 +1,6 @@
 // Shapes of what the Wallet (Rust) sends; names match the Rust serde output.
 
-export type HiddenKind = "bidi" | "invisible" | "control";
+export type HiddenKind = "bidi" | "invisible" | "space" | "control";
 
 export type Segment =
   | { type: "text"; text: string }
@@ -53,11 +53,37 @@ export interface HistoryRow extends InboxRow {
   status: ApprovalStatus;
 }
 
+/** One line of a JSON body, every token as written (Rust: countersign_core::body). */
+export interface JsonLine {
+  depth: number;
+  key: Revealed | null;
+  token: Revealed;
+  comma: boolean;
+  /** The member name occurs more than once in its object. */
+  duplicate: boolean;
+}
+
+/** One field of a form body, percent-decoded; `raw` is what was written when that differs. */
+export interface FormField {
+  name: Revealed;
+  value: Revealed | null;
+  raw: Revealed | null;
+  duplicate: boolean;
+}
+
+/** The body, shown as its content-type says (JSON, form, text, or hex). */
 export interface BodyView {
-  kind: "empty" | "json" | "text" | "binary";
+  kind: "empty" | "json" | "form" | "text" | "binary";
   size: number;
+  content_type: Revealed | null;
   display: Revealed;
   truncated: boolean;
+  /** Why it is not shown as its content type says, e.g. "not valid JSON: …". */
+  note: string | null;
+  json: JsonLine[];
+  form: FormField[];
+  /** Names that occur more than once: the provider may read the last one. */
+  duplicates: Revealed[];
 }
 
 /** Which rule decided in a policy. */
@@ -134,18 +160,18 @@ export type SyncStatus =
 
 export interface PairingView {
   server: string;
-  service_id: string;
-  approver_id: string;
-  approver_name: string;
-  key_id: string;
+  service_id: Revealed;
+  approver_id: Revealed;
+  approver_name: Revealed;
+  key_id: Revealed;
   status: SyncStatus;
 }
 
 export interface PairingPreview {
   server: string;
-  service_id: string;
-  approver_id: string;
-  approver_name: string;
+  service_id: Revealed;
+  approver_id: Revealed;
+  approver_name: Revealed;
   expires_at: string;
   replaces_existing: boolean;
 }

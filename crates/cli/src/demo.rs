@@ -165,7 +165,12 @@ pub async fn run() -> anyhow::Result<()> {
     println!("    provider answered HTTP {}", result.status());
     println!(
         "    {}",
-        display::body(result.body()).replace('\n', "\n    ")
+        display::body(
+            result.body(),
+            countersign_core::body::content_type(result.headers())
+        )
+        .trim_end()
+        .replace('\n', "\n    ")
     );
     println!(
         "    upstream calls received: {}",

@@ -1,13 +1,15 @@
 //! Printing approvals in a terminal: untrusted text goes through
-//! [`countersign_core::text::reveal`], so escape sequences and bidi controls cannot rewrite
-//! the screen or reorder what the approver reads.
+//! [`countersign_core::text::reveal`] (the one hidden-character table the Wallet uses too), so
+//! escape sequences and bidi controls cannot rewrite the screen or reorder what the approver
+//! reads.
 
 use countersign_approver::progress::{policy_progress, GateLine, GateState, RuleMatch};
 use countersign_approver::{Review, WalletApprovalDetail, WalletApprovalSummary};
 use countersign_core::api::Progress;
+use countersign_core::body::{body_view, content_type, BodyKind, DUPLICATE_NOTE};
 use countersign_core::novelty::Novelty;
 use countersign_core::statement::fingerprint;
-use countersign_core::text::reveal;
+use countersign_core::text::{reveal, reveal_line, Revealed};
 use std::fmt::Write;
 
 const REVEALED: &str = " [!hidden characters revealed]";
@@ -37,12 +39,11 @@ pub fn inert(text: &str) -> String {
 /// A name from the service (policy, rule, gate, approver) made inert on one line: line feeds
 /// and tabs are revealed too, so a name cannot start what looks like another line.
 pub fn inert_name(name: &str) -> String {
-    let r = reveal(name);
-    let text = r.text.replace('\n', "⟨U+000A⟩").replace('\t', "⟨U+0009⟩");
-    if r.suspicious || text != r.text {
-        format!("{text}{REVEALED}")
+    let r = reveal_line(name);
+    if r.suspicious {
+        format!("{}{REVEALED}", r.text)
     } else {
-        text
+        r.text
     }
 }
 
@@ -144,22 +145,100 @@ pub fn pending_row(row: &WalletApprovalSummary) -> String {
     )
 }
 
-/// The body for people: pretty JSON when it is JSON, text when UTF-8, hex otherwise.
-pub fn body(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "(empty)".into();
+/// The body section of a review, from the one body view ([`countersign_core::body`]) that
+/// the Wallet shows too: the kind is chosen by `content_type`; JSON token by token as written
+/// with duplicate member names flagged, a form as a decoded table, text, or a hex dump.
+pub fn body(bytes: &[u8], content_type: Option<&str>) -> String {
+    let v = body_view(bytes, content_type, reveal, reveal_line);
+    let mut hidden = false;
+    let mut show = |r: &Revealed| -> String {
+        hidden |= r.suspicious;
+        r.text.clone()
+    };
+    let kind = match v.kind {
+        BodyKind::Empty => "empty",
+        BodyKind::Json => "JSON",
+        BodyKind::Form => "form",
+        BodyKind::Text => "text",
+        BodyKind::Binary => "binary, as hex",
+    };
+    let mut out = format!("Body:     {} bytes, {kind}", v.size);
+    match &v.content_type {
+        Some(ct) => {
+            let _ = write!(out, " (content-type {})", show(ct));
+        }
+        None => out.push_str(" (no content-type)"),
     }
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        return inert(&serde_json::to_string_pretty(&v).unwrap_or_default());
+    if v.truncated {
+        out.push_str(", showing the start only");
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => inert(text),
-        Err(_) => bytes
+    out.push('\n');
+    if let Some(note) = &v.note {
+        let _ = writeln!(out, "  Note: {note}");
+    }
+    const DUP: &str = "   [duplicate name]";
+    match v.kind {
+        BodyKind::Empty => {}
+        BodyKind::Json => {
+            for l in &v.json {
+                let mut line = "  ".repeat(l.depth as usize + 1);
+                if let Some(k) = &l.key {
+                    let _ = write!(line, "{}: ", show(k));
+                }
+                line.push_str(&show(&l.token));
+                if l.comma {
+                    line.push(',');
+                }
+                if l.duplicate {
+                    line.push_str(DUP);
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        BodyKind::Form => {
+            if v.form.is_empty() {
+                out.push_str("  (no fields)\n");
+            }
+            for f in &v.form {
+                let mut line = format!("  {}", show(&f.name));
+                match &f.value {
+                    Some(value) => {
+                        let _ = write!(line, " = {}", show(value));
+                    }
+                    None => line.push_str(" (no value)"),
+                }
+                if let Some(raw) = &f.raw {
+                    let _ = write!(line, "   (as written: {})", show(raw));
+                }
+                if f.duplicate {
+                    line.push_str(DUP);
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        BodyKind::Text | BodyKind::Binary => {
+            let text = show(&v.display);
+            for line in text.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    if !v.duplicates.is_empty() {
+        let names: Vec<String> = v
+            .duplicates
             .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(" "),
+            .map(|d| format!("\"{}\"", show(d)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Duplicate names: {} — {DUPLICATE_NOTE}.",
+            names.join(", ")
+        );
     }
+    if hidden {
+        let _ = writeln!(out, "  {}", REVEALED.trim_start());
+    }
+    out
 }
 
 /// The review screen of the headless approver.
@@ -179,7 +258,7 @@ pub fn review(r: &Review) -> String {
     for (name, value) in &s.headers {
         let _ = writeln!(out, "Header:   {}: {}", inert(name), inert(value));
     }
-    let _ = writeln!(out, "Body ({} bytes):\n{}", s.body_size, body(r.body()));
+    out.push_str(&body(r.body(), content_type(&s.headers)));
     let _ = writeln!(out, "Expires:  {}", s.expires_at);
     out.push_str(&policy(d));
     let _ = writeln!(
@@ -201,6 +280,20 @@ mod tests {
             inert("a\u{1b}[31mb"),
             "a⟨U+001B⟩[31mb [!hidden characters revealed]"
         );
+    }
+
+    #[test]
+    fn the_terminal_uses_the_one_table() {
+        // Characters the old terminal table missed.
+        assert_eq!(
+            inert("a\u{34F}b\u{FE0F}c\u{180B}\u{1D173}\u{13430}\u{2028}\u{A0}"),
+            "a⟨U+034F⟩b⟨U+FE0F⟩c⟨U+180B⟩⟨U+1D173⟩⟨U+13430⟩⟨U+2028⟩⟨U+00A0⟩ [!hidden characters revealed]"
+        );
+        assert_eq!(
+            inert_name("Alice\u{3000}Example\n"),
+            "Alice⟨U+3000⟩Example⟨U+000A⟩ [!hidden characters revealed]"
+        );
+        assert_eq!(inert_name("Alice Example"), "Alice Example");
     }
 
     use countersign_core::api::{DecisionSummary, GateStatus, PolicyMatch, PolicyStatus};
@@ -395,11 +488,79 @@ mod tests {
         );
     }
 
+    const JSON: Option<&str> = Some("application/json");
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
     #[test]
-    fn bodies_are_pretty_json_text_or_hex() {
-        assert_eq!(body(br#"{"a":1}"#), "{\n  \"a\": 1\n}");
-        assert_eq!(body(b"plain"), "plain");
-        assert_eq!(body(&[0xff, 0x00]), "ff 00");
+    fn bodies_are_shown_by_their_content_type() {
+        assert_eq!(
+            body(br#"{"a":1}"#, JSON),
+            "Body:     7 bytes, JSON (content-type application/json)\n  {\n    \"a\": 1\n  }\n"
+        );
+        assert_eq!(
+            body(b"plain", Some("text/plain")),
+            "Body:     5 bytes, text (content-type text/plain)\n  plain\n"
+        );
+        // Bytes are hex whatever they look like when no content type says otherwise.
+        assert_eq!(
+            body(&[0xff, 0x00], None),
+            format!(
+                "Body:     2 bytes, binary, as hex (no content-type)\n  00000000  {:<47}  |..|\n",
+                "ff 00"
+            )
+        );
+        assert_eq!(
+            body(b"", None),
+            "Body:     0 bytes, empty (no content-type)\n"
+        );
+    }
+
+    #[test]
+    fn duplicate_members_are_all_shown_as_written_and_flagged() {
+        let text = body(
+            br#"{"amount":1999, "memo":"Refund","amount":199900000, "n":1e2}"#,
+            JSON,
+        );
+        assert!(
+            text.contains("\n    \"amount\": 1999,   [duplicate name]\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n    \"amount\": 199900000,   [duplicate name]\n"));
+        assert!(text.contains("\n    \"memo\": \"Refund\",\n"));
+        assert!(text.contains("\"n\": 1e2\n"));
+        assert!(
+            text.ends_with("  Duplicate names: \"amount\" — the provider may read the last one.\n")
+        );
+    }
+
+    #[test]
+    fn a_form_is_a_table_and_json_only_when_it_says_json() {
+        let raw = br#"{"a":"&amount=1000000&","amount":1}"#;
+        let form = body(raw, FORM);
+        assert!(form.contains("\n  amount = 1000000\n"), "{form}");
+        assert!(!form.contains("JSON"));
+        let json = body(raw, JSON);
+        assert!(json.contains("\"a\": \"&amount=1000000&\","), "{json}");
+        let dup = body(b"amount=1&to=bob%20smith&amount=1000000", FORM);
+        assert!(dup.contains("  amount = 1   [duplicate name]\n"), "{dup}");
+        assert!(dup.contains("  to = bob smith   (as written: to=bob%20smith)\n"));
+        assert!(dup.contains("Duplicate names: \"amount\""));
+        let bad = body(b"{\"amount\":1,}", JSON);
+        assert!(bad.contains(", text (content-type application/json)\n  Note: not valid JSON: "));
+    }
+
+    #[test]
+    fn hostile_body_text_is_revealed_and_stays_on_its_line() {
+        let text = body("{\"to\":\"bob\u{202E}\"}".as_bytes(), JSON);
+        assert!(text.contains("\"to\": \"bob⟨U+202E⟩\""));
+        assert!(text.ends_with(" [!hidden characters revealed]\n"));
+        let form = body(b"memo=a%0AApprovals%3A+2+of+2&x=%1B%5B2J", FORM);
+        assert!(
+            form.contains("  memo = a⟨U+000A⟩Approvals: 2 of 2"),
+            "{form}"
+        );
+        assert!(form.contains("  x = ⟨U+001B⟩[2J"));
+        assert!(!form.contains('\u{1b}'));
     }
 }
 

@@ -6,7 +6,6 @@ use crate::display;
 use anyhow::Context;
 use countersign_approver::{ApproverClient, KeyFile, Pairing, Verdict};
 use countersign_core::keys::generate_signing_key;
-use countersign_core::text::reveal;
 use countersign_core::DeepLink;
 use std::path::Path;
 use uuid::Uuid;
@@ -28,9 +27,11 @@ pub async fn pair(link: &str, key_file: &Path, device_name: &str) -> anyhow::Res
         .await
         .context("checking the pairing code")?;
     eprintln!(
-        "Pairing with {server} as {} ({})",
-        reveal(&preview.approver_name).text,
-        preview.approver_id
+        "Pairing with {} as {} ({}), service {}",
+        display::inert(server.as_str()),
+        display::inert_name(&preview.approver_name),
+        display::inert_name(&preview.approver_id),
+        display::inert_name(&preview.service_id),
     );
     let key = generate_signing_key();
     let pairing = ApproverClient::pair(&http, server, code, device_name, &key)

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
 use countersign_cli::policy_tools::explain::{explain, ExplainInput};
 use countersign_cli::policy_tools::replay::{replay, ReplayOptions};
-use countersign_cli::{demo, devices, headless, policy_tools, serve};
+use countersign_cli::{demo, devices, display, headless, policy_tools, serve};
 use countersign_core::Timestamp;
 use countersign_service::config::parse_duration;
 use countersign_service::{Admin, Config, DeviceRevocation};
@@ -367,7 +367,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let pairing = headless::pair(&link, &key, &device_name).await?;
                 println!(
                     "paired as {} ({}), key {}",
-                    pairing.approver_id, pairing.approver_name, pairing.key_id
+                    display::inert_name(&pairing.approver_id),
+                    display::inert_name(&pairing.approver_name),
+                    display::inert_name(&pairing.key_id)
                 );
             }
             ApproverCommand::Pending { key } => headless::pending(&key).await?,

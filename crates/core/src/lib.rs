@@ -19,6 +19,7 @@
 pub mod acceptance;
 pub mod api;
 pub mod audit;
+pub mod body;
 pub mod decision;
 pub mod encoding;
 pub mod jcs;

@@ -1,6 +1,7 @@
 //! What the Wallet hands the view (screens' data and live updates) and the clock it reads.
 
 use crate::inbox::{InboxItem, InboxRow};
+use crate::reveal::Revealed;
 use crate::sync::SyncStatus;
 use countersign_core::api::WalletApprovalSummary;
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
@@ -65,34 +66,35 @@ pub trait Observer: Send + Sync + 'static {
     fn update(&self, update: WalletUpdate);
 }
 
-/// A paired service, for the view.
+/// A paired service, for the view. What the service told about itself and the approver is
+/// untrusted text: each name is revealed on one line (`reveal_name`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairingView {
-    /// Base URL.
+    /// Base URL (the key the other commands take).
     pub server: String,
     /// The service's id.
-    pub service_id: String,
+    pub service_id: Revealed,
     /// Who this Wallet approves as.
-    pub approver_id: String,
+    pub approver_id: Revealed,
     /// Their name.
-    pub approver_name: String,
+    pub approver_name: Revealed,
     /// The registered key's id.
-    pub key_id: String,
+    pub key_id: Revealed,
     /// The connection.
     pub status: SyncStatus,
 }
 
-/// The pairing confirmation screen.
+/// The pairing confirmation screen; the service's answers revealed as in [`PairingView`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairingPreviewView {
     /// The server the link points at.
     pub server: String,
     /// The service's id.
-    pub service_id: String,
+    pub service_id: Revealed,
     /// The approver the code pairs as.
-    pub approver_id: String,
+    pub approver_id: Revealed,
     /// Their name.
-    pub approver_name: String,
+    pub approver_name: Revealed,
     /// When the code stops working.
     pub expires_at: Timestamp,
     /// True when this server is paired already (confirming replaces that pairing).

@@ -11,7 +11,7 @@
 //! is only logged.
 
 use crate::inbox::InboxItem;
-use crate::reveal::reveal;
+use crate::reveal::{reveal, reveal_name};
 use countersign_core::ServerUrl;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -39,13 +39,13 @@ pub struct NotificationContent {
 /// The notification for a new inbox item.
 pub fn content_for(item: &InboxItem) -> NotificationContent {
     let s = &item.summary;
-    let app = reveal(&s.app).text;
+    let app = reveal_name(&s.app).text;
     let full = reveal(&s.reason).text;
     let mut reason: String = full.chars().take(REASON_CHARS).collect();
     if full.chars().count() > REASON_CHARS {
         reason.push('…');
     }
-    let method = reveal(&s.method).text;
+    let method = reveal_name(&s.method).text;
     let url = reveal(&s.url).text;
     NotificationContent {
         summary: format!("Approval needed: {}", one_line(&app)),

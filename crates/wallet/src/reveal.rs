@@ -8,17 +8,11 @@
 
 use serde::Serialize;
 
-/// What kind of hidden character was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HiddenKind {
-    /// Bidirectional embedding, override, isolate or mark: reorders the text around it.
-    Bidi,
-    /// Zero-width or otherwise invisible: hides inside words.
-    Invisible,
-    /// A control character (C0 other than tab and line feed, DEL, C1, line/paragraph separator).
-    Control,
-}
+/// The visible marker of a character: `⟨U+202E⟩`.
+pub use countersign_core::text::marker;
+/// What kind of hidden character was found: the kinds of the one table in
+/// [`countersign_core::text`].
+pub use countersign_core::text::HiddenKind;
 
 /// One piece of revealed text: either text shown as it is, or a hidden character made visible.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,43 +45,11 @@ pub struct Revealed {
     pub kinds: Vec<HiddenKind>,
 }
 
-/// Classifies a character that must not be shown as it is.
+/// Classifies a character that must not be shown as it is, in text of several lines (tab and
+/// line feed are shown as they are). The table is [`countersign_core::text::hidden_kind`],
+/// the same one the terminal approver uses.
 pub fn hidden_kind(c: char) -> Option<HiddenKind> {
-    let cp = c as u32;
-    match cp {
-        // Arabic letter mark, LRM, RLM, LRE..RLO, LRI..PDI.
-        0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 => Some(HiddenKind::Bidi),
-        0x09 | 0x0A => None,
-        0x00..=0x1F | 0x7F..=0x9F | 0x2028 | 0x2029 => Some(HiddenKind::Control),
-        // Soft hyphen, combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
-        // Mongolian vowel separator, zero-width space/joiners, word joiner and invisible
-        // operators, deprecated format characters, variation selectors 1-14 (15 and 16 select
-        // text or emoji presentation and are common), BOM, interlinear annotations, tags and
-        // supplementary variation selectors.
-        0x00AD
-        | 0x034F
-        | 0x115F
-        | 0x1160
-        | 0x17B4
-        | 0x17B5
-        | 0x180E
-        | 0x200B..=0x200D
-        | 0x2060..=0x2064
-        | 0x206A..=0x206F
-        | 0x3164
-        | 0xFE00..=0xFE0D
-        | 0xFEFF
-        | 0xFFA0
-        | 0xFFF9..=0xFFFB
-        | 0xE0000..=0xE007F
-        | 0xE0100..=0xE01EF => Some(HiddenKind::Invisible),
-        _ => None,
-    }
-}
-
-/// The visible marker of a character: `⟨U+202E⟩`.
-pub fn marker(c: char) -> String {
-    format!("⟨U+{:04X}⟩", c as u32)
+    countersign_core::text::hidden_kind_in_text(c)
 }
 
 /// Replaces every hidden character in `text` with its marker and reports what it found.
@@ -98,10 +60,7 @@ pub fn reveal(text: &str) -> Revealed {
 /// Like [`reveal`], for a name that is one line (a policy, gate or approver id): tabs and
 /// line feeds are revealed too, so a name cannot break a line into what looks like another.
 pub fn reveal_name(text: &str) -> Revealed {
-    reveal_with(text, |c| match c {
-        '\t' | '\n' => Some(HiddenKind::Control),
-        c => hidden_kind(c),
-    })
+    reveal_with(text, countersign_core::text::hidden_kind)
 }
 
 fn reveal_with(text: &str, hidden_kind: impl Fn(char) -> Option<HiddenKind>) -> Revealed {
@@ -189,6 +148,34 @@ mod tests {
             "ad⟨U+200B⟩min⟨U+FEFF⟩ x⟨U+0000⟩⟨U+0007⟩⟨U+001B⟩[31m ⟨U+E0041⟩"
         );
         assert_eq!(r.kinds, vec![HiddenKind::Invisible, HiddenKind::Control]);
+    }
+
+    #[test]
+    fn the_wallet_and_the_terminal_share_one_table() {
+        // Missing from both old tables: Mongolian free variation selectors, musical and
+        // shorthand format controls, Egyptian hieroglyph format controls; unusual spaces.
+        for (cp, kind) in [
+            (0x180B, HiddenKind::Invisible),
+            (0x180F, HiddenKind::Invisible),
+            (0x1D173, HiddenKind::Invisible),
+            (0x1D17A, HiddenKind::Invisible),
+            (0x1BCA0, HiddenKind::Invisible),
+            (0x13430, HiddenKind::Invisible),
+            (0x1343F, HiddenKind::Invisible),
+            (0xFE0F, HiddenKind::Invisible),
+            (0x00A0, HiddenKind::Space),
+            (0x3000, HiddenKind::Space),
+            (0x2028, HiddenKind::Control),
+        ] {
+            let c = char::from_u32(cp).unwrap();
+            assert_eq!(hidden_kind(c), Some(kind), "U+{cp:04X}");
+            assert_eq!(countersign_core::text::hidden_kind(c), Some(kind));
+            let s = c.to_string();
+            assert_eq!(reveal(&s).text, countersign_core::text::reveal(&s).text);
+        }
+        let r = reveal("12\u{A0}000\u{A0}€ to bob\u{1D173}");
+        assert_eq!(r.text, "12⟨U+00A0⟩000⟨U+00A0⟩€ to bob⟨U+1D173⟩");
+        assert_eq!(r.kinds, vec![HiddenKind::Space, HiddenKind::Invisible]);
     }
 
     #[test]

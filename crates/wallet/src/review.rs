@@ -4,7 +4,7 @@
 //! Wallet recomputed with the core crate from the statement below it; the decision signed later
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
-use crate::body::{body_view, BodyView};
+use crate::body::{body_view, body_warning, BodyView};
 use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_approver::progress::{
     policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch,
@@ -214,8 +214,10 @@ pub fn review_view(
             value: reveal(v),
         })
         .collect();
-    let content_type = st.headers.get("content-type").map(String::as_str);
-    let body = body_view(&detail.body, content_type);
+    let body = body_view(
+        &detail.body,
+        countersign_core::body::content_type(&st.headers),
+    );
     let decisions: Vec<DecisionView> = detail.decisions.iter().map(decision_view).collect();
     let progress = policy_progress(detail);
     let quorum = quorum_view(&progress);
@@ -259,16 +261,10 @@ pub fn review_view(
 }
 
 fn any_warning(v: &ReviewView) -> bool {
-    [
-        &v.reason,
-        &v.app,
-        &v.grant,
-        &v.method,
-        &v.url,
-        &v.body.display,
-    ]
-    .iter()
-    .any(|r| r.warning)
+    [&v.reason, &v.app, &v.grant, &v.method, &v.url]
+        .iter()
+        .any(|r| r.warning)
+        || body_warning(&v.body)
         || v.headers.iter().any(|h| h.name.warning || h.value.warning)
         || policy_warning(&v.policy)
         || v.decisions.iter().any(|d| d.approver_id.warning)
@@ -377,7 +373,7 @@ pub fn outcome_view(
             .map(|r| r.status)
             .or_else(|| failure.and_then(|f| f.status)),
         provider_body: response
-            .map(|r| body_view(&r.body, r.headers.get("content-type").map(String::as_str)))
+            .map(|r| body_view(&r.body, countersign_core::body::content_type(&r.headers)))
             .or_else(|| {
                 failure
                     .and_then(|f| f.body.as_deref())
@@ -450,6 +446,41 @@ mod tests {
                 denials: 0
             }
         );
+    }
+
+    #[test]
+    fn the_body_is_shown_by_its_content_type_with_duplicates_flagged() {
+        let raw = "{\"amount\":1999, \"memo\":\"Refund\\u00e9 \u{202E}\",\"amount\":199900000}"
+            .as_bytes();
+        let mut d = detail("Refund order 42", raw);
+        let now = "2026-11-24T12:30:00Z".parse().unwrap();
+        let v = review_view(&server(), &d, &d.request_digest, "alice", now);
+        assert_eq!(v.body.kind, crate::body::BodyKind::Json);
+        let amounts: Vec<&str> = v
+            .body
+            .json
+            .iter()
+            .filter(|l| l.duplicate)
+            .map(|l| l.token.text.as_str())
+            .collect();
+        assert_eq!(amounts, vec!["1999", "199900000"]);
+        assert_eq!(v.body.duplicates[0].text, "amount");
+        assert!(v.warning, "the memo hides U+202E");
+        // The same bytes sent as a form are a form table, not JSON.
+        d.statement.headers = [(
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        )]
+        .into();
+        let body = br#"{"a":"&amount=1000000&","amount":1}"#;
+        d.body = body.to_vec();
+        let v = review_view(&server(), &d, &d.request_digest, "alice", now);
+        assert_eq!(v.body.kind, crate::body::BodyKind::Form);
+        assert!(v
+            .body
+            .form
+            .iter()
+            .any(|f| f.name.text == "amount" && f.value.as_ref().unwrap().text == "1000000"));
     }
 
     #[test]

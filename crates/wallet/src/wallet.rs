@@ -22,6 +22,7 @@ pub use crate::model::{
 };
 use crate::notify::{summary_content, Notifier, NotifyThrottle};
 use crate::registry::PairingRegistry;
+use crate::reveal::reveal_name;
 use crate::review::{review_view, ReviewView};
 use crate::source::{ApprovalSource, Connector};
 use crate::sync::{self, SyncConfig, SyncSink, SyncStatus};
@@ -248,10 +249,10 @@ impl Wallet {
             .iter()
             .map(|p| PairingView {
                 server: p.server.to_string(),
-                service_id: p.service_id.clone(),
-                approver_id: p.approver_id.clone(),
-                approver_name: p.approver_name.clone(),
-                key_id: p.key_id.clone(),
+                service_id: reveal_name(&p.service_id),
+                approver_id: reveal_name(&p.approver_id),
+                approver_name: reveal_name(&p.approver_name),
+                key_id: reveal_name(&p.key_id),
                 status: services
                     .get(&p.server)
                     .map(|s| s.status.clone())
@@ -295,9 +296,9 @@ impl Wallet {
             .is_some();
         Ok(PairingPreviewView {
             server: server.to_string(),
-            service_id: preview.service_id,
-            approver_id: preview.approver_id,
-            approver_name: preview.approver_name,
+            service_id: reveal_name(&preview.service_id),
+            approver_id: reveal_name(&preview.approver_id),
+            approver_name: reveal_name(&preview.approver_name),
             expires_at: preview.expires_at,
             replaces_existing,
         })

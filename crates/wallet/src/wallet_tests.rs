@@ -137,7 +137,7 @@ fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
 async fn paired() -> (Harness, Arc<FakeSource>) {
     let h = harness().await;
     let view = h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
-    assert_eq!(view.approver_name, "Alice Example");
+    assert_eq!(view.approver_name.text, "Alice Example");
     let source = h.connector.sources.lock().unwrap()[&server()].clone();
     (h, source)
 }
@@ -184,10 +184,32 @@ async fn a_failed_pairing_leaves_no_key_behind() {
 }
 
 #[tokio::test]
+async fn pairing_screens_reveal_the_names_the_service_sends() {
+    let h = harness().await;
+    *h.connector.preview.lock().unwrap() = Some(PairPreview {
+        service_id: "svc\u{200B}test".into(),
+        approver_id: "alice\nadmin".into(),
+        approver_name: "Alice\u{A0}Example \u{202E}nimda".into(),
+        expires_at: "2026-11-24T12:45:00Z".parse().unwrap(),
+    });
+    let p = h.wallet.preview_pairing(&server(), CODE).await.unwrap();
+    assert_eq!(p.approver_name.text, "Alice⟨U+00A0⟩Example ⟨U+202E⟩nimda");
+    assert!(p.approver_name.warning);
+    assert_eq!(p.approver_id.text, "alice⟨U+000A⟩admin");
+    assert_eq!(p.service_id.text, "svc⟨U+200B⟩test");
+    let view = h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
+    assert_eq!(
+        view.approver_name.text,
+        "Alice⟨U+00A0⟩Example ⟨U+202E⟩nimda"
+    );
+    assert_eq!(view.approver_id.text, "alice⟨U+000A⟩admin");
+}
+
+#[tokio::test]
 async fn preview_shows_who_without_pairing() {
     let h = harness().await;
     let p = h.wallet.preview_pairing(&server(), CODE).await.unwrap();
-    assert_eq!(p.approver_name, "Alice Example");
+    assert_eq!(p.approver_name.text, "Alice Example");
     assert!(!p.replaces_existing);
     assert!(h.keys.is_empty());
     assert!(h.connector.registered.lock().unwrap().is_empty());

@@ -62,7 +62,7 @@ async fn paired_wallet(stack: &Stack) -> Paired {
         panic!("not a pairing link")
     };
     let preview = wallet.preview_pairing(&server, &code).await.unwrap();
-    assert_eq!(preview.approver_name, "Alice Example");
+    assert_eq!(preview.approver_name.text, "Alice Example");
     assert!(keys.is_empty(), "previewing does not pair");
     wallet.confirm_pairing(&server, &code).await.unwrap();
     assert_eq!(keys.len(), 1);

@@ -1,6 +1,6 @@
 // Pairing: the confirmation screen (server and approver name, nothing happens before Confirm)
 // and the list of paired services.
-import { h } from "../dom";
+import { h, revealed } from "../dom";
 import { formatTime } from "../time";
 import type { PairingPreview, PairingView } from "../types";
 
@@ -14,14 +14,17 @@ export function pairConfirmView(p: PairingPreview, confirm: () => void, cancel: 
       "dl",
       { class: "facts" },
       h("dt", {}, "Approver"),
-      h("dd", { "data-testid": "pair-approver" }, p.approver_name, h("span", { class: "muted" }, ` (${p.approver_id})`)),
+      h("dd", { "data-testid": "pair-approver" }, revealed(p.approver_name, "name"), h("span", { class: "muted" }, " (", revealed(p.approver_id), ")")),
       h("dt", {}, "Server"),
       h("dd", { "data-testid": "pair-server" }, p.server),
       h("dt", {}, "Service id"),
-      h("dd", {}, p.service_id),
+      h("dd", {}, revealed(p.service_id)),
       h("dt", {}, "Code valid until"),
       h("dd", {}, formatTime(p.expires_at)),
     ),
+    p.approver_name.warning || p.approver_id.warning || p.service_id.warning
+      ? h("p", { class: "warning-banner", role: "alert" }, "The service's answer contains hidden or direction-changing characters, shown as ⟨U+…⟩.")
+      : null,
     p.replaces_existing ? h("p", { class: "warning-banner" }, "This Wallet is already paired with this server; confirming replaces that pairing and deletes its key.") : null,
     h("p", { class: "muted" }, "A new signing key is created and kept in your system keychain; only its public half is sent."),
     h(
@@ -46,8 +49,8 @@ export function pairingsView(list: PairingView[], remove: (server: string) => vo
       h(
         "li",
         { class: "pairing", "data-testid": "pairing" },
-        h("div", {}, h("strong", {}, p.approver_name), ` (${p.approver_id}) at ${p.server}`),
-        h("div", { class: "muted" }, `service ${p.service_id} · key ${p.key_id} · ${state}`),
+        h("div", {}, h("strong", {}, revealed(p.approver_name, "name")), " (", revealed(p.approver_id), `) at ${p.server}`),
+        h("div", { class: "muted" }, "service ", revealed(p.service_id), " · key ", revealed(p.key_id), ` · ${state}`),
         h("button", { class: "link danger", onclick: () => remove(p.server) }, "Remove pairing"),
       ),
     );

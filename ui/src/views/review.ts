@@ -1,7 +1,7 @@
 // The review screen: reason first and large, then everything the signature covers, the digest
 // fingerprint, the policy (deciding rule, gates, who approved and who is still needed) and
 // decisions, and approve / deny. Only here can a request be approved.
-import { h, revealed, text } from "../dom";
+import { append, h, revealed, text } from "../dom";
 import { formatSize, formatTime } from "../time";
 import type { BodyView, GateView, PolicyLineView, Revealed, ReviewView } from "../types";
 import { countdown, statusBadge, warningBanner } from "./common";
@@ -187,13 +187,72 @@ function gateLine(g: GateView): HTMLElement {
 }
 
 export function bodyBlock(b: BodyView, testid: string): HTMLElement {
-  const kind = { empty: "no body", json: "JSON", text: "text", binary: "binary (hex)" }[b.kind];
-  const wrap = h("div", { class: "body", "data-testid": testid });
+  const kind = { empty: "no body", json: "JSON", form: "form", text: "text", binary: "binary (hex)" }[b.kind];
+  const wrap = h("div", { class: "body", "data-testid": testid, "data-kind": b.kind });
   wrap.appendChild(
-    h("div", { class: "body-meta" }, `${kind} · ${formatSize(b.size)}${b.truncated ? " · showing the start only" : ""}`),
+    h(
+      "div",
+      { class: "body-meta" },
+      `${kind} · ${formatSize(b.size)}`,
+      b.content_type ? h("span", {}, " · content-type ", revealed(b.content_type)) : " · no content-type",
+      b.truncated ? " · showing the start only" : null,
+    ),
   );
-  if (b.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${b.kind}` }, revealed(b.display)));
+  if (b.note) wrap.appendChild(h("p", { class: "body-note", role: "note", "data-testid": `${testid}-note` }, b.note));
+  if (b.duplicates.length > 0) {
+    const names = h("span", { class: "names" });
+    b.duplicates.forEach((d, i) => {
+      if (i > 0) names.appendChild(text(", "));
+      names.appendChild(text("“"));
+      names.appendChild(revealed(d, "name"));
+      names.appendChild(text("”"));
+    });
+    wrap.appendChild(
+      h(
+        "p",
+        { class: "warning-banner body-duplicates", role: "alert", "data-testid": `${testid}-duplicates` },
+        "Duplicate names: ",
+        names,
+        " — the provider may read the last one.",
+      ),
+    );
+  }
+  if (b.kind === "json") wrap.appendChild(jsonBlock(b));
+  else if (b.kind === "form") wrap.appendChild(formTable(b));
+  else if (b.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${b.kind}` }, revealed(b.display)));
   return wrap;
+}
+
+/** JSON as written, one line per token; lines whose member name is duplicated are marked. */
+function jsonBlock(b: BodyView): HTMLElement {
+  const pre = h("pre", { class: "body-text json" });
+  for (const l of b.json) {
+    const line = h("span", { class: l.duplicate ? "json-line duplicate" : "json-line" }, "  ".repeat(l.depth));
+    if (l.key) append(line, revealed(l.key, "json-key"), ": ");
+    append(line, revealed(l.token, "json-token"), l.comma ? "," : null);
+    if (l.duplicate) line.appendChild(h("span", { class: "dup-mark", title: "the provider may read the last one" }, "  ← duplicate name"));
+    pre.appendChild(line);
+    pre.appendChild(text("\n"));
+  }
+  return pre;
+}
+
+/** A form as a name / value table, decoded; what was written is shown when it differs. */
+function formTable(b: BodyView): HTMLElement {
+  if (b.form.length === 0) return h("p", { class: "muted" }, "No fields.");
+  const table = h("table", { class: "form-fields" }, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Value"), h("th", {}, "As written")));
+  for (const f of b.form) {
+    table.appendChild(
+      h(
+        "tr",
+        { class: f.duplicate ? "duplicate" : "" },
+        h("td", {}, revealed(f.name, "form-name"), f.duplicate ? h("span", { class: "dup-mark" }, " (duplicate)") : null),
+        h("td", {}, f.value ? revealed(f.value, "form-value") : h("span", { class: "muted" }, "(no value)")),
+        h("td", { class: "muted" }, f.raw ? revealed(f.raw) : ""),
+      ),
+    );
+  }
+  return table;
 }
 
 function outcomeBlock(v: ReviewView): HTMLElement {
