@@ -95,6 +95,10 @@ pub struct AppOptions {
     pub upstream_timeout: Option<String>,
     /// `server.max_request_bytes`, if set.
     pub max_request_bytes: Option<u64>,
+    /// `server.max_gated_body_bytes`, if set.
+    pub max_gated_body_bytes: Option<u64>,
+    /// `server.max_pending_per_app`, if set.
+    pub max_pending_per_app: Option<u64>,
     /// The service's clock (default: the system clock).
     pub clock: Option<SharedClock>,
 }
@@ -109,6 +113,8 @@ impl Default for AppOptions {
             app_policy: None,
             upstream_timeout: None,
             max_request_bytes: None,
+            max_gated_body_bytes: None,
+            max_pending_per_app: None,
             clock: None,
         }
     }
@@ -124,6 +130,8 @@ impl fmt::Debug for AppOptions {
             .field("app_policy", &self.app_policy)
             .field("upstream_timeout", &self.upstream_timeout)
             .field("max_request_bytes", &self.max_request_bytes)
+            .field("max_gated_body_bytes", &self.max_gated_body_bytes)
+            .field("max_pending_per_app", &self.max_pending_per_app)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .finish()
     }
@@ -165,6 +173,16 @@ impl AppOptions {
         self.max_request_bytes = Some(bytes);
         self
     }
+    /// Sets `server.max_gated_body_bytes`.
+    pub fn max_gated_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_gated_body_bytes = Some(bytes);
+        self
+    }
+    /// Sets `server.max_pending_per_app`.
+    pub fn max_pending_per_app(mut self, count: u64) -> Self {
+        self.max_pending_per_app = Some(count);
+        self
+    }
     /// Uses `clock` (e.g. a [`ManualClock`](countersign_service::clock::ManualClock)).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
@@ -200,6 +218,12 @@ pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
     }
     if let Some(bytes) = opts.max_request_bytes {
         t.push_str(&format!("max_request_bytes = {bytes}\n"));
+    }
+    if let Some(bytes) = opts.max_gated_body_bytes {
+        t.push_str(&format!("max_gated_body_bytes = {bytes}\n"));
+    }
+    if let Some(count) = opts.max_pending_per_app {
+        t.push_str(&format!("max_pending_per_app = {count}\n"));
     }
     for id in APPROVERS {
         let mut name = id.to_string();

@@ -138,6 +138,31 @@ pub fn check(
     })
 }
 
+/// Checks that the approvers of a call that needs approval can review what they sign: its
+/// body is sent as is (no `content-encoding` but `identity`: nobody can read compressed
+/// bytes) and is at most `max_body` bytes.
+pub fn check_reviewable(call: &CheckedCall, max_body: usize) -> Result<(), ApiError> {
+    if let Some(coding) = call.headers.get("content-encoding") {
+        if !coding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedEncoding,
+                format!(
+                    "content-encoding {coding:?}: a call that needs approval must send its body uncompressed (identity), so approvers can read it"
+                ),
+            ));
+        }
+    }
+    if call.body.len() > max_body {
+        return Err(ApiError::new(
+            ErrorCode::BodyTooLargeForReview,
+            format!(
+                "the body is over {max_body} bytes, the most a call that needs approval may send (server.max_gated_body_bytes)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_headers(
     given: &BTreeMap<String, String>,
     injected: &str,
@@ -404,6 +429,44 @@ mod tests {
     fn escapes_of_reserved_characters_are_kept() {
         let c = check(&req("/files/a%20b%3Fc"), &grant(), 1024).unwrap();
         assert_eq!(c.url.path(), "/api/files/a%20b%3Fc");
+    }
+
+    #[test]
+    fn approvers_review_only_plain_bodies_within_the_cap() {
+        let with = |coding: Option<&str>, body: &[u8]| {
+            let mut r = req("/x");
+            if let Some(coding) = coding {
+                r.headers.insert("Content-Encoding".into(), coding.into());
+            }
+            r.body = Some(body.to_vec());
+            check_reviewable(&check(&r, &grant(), 1024).unwrap(), 8)
+        };
+        for ok in [None, Some("identity"), Some("IDENTITY"), Some(" Identity ")] {
+            assert!(with(ok, b"{}").is_ok(), "{ok:?}");
+        }
+        for coding in [
+            "gzip",
+            "br",
+            "deflate",
+            "zstd",
+            "x-gzip",
+            "",
+            "identity, gzip",
+            "gzip, identity",
+            "identity,identity",
+            "identity;q=1",
+        ] {
+            assert_eq!(
+                with(Some(coding), b"{}").unwrap_err().code,
+                "unsupported_encoding",
+                "{coding:?}"
+            );
+        }
+        assert!(with(None, b"12345678").is_ok());
+        assert_eq!(
+            with(None, b"123456789").unwrap_err().code,
+            "body_too_large_for_review"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`expiry`]: closing approval windows on time.
 //! - [`events`]: the in-process bus behind long polls and wallet event streams.
 //! - [`wallet_auth`]: wallet challenges and session tokens (memory only).
+//! - [`slots`]: caps on concurrent event streams per device key and long polls per app.
 //! - [`store`]: SQLite persistence, every change with its audit entry in one transaction.
 //! - [`admin`]: pairing codes, grant and device revocation, removing an approver's devices
 //!   and audit verification for the CLI.
@@ -26,6 +27,7 @@ pub mod expiry;
 pub mod policy;
 pub mod routes;
 pub mod server;
+pub mod slots;
 pub mod state;
 pub mod store;
 pub mod wallet_auth;

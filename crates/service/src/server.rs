@@ -3,6 +3,7 @@
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseUrl, Secrets};
 use crate::events::EventBus;
+use crate::slots::{Slots, MAX_LONG_POLLS_PER_APP, MAX_STREAMS_PER_KEY};
 use crate::state::{AppState, Inner};
 use crate::store::{AuditDraft, Store, StoreError};
 use crate::wallet_auth::WalletSessions;
@@ -84,6 +85,8 @@ impl Service {
             service_id,
             bus: EventBus::new(BUS_CAPACITY),
             sessions: WalletSessions::default(),
+            streams: Slots::new(MAX_STREAMS_PER_KEY),
+            long_polls: Slots::new(MAX_LONG_POLLS_PER_APP),
             clock,
             http,
             expiry_wakeup: Notify::new(),

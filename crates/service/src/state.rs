@@ -3,6 +3,7 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets};
 use crate::events::EventBus;
+use crate::slots::Slots;
 use crate::store::Store;
 use crate::wallet_auth::WalletSessions;
 use countersign_core::ServerUrl;
@@ -33,6 +34,10 @@ pub struct Inner {
     pub bus: EventBus,
     /// Wallet challenges and session tokens (memory only).
     pub sessions: WalletSessions,
+    /// Open event streams per device key.
+    pub streams: Slots,
+    /// Long polls in progress per app.
+    pub long_polls: Slots,
     /// The time source.
     pub clock: SharedClock,
     /// Client for upstream calls (no redirects).

@@ -53,7 +53,10 @@ pub use policy::{
     Action, Condition, Gate, GroupConfig, Literal, PolicyConfig, RateLimit, Rule, Test,
 };
 pub use secrets::{hash_api_key, SecretString, Secrets};
-pub use validate::{DEFAULT_BODY_LIMIT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW, MAX_WINDOW};
+pub use validate::{
+    DEFAULT_BODY_LIMIT, DEFAULT_MAX_PENDING_PER_APP, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW,
+    MAX_WINDOW,
+};
 
 use countersign_core::ServerUrl;
 use serde_json::json;
@@ -94,6 +97,11 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// Largest provider response body kept (default 1 MiB).
     pub max_response_bytes: usize,
+    /// Largest body of a call that needs approval, so a person can review it (default 1 MiB,
+    /// or `max_request_bytes` when that is smaller; never more than `max_request_bytes`).
+    pub max_gated_body_bytes: usize,
+    /// Most approvals an app may have pending at once (default 1,000).
+    pub max_pending_per_app: u32,
     /// Timeout of upstream calls, unless a grant sets its own (default 30 s).
     pub upstream_timeout: Duration,
 }

@@ -30,6 +30,8 @@ pub(super) struct RawServer {
     pub database: Spanned<String>,
     pub max_request_bytes: Option<Spanned<i64>>,
     pub max_response_bytes: Option<Spanned<i64>>,
+    pub max_gated_body_bytes: Option<Spanned<i64>>,
+    pub max_pending_per_app: Option<Spanned<i64>>,
     pub upstream_timeout: Option<Spanned<String>>,
 }
 

@@ -13,6 +13,8 @@ public_url = "http://127.0.0.1:8470/"
 database = "sqlite://countersign.db"
 max_request_bytes = 2048
 max_response_bytes = 4096
+max_gated_body_bytes = 1024
+max_pending_per_app = 50
 upstream_timeout = "45s"
 
 [[approver]]
@@ -140,6 +142,8 @@ fn full_example_parses() {
     );
     assert_eq!(server.max_request_bytes, 2048);
     assert_eq!(server.max_response_bytes, 4096);
+    assert_eq!(server.max_gated_body_bytes, 1024);
+    assert_eq!(server.max_pending_per_app, 50);
     assert_eq!(server.upstream_timeout, Duration::from_secs(45));
     assert_eq!(config.source, PathBuf::from("conf/countersign.toml"));
 
@@ -211,11 +215,15 @@ fn server_defaults_apply() {
     let text = EXAMPLE
         .replace("max_request_bytes = 2048\n", "")
         .replace("max_response_bytes = 4096\n", "")
+        .replace("max_gated_body_bytes = 1024\n", "")
+        .replace("max_pending_per_app = 50\n", "")
         .replace("upstream_timeout = \"45s\"\n", "")
         .replace("sqlite://countersign.db", "sqlite:///var/lib/cs.db");
     let server = parse(&text).unwrap().server;
     assert_eq!(server.max_request_bytes, 1024 * 1024);
     assert_eq!(server.max_response_bytes, 1024 * 1024);
+    assert_eq!(server.max_gated_body_bytes, 1024 * 1024);
+    assert_eq!(server.max_pending_per_app, 1000);
     assert_eq!(server.upstream_timeout, Duration::from_secs(30));
     assert_eq!(server.database.to_string(), "sqlite:///var/lib/cs.db");
     // A bare file name in the current directory.
@@ -226,6 +234,21 @@ fn server_defaults_apply() {
             path: PathBuf::from("countersign.db")
         }
     );
+}
+
+#[test]
+fn the_review_cap_follows_a_smaller_request_cap_unless_set() {
+    // Unset, it is the smaller of 1 MiB and max_request_bytes.
+    let text = EXAMPLE.replace("max_gated_body_bytes = 1024\n", "");
+    assert_eq!(parse(&text).unwrap().server.max_gated_body_bytes, 2048);
+    let text = text.replace("max_request_bytes = 2048", "max_request_bytes = 4000000");
+    assert_eq!(
+        parse(&text).unwrap().server.max_gated_body_bytes,
+        1024 * 1024
+    );
+    // Equal to max_request_bytes is fine.
+    let text = EXAMPLE.replace("max_gated_body_bytes = 1024", "max_gated_body_bytes = 2048");
+    assert_eq!(parse(&text).unwrap().server.max_gated_body_bytes, 2048);
 }
 
 #[test]
@@ -316,7 +339,7 @@ fn error_message_format() {
     );
     assert_eq!(
         err,
-        "conf/countersign.toml:38:10: grant \"payments\" field `policy`: unknown policy \"refund\" (defined: refunds, everything, open)"
+        "conf/countersign.toml:40:10: grant \"payments\" field `policy`: unknown policy \"refund\" (defined: refunds, everything, open)"
     );
 }
 
@@ -332,7 +355,7 @@ fn syntax_and_type_errors_are_located() {
     let err = error_with("timeout = \"10s\"", "timeout = 10");
     assert!(
         err.starts_with(
-            "conf/countersign.toml:39:11: grant \"payments\" field `timeout`: invalid type"
+            "conf/countersign.toml:41:11: grant \"payments\" field `timeout`: invalid type"
         ),
         "{err}"
     );
@@ -340,9 +363,9 @@ fn syntax_and_type_errors_are_located() {
     assert!(err.starts_with("conf/countersign.toml:2:"), "{err}");
     assert!(!err.contains('\n'), "{err}");
     let err = error_with("quorum = 2", "quorum = 2\nquorum = 3");
-    assert!(err.starts_with("conf/countersign.toml:55:"), "{err}");
+    assert!(err.starts_with("conf/countersign.toml:57:"), "{err}");
     let err = error_with("name = \"Bob Example\"\n", "");
-    assert!(err.starts_with("conf/countersign.toml:14:"), "{err}");
+    assert!(err.starts_with("conf/countersign.toml:16:"), "{err}");
     assert!(err.contains("missing field `name`"), "{err}");
 }
 

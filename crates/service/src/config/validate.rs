@@ -22,6 +22,8 @@ use policy::{check_group, check_policy};
 
 /// Default for `max_request_bytes` and `max_response_bytes`: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default for `max_pending_per_app`.
+pub const DEFAULT_MAX_PENDING_PER_APP: u32 = 1000;
 /// Default for `upstream_timeout`.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default approval window of a policy.
@@ -231,12 +233,45 @@ fn check_server(ctx: &Ctx, raw: &RawServer, origin: &Path) -> Result<ServerConfi
         None => DEFAULT_UPSTREAM_TIMEOUT,
         Some(value) => positive(ctx, value, subject, "upstream_timeout")?,
     };
+    let max_request_bytes = ctx.positive_size(&raw.max_request_bytes, "max_request_bytes")?;
+    // Unset, the review cap follows a smaller request cap; set, it may not exceed it.
+    let max_gated_body_bytes = match &raw.max_gated_body_bytes {
+        None => DEFAULT_BODY_LIMIT.min(max_request_bytes),
+        Some(value) => {
+            let n = ctx.positive_size(&raw.max_gated_body_bytes, "max_gated_body_bytes")?;
+            if n > max_request_bytes {
+                return Err(ctx.err(
+                    &value.span(),
+                    subject,
+                    "max_gated_body_bytes",
+                    format!("must be at most max_request_bytes ({max_request_bytes})"),
+                ));
+            }
+            n
+        }
+    };
+    let max_pending_per_app = match &raw.max_pending_per_app {
+        None => DEFAULT_MAX_PENDING_PER_APP,
+        Some(value) => u32::try_from(*value.get_ref())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                ctx.err(
+                    &value.span(),
+                    subject,
+                    "max_pending_per_app",
+                    "must be a positive number of approvals",
+                )
+            })?,
+    };
     Ok(ServerConfig {
         listen,
         public_url,
         database,
-        max_request_bytes: ctx.positive_size(&raw.max_request_bytes, "max_request_bytes")?,
+        max_request_bytes,
         max_response_bytes: ctx.positive_size(&raw.max_response_bytes, "max_response_bytes")?,
+        max_gated_body_bytes,
+        max_pending_per_app,
         upstream_timeout,
     })
 }

@@ -88,6 +88,8 @@ error_codes! {
     RequestTooLarge = ("request_too_large", PAYLOAD_TOO_LARGE),
     /// The call's body is over the limit.
     BodyTooLarge = ("body_too_large", PAYLOAD_TOO_LARGE),
+    /// The body of a call that needs approval is over the review limit.
+    BodyTooLargeForReview = ("body_too_large_for_review", PAYLOAD_TOO_LARGE),
     /// JSON of the wrong shape.
     InvalidRequest = ("invalid_request", UNPROCESSABLE_ENTITY),
     /// A method the service does not send.
@@ -104,6 +106,10 @@ error_codes! {
     MissingReason = ("missing_reason", UNPROCESSABLE_ENTITY),
     /// The reason is too long.
     ReasonTooLong = ("reason_too_long", UNPROCESSABLE_ENTITY),
+    /// A call that needs approval has a body its approvers cannot read (`content-encoding`).
+    UnsupportedEncoding = ("unsupported_encoding", UNPROCESSABLE_ENTITY),
+    /// The decision's comment is too long.
+    CommentTooLong = ("comment_too_long", UNPROCESSABLE_ENTITY),
     /// Not an Ed25519 public key.
     InvalidPublicKey = ("invalid_public_key", UNPROCESSABLE_ENTITY),
     /// A bad device name.
@@ -120,6 +126,8 @@ error_codes! {
     ClockSkew = ("clock_skew", UNPROCESSABLE_ENTITY),
     /// Too many requests.
     TooManyRequests = ("too_many_requests", TOO_MANY_REQUESTS),
+    /// The app has too many approvals pending.
+    TooManyPending = ("too_many_pending", TOO_MANY_REQUESTS),
     /// An internal error (details only in the log).
     Internal = ("internal", INTERNAL_SERVER_ERROR),
     /// The service is stopping.

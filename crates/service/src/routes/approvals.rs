@@ -46,6 +46,17 @@ pub async fn status(
 ) -> Result<Json<ApprovalView>, ApiError> {
     let id = approval_id(&id)?;
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    // A long poll holds one of the app's slots until it answers.
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(state.long_polls.take(&app).ok_or_else(|| {
+            ApiError::too_many(format!(
+                "too many long polls for this app (at most {} at once); wait for one to answer",
+                state.long_polls.cap()
+            ))
+        })?)
+    };
     let deadline = tokio::time::Instant::now() + wait;
     // Subscribe before reading, so no change between the read and the wait is missed.
     let mut events = state.bus.subscribe();

@@ -8,7 +8,8 @@
 //! A stream is only as good as its device key. Keys are revoked in the database, possibly by
 //! another process (the admin CLI), so the stream checks that its key is still live before it
 //! delivers a live event and every [`TICK`]; a revoked key ends the stream, and reconnecting
-//! answers 401. On each tick the stream also catches up with the audit log, so changes written
+//! answers 401. A device key holds at most [`MAX_STREAMS_PER_KEY`](crate::slots::MAX_STREAMS_PER_KEY) streams at once (more:
+//! 429 `too_many_requests`). On each tick the stream also catches up with the audit log, so changes written
 //! by another process (decisions withdrawn by a CLI revocation) reach Wallets within a tick.
 
 use super::extract::WalletAuth;
@@ -41,6 +42,13 @@ pub async fn events(
     WalletAuth(session): WalletAuth,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Held by the stream's task: freed when the stream ends or the Wallet goes away.
+    let slot = state.streams.take(&session.key_id).ok_or_else(|| {
+        ApiError::too_many(format!(
+            "too many event streams for this device key (at most {} at once); close one",
+            state.streams.cap()
+        ))
+    })?;
     let live = state.bus.subscribe();
     let head = state.store.audit_head().await?;
     let after = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
@@ -61,6 +69,7 @@ pub async fn events(
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
+        let _slot = slot;
         let mut stream = ApproverStream {
             state,
             session,

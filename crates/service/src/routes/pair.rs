@@ -96,12 +96,17 @@ pub async fn pair(
         ));
     }
     let now = state.clock.now();
-    // A code issued to an approver since removed from the configuration registers nothing
-    // (the configuration does not change while the service runs, so this check holds until
-    // the code is redeemed below).
-    if let Ok(preview) = state.store.preview_pairing_code(&req.code, now).await? {
-        approver_name(&state, &preview.approver_id)?;
-    }
+    // Wrong, used and expired codes are answered from a read: only a plausible code takes the
+    // store's single write lock (which checks again), so a flood of guesses never stalls
+    // decisions and calls. A code issued to an approver since removed from the configuration
+    // registers nothing (the configuration does not change while the service runs, so this
+    // check holds until the code is redeemed below).
+    let preview = state
+        .store
+        .preview_pairing_code(&req.code, now)
+        .await?
+        .map_err(refused)?;
+    approver_name(&state, &preview.approver_id)?;
     match state
         .store
         .redeem_pairing_code(&req.code, &key, name, now)

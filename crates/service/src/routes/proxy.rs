@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::executor;
 use crate::policy::{self, CallFacts, Outcome, RequiredGate};
 use crate::state::AppState;
-use crate::store::{AuditDraft, NewApproval, RuleHit};
+use crate::store::{AuditDraft, Created, NewApproval, RuleHit};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -75,7 +75,11 @@ pub async fn proxy(
                 return Err(ApiError::policy_denied(policy, rule));
             }
             Outcome::Allow => (Vec::new(), DEFAULT_WINDOW),
-            Outcome::Require { gates, window } => (gates.clone(), *window),
+            Outcome::Require { gates, window } => {
+                // Before anything is stored or counted: approvers must be able to read it.
+                call::check_reviewable(&checked, state.config.server.max_gated_body_bytes)?;
+                (gates.clone(), *window)
+            }
         };
         let statement = Statement {
             v: PROTOCOL_VERSION,
@@ -213,8 +217,22 @@ async fn open(
         matched,
         status: stored_status,
     };
-    let Some(entry) = state.store.create_approval(&new, hits, audit).await? else {
-        return Ok(None);
+    let max_pending = state.config.server.max_pending_per_app;
+    let entry = match state
+        .store
+        .create_approval(&new, hits, audit, max_pending)
+        .await?
+    {
+        Created::Stored(entry) => entry,
+        Created::RateLimitFilled => return Ok(None),
+        Created::TooManyPending => {
+            return Err(ApiError::new(
+                ErrorCode::TooManyPending,
+                format!(
+                    "app {app:?} has {max_pending} approvals pending already (server.max_pending_per_app); wait for some to be decided, or cancel them"
+                ),
+            ))
+        }
     };
     let mut record = new.record();
 

@@ -35,7 +35,9 @@ pub async fn challenge(
     let (nonce, expires_at) = state
         .sessions
         .challenge(&req.key_id, state.clock.now())
-        .ok_or_else(|| ApiError::too_many("too many outstanding challenges; retry shortly"))?;
+        .ok_or_else(|| {
+            ApiError::too_many("too many outstanding challenges in all; retry shortly")
+        })?;
     Ok(Json(Challenge { nonce, expires_at }))
 }
 
@@ -141,6 +143,19 @@ pub async fn detail(
     Ok(Json(wallet_detail(&state.config, &record)))
 }
 
+/// The most characters a decision's comment may have.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+fn check_comment(comment: Option<&str>) -> Result<(), ApiError> {
+    match comment {
+        Some(c) if c.chars().count() > MAX_COMMENT_CHARS => Err(ApiError::new(
+            ErrorCode::CommentTooLong,
+            format!("the comment is over {MAX_COMMENT_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The answer to a refused decision.
 fn refusal(r: Refusal) -> ApiError {
     let code = match r {
@@ -168,6 +183,7 @@ pub async fn decide(
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let id = approval_id(&id)?;
     let d = &req.decision;
+    check_comment(d.comment.as_deref())?;
     let record = match state.store.approval(id).await? {
         Some(record) => record,
         None => {
@@ -238,5 +254,20 @@ pub async fn decide(
             ErrorCode::ApprovalNotFound,
             format!("no approval {id}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_capped_in_characters() {
+        assert!(check_comment(None).is_ok());
+        assert!(check_comment(Some("")).is_ok());
+        // Characters, not bytes: 2,000 three-byte characters are fine.
+        assert!(check_comment(Some(&"€".repeat(MAX_COMMENT_CHARS))).is_ok());
+        let err = check_comment(Some(&"x".repeat(MAX_COMMENT_CHARS + 1))).unwrap_err();
+        assert_eq!(err.code, "comment_too_long");
     }
 }

@@ -27,6 +27,17 @@ pub struct NewApproval {
     pub status: ApprovalStatus,
 }
 
+/// What [`Store::create_approval`] did.
+#[derive(Debug, Clone)]
+pub enum Created {
+    /// Stored; the first audit entry.
+    Stored(AuditEntry),
+    /// Nothing stored: a rate-limited rule filled since it was counted.
+    RateLimitFilled,
+    /// Nothing stored: the app has its most pending approvals already.
+    TooManyPending,
+}
+
 /// A match of a rate-limited rule, counted when the approval is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleHit {
@@ -233,18 +244,34 @@ async fn record_from_row(
 impl Store {
     /// Inserts an approval with its audit entries (`requested`, and `execution_started` for a
     /// call that needs no approval) and counts its rate-limited rule matches; returns the
-    /// first entry. `None` (nothing stored) when a rule of `hits` reached its limit since the
-    /// caller counted: evaluate again.
+    /// first entry. Stores nothing and counts nothing when a pending approval would be one
+    /// more than `max_pending` for its app ([`Created::TooManyPending`]), or when a rule of
+    /// `hits` reached its limit since the caller counted ([`Created::RateLimitFilled`]:
+    /// evaluate again).
     pub async fn create_approval(
         &self,
         new: &NewApproval,
         hits: &[RuleHit],
         audit: Vec<AuditDraft>,
-    ) -> Result<Option<AuditEntry>, StoreError> {
+        max_pending: u32,
+    ) -> Result<Created, StoreError> {
         let s = &new.statement;
         let id = s.approval_id.to_string();
         let now_ms = s.created_at.unix() * 1000;
         let mut tx = self.begin_write().await?;
+        if new.status == ApprovalStatus::Pending {
+            // Overdue approvals the expiry task has not recorded yet do not count.
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND expires_at > ? AND app_id = ?",
+            )
+            .bind(s.created_at.unix())
+            .bind(&s.app)
+            .fetch_one(&mut *tx)
+            .await?;
+            if pending >= i64::from(max_pending) {
+                return Ok(Created::TooManyPending);
+            }
+        }
         for hit in hits {
             let count: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?",
@@ -256,7 +283,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             if count >= i64::from(hit.count) {
-                return Ok(None);
+                return Ok(Created::RateLimitFilled);
             }
             sqlx::query(
                 "INSERT INTO rule_hits (policy_id, rule_id, app_id, at_ms) VALUES (?, ?, ?, ?)",
@@ -299,10 +326,9 @@ impl Store {
             let entry = append(&mut tx, draft, s.created_at).await?;
             first.get_or_insert(entry);
         }
+        let first = first.ok_or_else(|| corrupt("an approval needs at least one audit entry"))?;
         tx.commit().await?;
-        first
-            .map(Some)
-            .ok_or_else(|| corrupt("an approval needs at least one audit entry"))
+        Ok(Created::Stored(first))
     }
 
     /// Matches of each `(policy, rule, per_ms)` by `app` within its period before `now`.

@@ -19,8 +19,8 @@ mod revocation;
 mod tests;
 
 pub use approvals::{
-    approvals_needed, eligible_people, ApprovalRecord, DecideOutcome, ListFilter, ListedApproval,
-    NewApproval, Outcome, RuleHit,
+    approvals_needed, eligible_people, ApprovalRecord, Created, DecideOutcome, ListFilter,
+    ListedApproval, NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;
 pub use comparable::PastApproval;

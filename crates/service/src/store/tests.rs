@@ -87,7 +87,7 @@ async fn decide(
 async fn create(store: &Store, quorum: u32) -> NewApproval {
     let new = new_approval(quorum);
     let id = new.statement.approval_id;
-    store
+    let created = store
         .create_approval(
             &new,
             &[],
@@ -97,10 +97,11 @@ async fn create(store: &Store, quorum: u32) -> NewApproval {
                 "app:app",
                 json!({"status": "pending"}),
             )],
+            1000,
         )
         .await
-        .unwrap()
         .unwrap();
+    assert!(matches!(created, Created::Stored(_)));
     new
 }
 
@@ -291,6 +292,66 @@ async fn a_revoked_or_unknown_key_decides_nothing() {
 }
 
 #[tokio::test]
+async fn pending_approvals_beyond_the_cap_store_and_count_nothing() {
+    let (store, _dir) = temp_store().await;
+    let hit = RuleHit {
+        policy: "p".into(),
+        rule: "r".into(),
+        app: "app".into(),
+        count: 100,
+        per_ms: 60_000,
+    };
+    let draft = |id| {
+        vec![AuditDraft::approval(
+            AuditKind::Requested,
+            id,
+            "app:app",
+            json!({}),
+        )]
+    };
+    let create = |new: NewApproval| {
+        let store = store.clone();
+        let hit = hit.clone();
+        async move {
+            let id = new.statement.approval_id;
+            store
+                .create_approval(&new, std::slice::from_ref(&hit), draft(id), 2)
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..2 {
+        assert!(matches!(create(new_approval(1)).await, Created::Stored(_)));
+    }
+    let head = store.audit_head().await.unwrap();
+    let refused = new_approval(1);
+    let id = refused.statement.approval_id;
+    assert!(matches!(create(refused).await, Created::TooManyPending));
+    assert!(store.approval(id).await.unwrap().is_none());
+    assert_eq!(store.audit_head().await.unwrap(), head);
+    let rules = [("p".to_string(), "r".to_string(), 60_000)];
+    let counts = store.rule_hit_counts("app", &rules, t(1)).await.unwrap();
+    assert_eq!(
+        counts[&("p".to_string(), "r".to_string())],
+        2,
+        "no hit counted"
+    );
+    // A call that runs at once is not pending: unaffected.
+    let mut now = new_approval(1);
+    now.status = ApprovalStatus::Executing;
+    assert!(matches!(create(now).await, Created::Stored(_)));
+    // Another app has its own cap.
+    let mut other = new_approval(1);
+    other.statement.app = "other".into();
+    assert!(matches!(create(other).await, Created::Stored(_)));
+    // Pending approvals past their window no longer count, expired or not yet.
+    let mut later = new_approval(1);
+    later.statement.created_at = t(60);
+    later.statement.expires_at = t(120);
+    assert!(matches!(create(later).await, Created::Stored(_)));
+}
+
+#[tokio::test]
 async fn a_full_rate_limit_stores_nothing() {
     let (store, _dir) = temp_store().await;
     let hit = RuleHit {
@@ -311,19 +372,23 @@ async fn a_full_rate_limit_stores_nothing() {
     for _ in 0..2 {
         let new = new_approval(1);
         let id = new.statement.approval_id;
-        assert!(store
-            .create_approval(&new, std::slice::from_ref(&hit), draft(id))
-            .await
-            .unwrap()
-            .is_some());
+        assert!(matches!(
+            store
+                .create_approval(&new, std::slice::from_ref(&hit), draft(id), 1000)
+                .await
+                .unwrap(),
+            Created::Stored(_)
+        ));
     }
     let new = new_approval(1);
     let id = new.statement.approval_id;
-    assert!(store
-        .create_approval(&new, std::slice::from_ref(&hit), draft(id))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(matches!(
+        store
+            .create_approval(&new, std::slice::from_ref(&hit), draft(id), 1000)
+            .await
+            .unwrap(),
+        Created::RateLimitFilled
+    ));
     assert!(store.approval(id).await.unwrap().is_none());
     let rules = [("p".to_string(), "small".to_string(), 60_000)];
     let counts = store.rule_hit_counts("app", &rules, t(1)).await.unwrap();

@@ -86,7 +86,7 @@ fn duplicate_ids_within_a_kind() {
         "id = \"bob\"",
         "id = \"alice\"",
         "id",
-        "duplicate approver id \"alice\" (first defined on line 11)",
+        "duplicate approver id \"alice\" (first defined on line 13)",
     );
     assert_refused(
         "id = \"batch.job_2\"",
@@ -494,6 +494,30 @@ fn server_checks() {
         "max_response_bytes = 4096",
         "max_response_bytes = -5",
         "max_response_bytes",
+        "positive",
+    );
+    assert_refused(
+        "max_gated_body_bytes = 1024",
+        "max_gated_body_bytes = 2049",
+        "max_gated_body_bytes",
+        "must be at most max_request_bytes (2048)",
+    );
+    assert_refused(
+        "max_gated_body_bytes = 1024",
+        "max_gated_body_bytes = 0",
+        "max_gated_body_bytes",
+        "positive",
+    );
+    assert_refused(
+        "max_pending_per_app = 50",
+        "max_pending_per_app = 0",
+        "max_pending_per_app",
+        "positive",
+    );
+    assert_refused(
+        "max_pending_per_app = 50",
+        "max_pending_per_app = 99999999999",
+        "max_pending_per_app",
         "positive",
     );
     assert_refused(
