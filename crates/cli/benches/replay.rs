@@ -192,7 +192,7 @@ async fn record(store: &Store, i: u64, at: i64) -> anyhow::Result<()> {
         format!("app:{app}"),
         data,
     )];
-    store.create_approval(&new, &[], audit).await?;
+    store.create_approval(&new, &[], audit, u32::MAX).await?;
     Ok(())
 }
 

@@ -143,7 +143,10 @@ mod tests {
             ),
             AuditDraft::approval(AuditKind::Expired, id, "service", json!({})),
         ];
-        store.create_approval(&new, &[], audit).await.unwrap();
+        store
+            .create_approval(&new, &[], audit, u32::MAX)
+            .await
+            .unwrap();
         id
     }
 
