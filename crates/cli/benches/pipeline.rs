@@ -131,7 +131,7 @@ struct Harness {
 
 impl Harness {
     async fn start() -> anyhow::Result<Self> {
-        let stack = DemoStack::start().await?;
+        let stack = DemoStack::start_for_benchmark(countersign_cli::demo::DEMO_POLICY).await?;
         let approver = stack.pair("alice", "bench approver").await?;
         let admin = stack.admin().await?;
         Ok(Self {

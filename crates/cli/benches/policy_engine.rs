@@ -145,8 +145,8 @@ fn evaluation_ns(config: &Config, n: u32) -> f64 {
 async fn run() -> anyhow::Result<()> {
     let scale = scale();
     let twenty = twenty_rules();
-    let one = DemoStack::start_with_policy(ONE_RULE).await?;
-    let many = DemoStack::start_with_policy(&twenty).await?;
+    let one = DemoStack::start_for_benchmark(ONE_RULE).await?;
+    let many = DemoStack::start_for_benchmark(&twenty).await?;
     assert_eq!(
         many.config.policy("refunds").context("policy")?.rules.len(),
         20

@@ -42,16 +42,17 @@ action = "deny"
 
 /// The demo's configuration: one approver, one app, one grant whose refunds need approval.
 pub fn demo_config(listen: &str, provider_url: &str, api_key: &str, database: &Path) -> String {
-    config_with_policy(listen, provider_url, api_key, database, DEMO_POLICY)
+    config_with(listen, provider_url, api_key, database, "", DEMO_POLICY)
 }
 
-/// The demo's configuration with `policy` (TOML defining the policy `refunds`) instead of
-/// [`DEMO_POLICY`].
-pub fn config_with_policy(
+/// The demo's configuration with `server_lines` added to `[server]` and `policy` (TOML
+/// defining the policy `refunds`) instead of [`DEMO_POLICY`].
+pub fn config_with(
     listen: &str,
     provider_url: &str,
     api_key: &str,
     database: &Path,
+    server_lines: &str,
     policy: &str,
 ) -> String {
     format!(
@@ -59,7 +60,7 @@ pub fn config_with_policy(
 listen = "{listen}"
 public_url = "http://{listen}"
 database = "sqlite://{db}"
-
+{server_lines}
 [[approver]]
 id = "alice"
 name = "Alice Example"

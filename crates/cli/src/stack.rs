@@ -1,7 +1,7 @@
 //! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file,
 //! configured by [`crate::demo::demo_config`] (or another policy). The demo and the pipeline benchmark run on it.
 
-use crate::demo::{config_with_policy, DEMO_POLICY, SECRET_ENV};
+use crate::demo::{config_with, DEMO_POLICY, SECRET_ENV};
 use crate::sample_provider::SampleProvider;
 use countersign_approver::ApproverClient;
 use countersign_core::encoding::random_token;
@@ -35,11 +35,17 @@ pub struct DemoStack {
 impl DemoStack {
     /// Starts the provider and the service on free loopback ports.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with_policy(DEMO_POLICY).await
+        Self::start_with("", DEMO_POLICY).await
     }
 
-    /// Like [`DemoStack::start`], with `policy` (TOML defining the policy `refunds`).
-    pub async fn start_with_policy(policy: &str) -> anyhow::Result<Self> {
+    /// For benchmarks that create many pending approvals: no `max_pending_per_app` in the
+    /// way, and `policy` (TOML defining the policy `refunds`).
+    pub async fn start_for_benchmark(policy: &str) -> anyhow::Result<Self> {
+        Self::start_with("max_pending_per_app = 100000000", policy).await
+    }
+
+    /// Like [`DemoStack::start`], with `server_lines` added to `[server]` and `policy`.
+    pub async fn start_with(server_lines: &str, policy: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let provider_secret = format!("sk_demo_{}", random_token());
         let api_key = format!("cs_demo_{}", random_token());
@@ -47,11 +53,12 @@ impl DemoStack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let listen = listener.local_addr()?.to_string();
         let config_path = dir.path().join("countersign.toml");
-        let text = config_with_policy(
+        let text = config_with(
             &listen,
             &provider.base_url(),
             &api_key,
             &dir.path().join("countersign.db"),
+            server_lines,
             policy,
         );
         std::fs::write(&config_path, &text)?;
