@@ -38,10 +38,10 @@ impl DemoStack {
         Self::start_with("", DEMO_POLICY).await
     }
 
-    /// For benchmarks that create many pending approvals: no `max_pending_per_app` in the
-    /// way, and `policy` (TOML defining the policy `refunds`).
+    /// For benchmarks that create many pending approvals (`max_pending_per_app` raised to
+    /// 100,000), with `policy` (TOML defining the policy `refunds`).
     pub async fn start_for_benchmark(policy: &str) -> anyhow::Result<Self> {
-        Self::start_with("max_pending_per_app = 100000000", policy).await
+        Self::start_with("max_pending_per_app = 100000", policy).await
     }
 
     /// Like [`DemoStack::start`], with `server_lines` added to `[server]` and `policy`.
