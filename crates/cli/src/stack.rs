@@ -39,9 +39,9 @@ impl DemoStack {
     }
 
     /// For benchmarks that create many pending approvals (`max_pending_per_app` raised to
-    /// 100,000), with `policy` (TOML defining the policy `refunds`).
+    /// 10,000,000), with `policy` (TOML defining the policy `refunds`).
     pub async fn start_for_benchmark(policy: &str) -> anyhow::Result<Self> {
-        Self::start_with("max_pending_per_app = 100000", policy).await
+        Self::start_with("max_pending_per_app = 10000000", policy).await
     }
 
     /// Like [`DemoStack::start`], with `server_lines` added to `[server]` and `policy`.

@@ -260,18 +260,13 @@ impl Store {
         let now_ms = s.created_at.unix() * 1000;
         let mut tx = self.begin_write().await?;
         if new.status == ApprovalStatus::Pending {
-            // Overdue approvals the expiry task has not recorded yet do not count. The count
-            // stops at the cap and reads only the (app_id, status, expires_at) index, so its
-            // cost is bounded by the cap, not by how many approvals are pending.
-            let pending: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM approvals
-                  WHERE app_id = ? AND status = 'pending' AND expires_at > ? LIMIT ?)",
-            )
-            .bind(&s.app)
-            .bind(s.created_at.unix())
-            .bind(i64::from(max_pending))
-            .fetch_one(&mut *tx)
-            .await?;
+            // One row, kept exact by triggers (migration 0004).
+            let pending: i64 =
+                sqlx::query_scalar("SELECT pending FROM app_pending WHERE app_id = ?")
+                    .bind(&s.app)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or(0);
             if pending >= i64::from(max_pending) {
                 return Ok(Created::TooManyPending);
             }

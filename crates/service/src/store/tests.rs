@@ -320,8 +320,11 @@ async fn pending_approvals_beyond_the_cap_store_and_count_nothing() {
                 .unwrap()
         }
     };
+    let mut first = Vec::new();
     for _ in 0..2 {
-        assert!(matches!(create(new_approval(1)).await, Created::Stored(_)));
+        let new = new_approval(1);
+        first.push(new.statement.approval_id);
+        assert!(matches!(create(new).await, Created::Stored(_)));
     }
     let head = store.audit_head().await.unwrap();
     let refused = new_approval(1);
@@ -344,11 +347,32 @@ async fn pending_approvals_beyond_the_cap_store_and_count_nothing() {
     let mut other = new_approval(1);
     other.statement.app = "other".into();
     assert!(matches!(create(other).await, Created::Stored(_)));
-    // Pending approvals past their window no longer count, expired or not yet.
+    // Once they leave pending (expired here), they no longer count.
+    for id in first {
+        let draft = AuditDraft::approval(AuditKind::Expired, id, "service", json!({}));
+        store
+            .transition(
+                id,
+                &[ApprovalStatus::Pending],
+                ApprovalStatus::Expired,
+                Outcome::None,
+                draft,
+                t(60),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
     let mut later = new_approval(1);
     later.statement.created_at = t(60);
     later.statement.expires_at = t(120);
     assert!(matches!(create(later).await, Created::Stored(_)));
+    let mut third = new_approval(1);
+    third.statement.created_at = t(61);
+    assert!(matches!(create(third).await, Created::Stored(_)));
+    let mut fourth = new_approval(1);
+    fourth.statement.created_at = t(62);
+    assert!(matches!(create(fourth).await, Created::TooManyPending));
 }
 
 #[tokio::test]
