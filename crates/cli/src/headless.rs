@@ -34,7 +34,7 @@ pub async fn pair(link: &str, key_file: &Path, device_name: &str) -> anyhow::Res
         display::inert_name(&preview.service_id),
     );
     let key = generate_signing_key();
-    let pairing = ApproverClient::pair(&http, server, code, device_name, &key)
+    let pairing = ApproverClient::pair_previewed(&http, server, code, &preview, device_name, &key)
         .await
         .context("pairing")?;
     KeyFile::create(key_file, &pairing, &key).context("writing the key file")?;
