@@ -48,11 +48,13 @@ pub trait Connector: Send + Sync + 'static {
         server: &'a ServerUrl,
         code: &'a str,
     ) -> BoxFuture<'a, Result<PairPreview, ApproverError>>;
-    /// Registers `key`'s public half with the code.
+    /// Registers `key`'s public half with the code, for the service `preview` named (the
+    /// request carries the key's proof of possession over the code and that service id).
     fn pair<'a>(
         &'a self,
         server: &'a ServerUrl,
         code: &'a str,
+        preview: &'a PairPreview,
         device_name: &'a str,
         key: &'a SigningKey,
     ) -> BoxFuture<'a, Result<Pairing, ApproverError>>;
@@ -95,13 +97,15 @@ impl Connector for HttpConnector {
         &'a self,
         server: &'a ServerUrl,
         code: &'a str,
+        preview: &'a PairPreview,
         device_name: &'a str,
         key: &'a SigningKey,
     ) -> BoxFuture<'a, Result<Pairing, ApproverError>> {
-        Box::pin(ApproverClient::pair(
+        Box::pin(ApproverClient::pair_previewed(
             &self.http,
             server,
             code,
+            preview,
             device_name,
             key,
         ))
