@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use countersign_approver::{ApproverClient, ApproverError, Pairing, Verdict};
+use countersign_approver::{ApproverClient, ApproverError, HttpClients, Pairing, Verdict};
 use countersign_core::api::*;
 use countersign_core::encoding::{random_token, sha256_hex};
 use countersign_core::keys::{decode_public_key, generate_signing_key, key_id_for, VerifyingKey};
@@ -301,12 +301,12 @@ async fn start() -> (ServerUrl, Shared) {
 
 async fn paired() -> (ApproverClient, Shared) {
     let (server, fake) = start().await;
-    let http = reqwest::Client::new();
+    let http = HttpClients::new("fake-service-test").unwrap();
     let key = generate_signing_key();
-    let pairing = ApproverClient::pair(&http, &server, CODE, "test device", &key)
+    let pairing = ApproverClient::pair(&http.requests, &server, CODE, "test device", &key)
         .await
         .unwrap();
-    (ApproverClient::new(http, pairing, key), fake)
+    (ApproverClient::with_clients(&http, pairing, key), fake)
 }
 
 #[tokio::test]
