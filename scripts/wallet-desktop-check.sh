@@ -17,13 +17,13 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
 eval "$(printf check-password | gnome-keyring-daemon --unlock --components=secrets)"
 
 echo "== keychain"
-pub=$($PROBE keychain-save svc_check alice)
-[ "$($PROBE keychain-load svc_check alice)" = "$pub" ]
-seed=$(secret-tool lookup service countersign username svc_check/alice)
+pub=$($PROBE keychain-save pairing-check)
+[ "$($PROBE keychain-load pairing-check)" = "$pub" ]
+seed=$(secret-tool lookup service countersign username pairing-check)
 [ ${#seed} -eq 43 ] || { echo "secret-tool did not find the key"; exit 1; }
-$PROBE keychain-delete svc_check alice
-! secret-tool lookup service countersign username svc_check/alice >/dev/null
-! $PROBE keychain-load svc_check alice 2>/dev/null
+$PROBE keychain-delete pairing-check
+! secret-tool lookup service countersign username pairing-check >/dev/null
+! $PROBE keychain-load pairing-check 2>/dev/null
 echo "ok: stored, found by secret-tool, loaded, deleted"
 
 echo "== notifications"

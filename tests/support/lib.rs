@@ -723,8 +723,10 @@ impl TestApprover {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("HTTP client");
+        // The device's own client is built as the Wallet and headless approver build theirs.
+        let clients = countersign_approver::HttpClients::new("countersign-tests").expect("HTTP");
         Self {
-            client: ApproverClient::new(http.clone(), pairing.clone(), key.clone()),
+            client: ApproverClient::with_clients(&clients, pairing.clone(), key.clone()),
             key: Arc::new(key),
             pairing,
             http,

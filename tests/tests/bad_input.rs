@@ -2,8 +2,10 @@
 //! log (every state change is audited), the upstream call count and the approvals' stored
 //! status and decisions stay as they were.
 
+use countersign_core::api::PairRequest as SignedPair;
 use countersign_core::encoding::random_token;
-use countersign_core::keys::{encode_public_key, generate_signing_key};
+use countersign_core::keys::{encode_public_key, generate_signing_key, key_id_for, SigningKey};
+use countersign_core::pairing::signed_pair_request;
 use countersign_core::{Timestamp, Verdict};
 use countersign_sdk::{ApprovalStatus, Error, ProxyRequest};
 use countersign_tests::{AppOptions, RawAnswer, TestApp, GRANT, REFUND_PATH, WAIT};
@@ -425,17 +427,85 @@ async fn decisions_after_the_window_are_refused_as_expired() {
     app.shutdown().await;
 }
 
+/// A `POST /v1/pair` body for `key` and `code`, with its proof of possession for `service_id`.
+fn signed_pair(key: &SigningKey, code: &str, service_id: &str) -> String {
+    serde_json::to_string(&signed_pair_request(key, code, service_id, "test device")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_needs_a_proof_of_possession_for_this_service() {
+    let app = TestApp::spawn(AppOptions::default()).await;
+    let service_id = app.service_id();
+    let (_, code) = app.invite("alice").await;
+    let key = generate_signing_key();
+    let honest = signed_pair_request(&key, &code, &service_id, "laptop");
+
+    // Signed by another key than the one registered.
+    let mut stolen = signed_pair_request(&generate_signing_key(), &code, &service_id, "laptop");
+    stolen.public_key = honest.public_key.clone();
+    // Signed over another code, or a malformed signature.
+    let recoded = SignedPair {
+        signature: signed_pair_request(&key, &random_token(), &service_id, "laptop").signature,
+        ..honest.clone()
+    };
+    let garbled = SignedPair {
+        signature: "not-a-signature".into(),
+        ..honest.clone()
+    };
+    for bad in [stolen, recoded, garbled] {
+        refused_without_change(&app, &[], (422, "bad_pairing_signature"), async {
+            app.raw_post("/v1/pair", &serde_json::to_string(&bad).unwrap(), None)
+                .await
+        })
+        .await;
+    }
+    // Signed (correctly) for another service: the preview of some other service was signed.
+    let elsewhere = signed_pair_request(&key, &code, "svc_0000000000000000", "laptop");
+    refused_without_change(&app, &[], (422, "service_mismatch"), async {
+        app.raw_post(
+            "/v1/pair",
+            &serde_json::to_string(&elsewhere).unwrap(),
+            None,
+        )
+        .await
+    })
+    .await;
+    // An old client without the proof gets a 422 that says what is missing and why.
+    let old = json!({
+        "code": code,
+        "public_key": encode_public_key(&key.verifying_key()),
+        "device_name": "old wallet",
+    });
+    let answer = app.raw_post("/v1/pair", &old.to_string(), None).await;
+    assert_eq!(answer.pair(), (422, "invalid_request"), "{:?}", answer.body);
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("signature") && message.contains("update"),
+        "{message}"
+    );
+    // Unknown fields are still refused.
+    let mut extra = serde_json::to_value(&honest).unwrap();
+    extra["admin"] = json!(true);
+    refused_without_change(&app, &[], (422, "invalid_request"), async {
+        app.raw_post("/v1/pair", &extra.to_string(), None).await
+    })
+    .await;
+
+    // The code was not used up by any of these: the honest request pairs.
+    let answer = app
+        .raw_post("/v1/pair", &serde_json::to_string(&honest).unwrap(), None)
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(answer.body["key_id"], key_id_for(&key.verifying_key()));
+    assert_eq!(answer.body["service_id"], service_id);
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_codes_work_once_and_only_in_time() {
     let app = TestApp::spawn(AppOptions::default()).await;
-    let pair_body = |code: &str| {
-        json!({
-            "code": code,
-            "public_key": encode_public_key(&generate_signing_key().verifying_key()),
-            "device_name": "test device",
-        })
-        .to_string()
-    };
+    let service_id = app.service_id();
+    let pair_body = |code: &str| signed_pair(&generate_signing_key(), code, &service_id);
 
     let (_, code) = app.invite("alice").await;
     let first = app.raw_post("/v1/pair", &pair_body(&code), None).await;
@@ -484,10 +554,7 @@ async fn pairing_codes_work_once_and_only_in_time() {
     let key = generate_signing_key();
     let (_, code1) = app.invite("bob").await;
     let (_, code2) = app.invite("bob").await;
-    let body = |code: &str| {
-        json!({"code": code, "public_key": encode_public_key(&key.verifying_key()), "device_name": "d"})
-            .to_string()
-    };
+    let body = |code: &str| signed_pair(&key, code, &service_id);
     assert_eq!(
         app.raw_post("/v1/pair", &body(&code1), None).await.status,
         200

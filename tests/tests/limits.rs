@@ -4,7 +4,8 @@
 //! change nothing (the audit log, the upstream calls, the approvals asked about).
 
 use countersign_core::encoding::{b64_encode, random_token};
-use countersign_core::keys::{encode_public_key, generate_signing_key};
+use countersign_core::keys::generate_signing_key;
+use countersign_core::pairing::signed_pair_request;
 use countersign_core::Verdict;
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_tests::{
@@ -194,12 +195,13 @@ async fn pending_approvals_per_app_are_capped() {
 async fn a_flood_of_wrong_pairing_codes_does_not_stall_decisions_or_calls() {
     let app = TestApp::spawn(AppOptions::default()).await;
     let alice = app.pair_approver("alice").await;
-    let public_key = encode_public_key(&generate_signing_key().verifying_key());
+    let key = generate_signing_key();
+    let service_id = app.service_id();
     let flood: Vec<_> = (0..8)
         .map(|_| {
             let http = app.http.clone();
             let base = app.base_url.clone();
-            let public_key = public_key.clone();
+            let (key, service_id) = (key.clone(), service_id.clone());
             tokio::spawn(async move {
                 for i in 0..250 {
                     let path = if i % 5 == 0 {
@@ -210,11 +212,13 @@ async fn a_flood_of_wrong_pairing_codes_does_not_stall_decisions_or_calls() {
                     let body = if i % 5 == 0 {
                         json!({"code": random_token()})
                     } else {
-                        json!({
-                            "code": random_token(),
-                            "public_key": public_key,
-                            "device_name": "flood",
-                        })
+                        serde_json::to_value(signed_pair_request(
+                            &key,
+                            &random_token(),
+                            &service_id,
+                            "flood",
+                        ))
+                        .unwrap()
                     };
                     let answer = raw_request(
                         &http,

@@ -294,12 +294,15 @@ async fn a_pairing_code_of_an_approver_removed_from_the_configuration_pairs_noth
     let (_, code) = app.invite("dave").await;
     restart_without(&mut app, "dave").await;
     let key = countersign_core::keys::generate_signing_key();
-    let body = serde_json::json!({
-        "code": code,
-        "public_key": countersign_core::keys::encode_public_key(&key.verifying_key()),
-        "device_name": "dave's phone",
-    });
-    let answer = app.raw_post("/v1/pair", &body.to_string(), None).await;
+    let body = countersign_core::pairing::signed_pair_request(
+        &key,
+        &code,
+        &app.service_id(),
+        "dave's phone",
+    );
+    let answer = app
+        .raw_post("/v1/pair", &serde_json::to_string(&body).unwrap(), None)
+        .await;
     assert_eq!(
         answer.pair(),
         (409, "unknown_approver"),

@@ -6,6 +6,7 @@
 
 use crate::error::ApproverError;
 use crate::events::EventStream;
+use crate::http::HttpClients;
 use crate::pairing::Pairing;
 use crate::review::Review;
 use crate::session::Session;
@@ -48,8 +49,8 @@ pub(crate) async fn read_json<T: DeserializeOwned>(answer: Response) -> Result<T
 /// The device key is passed in by the caller (from a [`KeyFile`](crate::KeyFile) for the
 /// headless approver, from the OS keychain for the desktop Wallet) and never leaves memory.
 ///
-/// For [`events`](Self::events), give it a `reqwest::Client` without a total request timeout
-/// (a connect timeout is fine): the event stream stays open.
+/// Build it with [`with_clients`](Self::with_clients) and [`HttpClients`]: no redirects,
+/// connect timeouts, an overall deadline for requests and none for the event stream.
 #[derive(Clone)]
 pub struct ApproverClient {
     inner: Arc<Inner>,
@@ -57,6 +58,8 @@ pub struct ApproverClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// The client of the event stream (no overall deadline).
+    stream_http: reqwest::Client,
     pairing: Pairing,
     key: SigningKey,
     session: Session,
@@ -72,11 +75,34 @@ impl fmt::Debug for ApproverClient {
 }
 
 impl ApproverClient {
-    /// A client for `pairing`, signing with `key`. No request is made until the first call.
+    /// A client for `pairing`, signing with `key`, talking through `clients` (requests with a
+    /// deadline, the event stream without). No request is made until the first call.
+    pub fn with_clients(clients: &HttpClients, pairing: Pairing, key: SigningKey) -> Self {
+        Self::build(
+            clients.requests.clone(),
+            clients.stream.clone(),
+            pairing,
+            key,
+        )
+    }
+
+    /// A client using one `http` client for everything, the event stream included: give it
+    /// no overall timeout (a connect timeout is fine), or the stream is cut by it. Prefer
+    /// [`with_clients`](Self::with_clients).
     pub fn new(http: reqwest::Client, pairing: Pairing, key: SigningKey) -> Self {
+        Self::build(http.clone(), http, pairing, key)
+    }
+
+    fn build(
+        http: reqwest::Client,
+        stream_http: reqwest::Client,
+        pairing: Pairing,
+        key: SigningKey,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http,
+                stream_http,
                 pairing,
                 key,
                 session: Session::new(),
@@ -269,8 +295,10 @@ impl ApproverClient {
     pub async fn events(&self, last_event_id: Option<u64>) -> Result<EventStream, ApproverError> {
         let url = self.inner.pairing.server.endpoint("/v1/wallet/events");
         let answer = self
-            .send_authed(|http| {
-                let request = http
+            .send_authed(|_| {
+                let request = self
+                    .inner
+                    .stream_http
                     .get(&url)
                     .header(ACCEPT, "text/event-stream")
                     .header(CACHE_CONTROL, "no-cache");

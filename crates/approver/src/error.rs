@@ -80,6 +80,23 @@ pub enum ApproverError {
         got: u32,
     },
 
+    /// The server URL is plain `http://` to a host that is not a loopback address.
+    #[error("{0}")]
+    InsecureServer(#[from] countersign_core::LinkError),
+
+    /// The service's answer to `POST /v1/pair` names another key, service or approver than
+    /// the key this device registered and the preview the person confirmed. Nothing may be
+    /// stored for such a pairing.
+    #[error("the service answered the pairing with {field} {got:?}, expected {expected:?}; the pairing was not kept")]
+    PairingMismatch {
+        /// Which field differs: `key_id`, `service_id` or `approver_id`.
+        field: &'static str,
+        /// What this device expected.
+        expected: String,
+        /// What the service answered.
+        got: String,
+    },
+
     /// A deep link that this client cannot act on (wrong kind, or a server it is not paired with).
     #[error("cannot use this link: {0}")]
     WrongLink(String),

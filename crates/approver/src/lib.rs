@@ -17,6 +17,8 @@
 //! - [`review`]: [`Review`], an approval detail that passed local verification (approval id,
 //!   service, version, recomputed digest, body). Decisions are only built from a `Review`.
 //! - [`events`] and [`sse`]: the live event stream and the Server-Sent Events parser under it.
+//! - [`http`]: [`HttpClients`], no redirects, connect timeouts, an overall deadline for
+//!   requests and none (only a read timeout) for the event stream.
 //! - [`keyfile`]: [`KeyFile`], the headless approver's key and pairing on disk (mode 0600).
 //! - [`error`]: the [`ApproverError`] type and its helpers.
 //!
@@ -27,7 +29,8 @@
 //! use countersign_approver::{ApproverClient, KeyFile, Verdict};
 //!
 //! let (pairing, key) = KeyFile::load("approver.json")?;
-//! let client = ApproverClient::new(reqwest::Client::new(), pairing, key);
+//! let http = countersign_approver::HttpClients::new("my-approver")?;
+//! let client = ApproverClient::with_clients(&http, pairing, key);
 //! for row in client.list("pending").await? {
 //!     let review = client.review(row.approval_id).await?; // verified here
 //!     println!("{} {} — {} [{}]", review.statement().method, review.statement().url,
@@ -40,6 +43,7 @@
 pub mod client;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod keyfile;
 pub mod pairing;
 pub mod progress;
@@ -50,6 +54,7 @@ pub mod sse;
 pub use client::ApproverClient;
 pub use error::ApproverError;
 pub use events::EventStream;
+pub use http::HttpClients;
 pub use keyfile::{KeyFile, KeyFileError};
 pub use pairing::Pairing;
 pub use progress::{policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch};

@@ -7,10 +7,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use countersign_approver::{ApproverClient, ApproverError, Pairing, Verdict};
+use countersign_approver::{ApproverClient, ApproverError, HttpClients, Pairing, Verdict};
 use countersign_core::api::*;
 use countersign_core::encoding::{random_token, sha256_hex};
 use countersign_core::keys::{decode_public_key, generate_signing_key, key_id_for, VerifyingKey};
+use countersign_core::pairing::verify_pair_request;
 use countersign_core::session::verify_nonce;
 use countersign_core::{ApprovalStatus, DeepLink, ServerUrl, Statement, Timestamp};
 use futures::StreamExt;
@@ -31,6 +32,10 @@ struct Fake {
     tamper: bool,
     decisions: Vec<DecisionRequest>,
     last_event_ids: Vec<Option<String>>,
+    /// When set, `POST /v1/pair` answers with this (a hostile or broken service).
+    pair_answer: Option<PairResponse>,
+    /// Every pairing request received.
+    pair_requests: Vec<PairRequest>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -109,7 +114,19 @@ fn app(fake: Shared) -> Router {
                     Err(e) => return *e,
                 };
                 let key = decode_public_key(&r.public_key).unwrap();
-                f.lock().unwrap().key = Some(key);
+                if r.service_id != SERVICE || verify_pair_request(&r, &key).is_err() {
+                    return err(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "bad_pairing_signature",
+                        "no proof of possession",
+                    );
+                }
+                let mut f = f.lock().unwrap();
+                f.pair_requests.push(r.clone());
+                if let Some(answer) = f.pair_answer.clone() {
+                    return Json(answer).into_response();
+                }
+                f.key = Some(key);
                 Json(PairResponse {
                     service_id: p.service_id,
                     approver_id: p.approver_id,
@@ -284,12 +301,12 @@ async fn start() -> (ServerUrl, Shared) {
 
 async fn paired() -> (ApproverClient, Shared) {
     let (server, fake) = start().await;
-    let http = reqwest::Client::new();
+    let http = HttpClients::new("fake-service-test").unwrap();
     let key = generate_signing_key();
-    let pairing = ApproverClient::pair(&http, &server, CODE, "test device", &key)
+    let pairing = ApproverClient::pair(&http.requests, &server, CODE, "test device", &key)
         .await
         .unwrap();
-    (ApproverClient::new(http, pairing, key), fake)
+    (ApproverClient::with_clients(&http, pairing, key), fake)
 }
 
 #[tokio::test]
@@ -322,6 +339,71 @@ async fn preview_and_pair() {
             key_id: key_id_for(&key.verifying_key()),
         }
     );
+}
+
+#[tokio::test]
+async fn pairing_proves_possession_of_the_key_for_the_previewed_service() {
+    let (server, fake) = start().await;
+    let http = reqwest::Client::new();
+    let key = generate_signing_key();
+    ApproverClient::pair(&http, &server, CODE, "laptop", &key)
+        .await
+        .unwrap();
+    let sent = fake.lock().unwrap().pair_requests.clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].service_id, SERVICE);
+    assert_eq!(verify_pair_request(&sent[0], &key.verifying_key()), Ok(()));
+}
+
+#[tokio::test]
+async fn an_answer_for_another_key_service_or_approver_is_refused() {
+    let (server, fake) = start().await;
+    let http = reqwest::Client::new();
+    let honest = |key: &countersign_core::keys::SigningKey| PairResponse {
+        service_id: SERVICE.into(),
+        approver_id: "alice".into(),
+        approver_name: "Alice Example".into(),
+        key_id: key_id_for(&key.verifying_key()),
+    };
+    let someone_else = generate_signing_key();
+    type Edit = fn(&mut PairResponse, &str);
+    let cases: [(&str, Edit); 3] = [
+        ("key_id", |a, other| a.key_id = other.to_string()),
+        ("service_id", |a, _| a.service_id = "svc_other".into()),
+        ("approver_id", |a, _| a.approver_id = "mallory".into()),
+    ];
+    for (field, edit) in cases {
+        let key = generate_signing_key();
+        let mut answer = honest(&key);
+        edit(&mut answer, &key_id_for(&someone_else.verifying_key()));
+        fake.lock().unwrap().pair_answer = Some(answer);
+        let err = ApproverClient::pair(&http, &server, CODE, "laptop", &key)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApproverError::PairingMismatch { field: f, .. } if *f == field),
+            "{field}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_before_anything_is_sent() {
+    let http = reqwest::Client::new();
+    let key = generate_signing_key();
+    // Unroutable on purpose: nothing may be sent, so the refusal is immediate.
+    for text in ["http://192.0.2.10:8470", "http://countersign.invalid"] {
+        let server = ServerUrl::parse(text).unwrap();
+        let err = ApproverClient::preview(&http, &server, CODE)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApproverError::InsecureServer(_)), "{err}");
+        let link = DeepLink::parse(&DeepLink::pair(&server, CODE)).unwrap();
+        let err = ApproverClient::pair_link(&http, &link, "laptop", &key)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApproverError::InsecureServer(_)), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use crate::display;
 use anyhow::Context;
-use countersign_approver::{ApproverClient, KeyFile, Pairing, Verdict};
+use countersign_approver::{ApproverClient, HttpClients, KeyFile, Pairing, Verdict};
 use countersign_core::keys::generate_signing_key;
 use countersign_core::DeepLink;
 use std::path::Path;
@@ -22,8 +22,8 @@ pub async fn pair(link: &str, key_file: &Path, device_name: &str) -> anyhow::Res
             key_file.display()
         );
     }
-    let http = reqwest::Client::new();
-    let preview = ApproverClient::preview(&http, server, code)
+    let http = http_clients()?;
+    let preview = ApproverClient::preview(&http.requests, server, code)
         .await
         .context("checking the pairing code")?;
     eprintln!(
@@ -34,9 +34,10 @@ pub async fn pair(link: &str, key_file: &Path, device_name: &str) -> anyhow::Res
         display::inert_name(&preview.service_id),
     );
     let key = generate_signing_key();
-    let pairing = ApproverClient::pair(&http, server, code, device_name, &key)
-        .await
-        .context("pairing")?;
+    let pairing =
+        ApproverClient::pair_previewed(&http.requests, server, code, &preview, device_name, &key)
+            .await
+            .context("pairing")?;
     KeyFile::create(key_file, &pairing, &key).context("writing the key file")?;
     Ok(pairing)
 }
@@ -44,7 +45,13 @@ pub async fn pair(link: &str, key_file: &Path, device_name: &str) -> anyhow::Res
 /// A client for the pairing in `key_file`.
 pub fn client(key_file: &Path) -> anyhow::Result<ApproverClient> {
     let (pairing, key) = KeyFile::load(key_file)?;
-    Ok(ApproverClient::new(reqwest::Client::new(), pairing, key))
+    Ok(ApproverClient::with_clients(&http_clients()?, pairing, key))
+}
+
+/// The approver's HTTP clients: no redirects, connect and overall timeouts.
+fn http_clients() -> anyhow::Result<HttpClients> {
+    HttpClients::new(concat!("countersign-approver/", env!("CARGO_PKG_VERSION")))
+        .context("building the HTTP client")
 }
 
 /// Prints the pending approvals, one per line.

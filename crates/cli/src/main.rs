@@ -332,6 +332,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "one-time pairing link for {id}; expires at {}",
                     invite.expires_at
                 );
+                let link = countersign_core::DeepLink::parse(&invite.link)?;
+                if let Err(e) = link.server().require_secure_transport() {
+                    eprintln!(
+                        "warning: Wallets and approvers will not pair through this link: {e}; \
+                         set server.public_url to an https URL"
+                    );
+                }
                 admin.close().await;
             }
             ApproverCommand::Remove { config, id, reason } => {

@@ -106,9 +106,9 @@ impl DemoStack {
         admin.close().await;
         let link = DeepLink::parse(&invite.link)?;
         let key = generate_signing_key();
-        let http = reqwest::Client::new();
-        let pairing = ApproverClient::pair_link(&http, &link, device_name, &key).await?;
-        Ok(ApproverClient::new(http, pairing, key))
+        let http = countersign_approver::HttpClients::new("countersign-demo")?;
+        let pairing = ApproverClient::pair_link(&http.requests, &link, device_name, &key).await?;
+        Ok(ApproverClient::with_clients(&http, pairing, key))
     }
 
     /// Stops the service gracefully, then the provider.

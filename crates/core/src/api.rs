@@ -205,6 +205,11 @@ pub struct PairRequest {
     pub public_key: String,
     /// A name for the device, shown in the audit log.
     pub device_name: String,
+    /// The service the device pairs with: the `service_id` its preview of the code returned.
+    pub service_id: String,
+    /// Proof of possession: Ed25519 by the new key over `"countersign/pair/v1\n"` and the JCS
+    /// form of `{code, public_key, service_id}`, base64url (see [`crate::pairing`]).
+    pub signature: String,
 }
 
 /// Answer of `POST /v1/pair`.

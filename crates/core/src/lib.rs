@@ -8,6 +8,7 @@
 //! - [`statement`]: the [`Statement`] an approver reviews and its `request_digest`.
 //! - [`decision`]: the signed approve/deny [`Decision`].
 //! - [`session`]: the Wallet's challenge–response session signature.
+//! - [`pairing`]: the proof of possession a device signs when it pairs.
 //! - [`link`]: `countersign://` deep links (pairing and approval).
 //! - [`audit`]: the hash chain of the append-only audit log.
 //! - [`api`]: request and response bodies of every endpoint.
@@ -26,6 +27,7 @@ pub mod jcs;
 pub mod keys;
 pub mod link;
 pub mod novelty;
+pub mod pairing;
 pub mod session;
 pub mod statement;
 pub mod status;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 use url::form_urlencoded::byte_serialize;
-use url::Url;
+use url::{Host, Url};
 use uuid::Uuid;
 
 /// The URL scheme the Wallet registers.
@@ -43,6 +43,15 @@ pub enum LinkError {
     /// The pairing code has the wrong length or characters.
     #[error("the pairing code is malformed")]
     BadCode,
+    /// Plain `http://` to a host that is not a loopback address: pairing (and the device key
+    /// it registers) must not cross a network unencrypted.
+    #[error(
+        "refusing plain http to {url}: use https (http only to 127.0.0.0/8, ::1 or localhost)"
+    )]
+    PlainHttp {
+        /// The server's base URL.
+        url: String,
+    },
     /// The server parameter is not an acceptable base URL.
     #[error("bad server URL {url:?}: {why}")]
     BadServer {
@@ -88,6 +97,36 @@ impl ServerUrl {
     /// The normalised text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// True when the host is a loopback address: `127.0.0.0/8`, `::1` or `localhost`.
+    pub fn is_loopback(&self) -> bool {
+        let Ok(url) = Url::parse(&self.0) else {
+            return false;
+        };
+        match url.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+    }
+
+    /// True when the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The transport rule of pairing: `https`, or plain `http` to a loopback address only
+    /// (a service on the same machine); otherwise [`LinkError::PlainHttp`].
+    pub fn require_secure_transport(&self) -> Result<(), LinkError> {
+        if self.is_https() || self.is_loopback() {
+            Ok(())
+        } else {
+            Err(LinkError::PlainHttp {
+                url: self.0.clone(),
+            })
+        }
     }
 
     /// The URL of an API path on this server (`path` starts with `/`).
@@ -372,6 +411,42 @@ mod tests {
             "https://example.com/countersign"
         );
         assert!(ServerUrl::parse("https://example.com/?a=1").is_err());
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        let secure = |text: &str| ServerUrl::parse(text).unwrap().require_secure_transport();
+        for ok in [
+            "https://cs.example.com",
+            "https://192.168.1.20:8470",
+            "https://localhost",
+            "http://127.0.0.1:8470",
+            "http://127.255.0.9",
+            "http://[::1]:8470",
+            "http://localhost:8470",
+            "http://LOCALHOST",
+        ] {
+            assert_eq!(secure(ok), Ok(()), "{ok}");
+        }
+        for (bad, normal) in [
+            ("http://192.168.1.20:8470", "http://192.168.1.20:8470"),
+            ("http://10.0.0.1", "http://10.0.0.1"),
+            ("http://cs.example.com/", "http://cs.example.com"),
+            (
+                "http://localhost.example.com",
+                "http://localhost.example.com",
+            ),
+            ("http://[::ffff:127.0.0.1]", "http://[::ffff:7f00:1]"),
+            ("http://0.0.0.0:8470", "http://0.0.0.0:8470"),
+        ] {
+            assert_eq!(
+                secure(bad),
+                Err(LinkError::PlainHttp { url: normal.into() }),
+                "{bad}"
+            );
+        }
+        let e = secure("http://cs.example.com").unwrap_err().to_string();
+        assert!(e.contains("use https"), "{e}");
     }
 
     fn arb_server() -> impl Strategy<Value = ServerUrl> {

@@ -1,9 +1,9 @@
 //! Exercises the Wallet's real OS integrations, for scripts/wallet-desktop-check.sh:
 //!
-//! - `probe keychain-save <service_id> <approver_id>`: makes a key, stores it in the Secret
-//!   Service, prints its public key (base64url);
-//! - `probe keychain-load <service_id> <approver_id>`: prints the stored key's public key;
-//! - `probe keychain-delete <service_id> <approver_id>`;
+//! - `probe keychain-save <account>`: makes a key, stores it in the Secret Service under that
+//!   account name, prints its public key (base64url);
+//! - `probe keychain-load <account>`: prints the stored key's public key;
+//! - `probe keychain-delete <account>`;
 //! - `probe notify <reason>`: shows the notification of a request with that reason, and waits up
 //!   to 10 s for its "Review" action (prints `review <id>` when chosen).
 
@@ -25,16 +25,16 @@ fn main() {
         "keychain-save" => {
             let key = generate_signing_key();
             store
-                .save(&KeyAccount::new(arg(1), arg(2)), &key)
+                .save(&KeyAccount::named(arg(1)), &key)
                 .map(|()| println!("{}", encode_public_key(&key.verifying_key())))
                 .map_err(|e| e.to_string())
         }
         "keychain-load" => store
-            .load(&KeyAccount::new(arg(1), arg(2)))
+            .load(&KeyAccount::named(arg(1)))
             .map(|key| println!("{}", encode_public_key(&key.verifying_key())))
             .map_err(|e| e.to_string()),
         "keychain-delete" => store
-            .delete(&KeyAccount::new(arg(1), arg(2)))
+            .delete(&KeyAccount::named(arg(1)))
             .map_err(|e| e.to_string()),
         "notify" => notify(&arg(1)),
         _ => usage(),
@@ -79,6 +79,8 @@ fn notify(reason: &str) -> Result<(), String> {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: probe keychain-save|keychain-load|keychain-delete <service_id> <approver_id> | notify <reason>");
+    eprintln!(
+        "usage: probe keychain-save|keychain-load|keychain-delete <account> | notify <reason>"
+    );
     std::process::exit(2);
 }

@@ -49,6 +49,23 @@ pub enum WalletError {
         "the service sent a request whose digest does not match its content; it was not signed"
     )]
     Integrity(String),
+    /// Pairing over plain `http://` with a host that is not a loopback address.
+    #[error("{0}")]
+    InsecureServer(String),
+    /// The service answered a pairing with another key id, service or approver than the key
+    /// this Wallet registered and the preview the person confirmed; nothing was kept.
+    #[error("{0}")]
+    PairingMismatch(String),
+    /// The service id of a pairing belongs to a pairing with another server already.
+    #[error("{server} says it is service {service_id}, which this Wallet reaches through {paired_with}; pairing refused")]
+    ServiceAlreadyPaired {
+        /// The server asked to pair with.
+        server: ServerUrl,
+        /// The service id it claims.
+        service_id: String,
+        /// The server already paired with that service id.
+        paired_with: ServerUrl,
+    },
     /// The service could not be reached.
     #[error("cannot reach {server}: {why}")]
     Unreachable {
@@ -89,6 +106,9 @@ impl WalletError {
             WalletError::StaleReview => "stale_review",
             WalletError::NotPending { .. } => "not_pending",
             WalletError::Integrity(_) => "integrity",
+            WalletError::InsecureServer(_) => "insecure_server",
+            WalletError::PairingMismatch(_) => "pairing_mismatch",
+            WalletError::ServiceAlreadyPaired { .. } => "service_already_paired",
             WalletError::Unreachable { .. } => "unreachable",
             WalletError::Refused { .. } => "refused",
             WalletError::KeyStore(e) => e.code(),
@@ -128,6 +148,10 @@ impl WalletError {
                 code,
                 message,
             },
+            e @ ApproverError::InsecureServer(_) => WalletError::InsecureServer(e.to_string()),
+            e @ ApproverError::PairingMismatch { .. } => {
+                WalletError::PairingMismatch(e.to_string())
+            }
             e if e.is_refused_content() => WalletError::Integrity(e.to_string()),
             other => WalletError::Client(other.to_string()),
         }

@@ -161,6 +161,8 @@ impl ApprovalSource for FakeSource {
 pub struct FakeConnector {
     pub preview: Mutex<Option<PairPreview>>,
     pub pair_fails: Mutex<bool>,
+    /// When set, `pair` answers with this pairing (a hostile or broken service).
+    pub pair_answer: Mutex<Option<Pairing>>,
     /// Public keys registered by `pair`.
     pub registered: Mutex<Vec<[u8; 32]>>,
     /// Sources handed out by `connect`, by server (created on demand).
@@ -172,6 +174,7 @@ impl FakeConnector {
         Arc::new(Self {
             preview: Mutex::default(),
             pair_fails: Mutex::new(false),
+            pair_answer: Mutex::default(),
             registered: Mutex::default(),
             sources: Mutex::default(),
         })
@@ -206,6 +209,7 @@ impl Connector for FakeConnector {
         &'a self,
         server: &'a ServerUrl,
         _code: &'a str,
+        preview: &'a PairPreview,
         _device_name: &'a str,
         key: &'a SigningKey,
     ) -> BoxFuture<'a, Result<Pairing, ApproverError>> {
@@ -213,11 +217,14 @@ impl Connector for FakeConnector {
             if *self.pair_fails.lock().unwrap() {
                 return Err(FakeSource::api_error(409));
             }
-            let p = self.preview.lock().unwrap().clone().expect("preview set");
             self.registered
                 .lock()
                 .unwrap()
                 .push(key.verifying_key().to_bytes());
+            if let Some(answer) = self.pair_answer.lock().unwrap().clone() {
+                return Ok(answer);
+            }
+            let p = preview.clone();
             Ok(Pairing {
                 server: server.clone(),
                 service_id: p.service_id,

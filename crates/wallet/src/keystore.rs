@@ -5,12 +5,18 @@
 //! memory. It is never written to the Wallet's data directory, never serialized for the view,
 //! and never logged (`SigningKey`'s `Debug` does not print the secret).
 //!
-//! Keychain entries use service `countersign` and account `<service_id>/<approver_id>`; the
-//! secret is the 32-byte Ed25519 seed in base64url, so `secret-tool lookup service countersign
-//! username <account>` finds it (and text-only keychains such as KDE Wallet can hold it).
+//! Keychain entries use service `countersign` and an account name the Wallet makes itself, at
+//! random, for each pairing (`pairing-<32 hex digits>`, recorded in the pairing list). Entries
+//! are never named by ids a service asserts: a hostile service that answers with another
+//! pairing's ids cannot make the Wallet overwrite or delete that pairing's key. (Pairings made
+//! before this rule keep their old `<service_id>/<approver_id>` entry, see
+//! [`KeyAccount::legacy`].) The secret is the 32-byte Ed25519 seed in base64url, so
+//! `secret-tool lookup service countersign username <account>` finds it (and text-only
+//! keychains such as KDE Wallet can hold it).
 
-use countersign_core::encoding::{b64_decode, b64_encode};
+use countersign_core::encoding::{b64_decode, b64_encode, random_bytes};
 use countersign_core::keys::SigningKey;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -18,28 +24,43 @@ use std::sync::{Arc, Mutex};
 /// The keychain service name of every Countersign key.
 pub const KEYCHAIN_SERVICE: &str = "countersign";
 
-/// Which key: the account name of one pairing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct KeyAccount {
-    /// The service's id.
-    pub service_id: String,
-    /// The approver's id on that service.
-    pub approver_id: String,
-}
+/// Which key: the keychain account name of one pairing, chosen by this Wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyAccount(String);
+
+/// The prefix of the account names [`KeyAccount::random`] makes.
+pub const ACCOUNT_PREFIX: &str = "pairing-";
 
 impl KeyAccount {
-    /// The account of a pairing.
-    pub fn new(service_id: impl Into<String>, approver_id: impl Into<String>) -> Self {
-        Self {
-            service_id: service_id.into(),
-            approver_id: approver_id.into(),
-        }
+    /// A fresh local name for a new pairing: `pairing-` and 16 random bytes in hex.
+    pub fn random() -> Self {
+        Self(format!(
+            "{ACCOUNT_PREFIX}{}",
+            hex::encode(random_bytes::<16>())
+        ))
+    }
+
+    /// An account with this exact name (tools and tests).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name pairings made before local names had: `<service_id>/<approver_id>`. Only
+    /// used to find those pairings' keys; never for a new pairing.
+    pub fn legacy(service_id: &str, approver_id: &str) -> Self {
+        Self(format!("{service_id}/{approver_id}"))
+    }
+
+    /// The account name.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
 impl fmt::Display for KeyAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.service_id, self.approver_id)
+        f.write_str(&self.0)
     }
 }
 
@@ -231,8 +252,11 @@ mod tests {
     #[test]
     fn memory_store_round_trips_and_deletes() {
         let store = MemoryKeyStore::new();
-        let account = KeyAccount::new("svc_1", "alice");
-        assert_eq!(account.to_string(), "svc_1/alice");
+        let account = KeyAccount::random();
+        assert!(account.as_str().starts_with(ACCOUNT_PREFIX));
+        assert_eq!(account.as_str().len(), ACCOUNT_PREFIX.len() + 32);
+        assert_ne!(account, KeyAccount::random());
+        assert_eq!(KeyAccount::legacy("svc_1", "alice").as_str(), "svc_1/alice");
         assert!(matches!(
             store.load(&account),
             Err(KeyStoreError::NotFound(_))
@@ -247,7 +271,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_entry_is_reported() {
-        let account = KeyAccount::new("s", "a");
+        let account = KeyAccount::named("pairing-test");
         assert!(matches!(
             decode_seed(&account, "AAAA"),
             Err(KeyStoreError::Corrupt(_))
@@ -263,7 +287,7 @@ mod tests {
     #[ignore = "needs an unlocked Secret Service on the session bus"]
     fn keychain_round_trip() {
         let store = KeychainStore::new();
-        let account = KeyAccount::new("svc_keychain_test", "tester");
+        let account = KeyAccount::random();
         let key = generate_signing_key();
         store.save(&account, &key).unwrap();
         assert_eq!(store.load(&account).unwrap().to_bytes(), key.to_bytes());

@@ -2,7 +2,8 @@
 //!
 //! Parsing is the core crate's [`DeepLink`]; this module decides the action. Rules:
 //! - a pairing link only ever leads to a confirmation screen; nothing is paired until the
-//!   person confirms it there;
+//!   person confirms it there; a pairing link to plain `http://` on a host that is not a
+//!   loopback address is refused at once ([`WalletError::InsecureServer`]);
 //! - an approval link opens the request only when its server is paired; otherwise it is
 //!   refused with [`WalletError::NotPaired`], and the Wallet never offers to pair from it;
 //! - anything else is [`WalletError::MalformedLink`] with the parser's reason.
@@ -39,7 +40,12 @@ pub enum LinkAction {
 /// Decides what `text` asks for, given the current pairings.
 pub fn route(text: &str, pairings: &[Pairing]) -> Result<LinkAction, WalletError> {
     match DeepLink::parse(text)? {
-        DeepLink::Pair { server, code } => Ok(LinkAction::ConfirmPairing { server, code }),
+        DeepLink::Pair { server, code } => {
+            server
+                .require_secure_transport()
+                .map_err(|e| WalletError::InsecureServer(e.to_string()))?;
+            Ok(LinkAction::ConfirmPairing { server, code })
+        }
         DeepLink::Approval {
             approval_id,
             server,
@@ -97,6 +103,24 @@ mod tests {
             route(link, &[]).unwrap(),
             LinkAction::ConfirmPairing { code, .. } if code == "abcdefghijklmnop"
         ));
+    }
+
+    #[test]
+    fn a_pairing_link_over_plain_http_to_another_host_is_refused() {
+        for server in [
+            "http%3A%2F%2F192.168.1.20%3A8470",
+            "http%3A%2F%2Fcs.example.com",
+        ] {
+            let link = format!("countersign://pair?server={server}&code=abcdefghijklmnop");
+            assert_eq!(route(&link, &[]).unwrap_err().code(), "insecure_server");
+        }
+        for server in [
+            "https%3A%2F%2Fcs.example.com",
+            "http%3A%2F%2F%5B%3A%3A1%5D%3A8470",
+        ] {
+            let link = format!("countersign://pair?server={server}&code=abcdefghijklmnop");
+            assert!(route(&link, &[]).is_ok(), "{server}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! decision flow can be tested without a network. The real implementations wrap the approver
 //! client crate ([`crate::approver::ApproverClient`]): the only code that talks to a service.
 
-use crate::approver::{ApproverClient, ApproverError, Pairing, Review};
+use crate::approver::{ApproverClient, ApproverError, HttpClients, Pairing, Review};
 use countersign_core::api::{DecisionResponse, PairPreview, WalletApprovalSummary, WalletEvent};
 use countersign_core::keys::SigningKey;
 use countersign_core::{ServerUrl, Verdict};
@@ -48,11 +48,13 @@ pub trait Connector: Send + Sync + 'static {
         server: &'a ServerUrl,
         code: &'a str,
     ) -> BoxFuture<'a, Result<PairPreview, ApproverError>>;
-    /// Registers `key`'s public half with the code.
+    /// Registers `key`'s public half with the code, for the service `preview` named (the
+    /// request carries the key's proof of possession over the code and that service id).
     fn pair<'a>(
         &'a self,
         server: &'a ServerUrl,
         code: &'a str,
+        preview: &'a PairPreview,
         device_name: &'a str,
         key: &'a SigningKey,
     ) -> BoxFuture<'a, Result<Pairing, ApproverError>>;
@@ -61,24 +63,24 @@ pub trait Connector: Send + Sync + 'static {
 }
 
 /// The real connector: HTTP through the approver client.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct HttpConnector {
-    http: reqwest::Client,
+    http: HttpClients,
 }
 
 impl HttpConnector {
-    /// A connector sharing one HTTP client (connection pool) for all services.
-    pub fn new(http: reqwest::Client) -> Self {
+    /// A connector sharing these HTTP clients (connection pools) for all services.
+    pub fn new(http: HttpClients) -> Self {
         Self { http }
     }
 
-    /// A connector with a connect timeout and no total timeout (event streams stay open).
+    /// A connector with the approver's clients: no redirects, a connect timeout, an overall
+    /// deadline for requests and none (a read timeout only) for event streams.
     pub fn with_defaults() -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("countersign-wallet/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { http })
+        Ok(Self::new(HttpClients::new(concat!(
+            "countersign-wallet/",
+            env!("CARGO_PKG_VERSION")
+        ))?))
     }
 }
 
@@ -88,20 +90,22 @@ impl Connector for HttpConnector {
         server: &'a ServerUrl,
         code: &'a str,
     ) -> BoxFuture<'a, Result<PairPreview, ApproverError>> {
-        Box::pin(ApproverClient::preview(&self.http, server, code))
+        Box::pin(ApproverClient::preview(&self.http.requests, server, code))
     }
 
     fn pair<'a>(
         &'a self,
         server: &'a ServerUrl,
         code: &'a str,
+        preview: &'a PairPreview,
         device_name: &'a str,
         key: &'a SigningKey,
     ) -> BoxFuture<'a, Result<Pairing, ApproverError>> {
-        Box::pin(ApproverClient::pair(
-            &self.http,
+        Box::pin(ApproverClient::pair_previewed(
+            &self.http.requests,
             server,
             code,
+            preview,
             device_name,
             key,
         ))
@@ -110,7 +114,7 @@ impl Connector for HttpConnector {
     fn connect(&self, pairing: Pairing, key: SigningKey) -> Arc<dyn ApprovalSource> {
         Arc::new(HttpSource {
             pairing: pairing.clone(),
-            client: ApproverClient::new(self.http.clone(), pairing, key),
+            client: ApproverClient::with_clients(&self.http, pairing, key),
         })
     }
 }

@@ -8,7 +8,13 @@
 //!   it never supplies what is signed;
 //! - keys come from the [`KeyStore`] and go only to the approver client; session tokens stay
 //!   inside the client; nothing secret is written to `data_dir`;
-//! - pairing happens only in [`Wallet::confirm_pairing`], called after the person confirmed.
+//! - pairing happens only in [`Wallet::confirm_pairing`], called after the person confirmed,
+//!   over https (plain http only to a loopback address); the answer must name this device's
+//!   key id and the previewed service and approver, and a service id another server's pairing
+//!   has is refused;
+//! - each pairing's key lives under a keychain account this Wallet named at random; no id a
+//!   service sends ever names, overwrites or deletes a keychain entry, and a failed pairing
+//!   deletes only the entry it made.
 
 use crate::approver::{Pairing, Review};
 use crate::error::WalletError;
@@ -21,7 +27,7 @@ pub use crate::model::{
     SystemClock, WalletUpdate,
 };
 use crate::notify::{summary_content, Notifier, NotifyThrottle};
-use crate::registry::PairingRegistry;
+use crate::registry::{PairingRegistry, Registered, RegistryError};
 use crate::reveal::reveal_name;
 use crate::review::{review_view, ReviewView};
 use crate::source::{ApprovalSource, Connector};
@@ -101,7 +107,7 @@ impl Wallet {
     /// runtime.
     pub async fn start(parts: WalletParts) -> Result<Self, WalletError> {
         let registry = PairingRegistry::load(&parts.config.data_dir)?;
-        let pairings = registry.all().to_vec();
+        let pairings = registry.entries().to_vec();
         let wallet = Wallet {
             inner: Arc::new(Inner {
                 config: parts.config,
@@ -122,12 +128,15 @@ impl Wallet {
         };
         // Keys are loaded in the background: a locked keychain may prompt the person, and the
         // window must not wait for that.
-        for pairing in pairings {
+        for Registered {
+            pairing,
+            key_account,
+        } in pairings
+        {
             wallet.set_status(&pairing.server, SyncStatus::Connecting);
             let wallet = wallet.clone();
             tokio::spawn(async move {
-                let account = KeyAccount::new(&pairing.service_id, &pairing.approver_id);
-                match wallet.load_key(account).await {
+                match wallet.load_key(key_account).await {
                     // Unless the pairing was removed meanwhile.
                     Ok(key) if wallet.is_paired(&pairing.server) => wallet.connect(pairing, key),
                     Ok(_) => {}
@@ -245,9 +254,9 @@ impl Wallet {
         let registry = self.inner.registry.lock().expect("registry lock");
         let services = self.inner.services.lock().expect("services lock");
         registry
-            .all()
+            .entries()
             .iter()
-            .map(|p| PairingView {
+            .map(|Registered { pairing: p, .. }| PairingView {
                 server: p.server.to_string(),
                 service_id: reveal_name(&p.service_id),
                 approver_id: reveal_name(&p.approver_id),
@@ -264,7 +273,7 @@ impl Wallet {
     /// What a `countersign://` link asks for (pairing is only ever proposed, never done).
     pub fn open_link(&self, text: &str) -> Result<LinkAction, WalletError> {
         let registry = self.inner.registry.lock().expect("registry lock");
-        route(text, registry.all())
+        route(text, &registry.all())
     }
 
     /// Who `code` pairs as on `server` (the code is not used up).
@@ -273,6 +282,9 @@ impl Wallet {
         server: &ServerUrl,
         code: &str,
     ) -> Result<PairPreview, WalletError> {
+        server
+            .require_secure_transport()
+            .map_err(|e| WalletError::InsecureServer(e.to_string()))?;
         self.inner
             .connector
             .preview(server, code)
@@ -287,6 +299,7 @@ impl Wallet {
         code: &str,
     ) -> Result<PairingPreviewView, WalletError> {
         let preview = self.fetch_preview(server, code).await?;
+        self.refuse_service_elsewhere(server, &preview.service_id)?;
         let replaces_existing = self
             .inner
             .registry
@@ -304,61 +317,122 @@ impl Wallet {
         })
     }
 
-    /// Pairs after the person confirmed: makes a key, stores it in the keychain, registers its
-    /// public half, records the pairing and starts syncing.
+    /// Refuses a pairing with `server` whose service id another server's pairing has.
+    fn refuse_service_elsewhere(
+        &self,
+        server: &ServerUrl,
+        service_id: &str,
+    ) -> Result<(), WalletError> {
+        let registry = self.inner.registry.lock().expect("registry lock");
+        match registry.service_elsewhere(service_id, server) {
+            Some(other) => Err(WalletError::ServiceAlreadyPaired {
+                server: server.clone(),
+                service_id: service_id.to_string(),
+                paired_with: other.pairing.server.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Pairs after the person confirmed: makes a key, stores it in the keychain under a fresh
+    /// local account name, registers its public half (signed, for the previewed service),
+    /// checks the answer, records the pairing and starts syncing.
+    ///
+    /// Refused, touching no other pairing: plain http to a non-loopback host, a service id
+    /// another server's pairing has, an answer naming another key id, service or approver
+    /// than this key and the preview. A failed pairing deletes only the key it created.
     pub async fn confirm_pairing(
         &self,
         server: &ServerUrl,
         code: &str,
     ) -> Result<PairingView, WalletError> {
         let preview = self.fetch_preview(server, code).await?;
+        self.refuse_service_elsewhere(server, &preview.service_id)?;
         let key = generate_signing_key();
         // The key is in the keychain before the service knows it: a key the service accepted
-        // is never lost. If pairing fails, the unused key is removed again.
-        let account = KeyAccount::new(&preview.service_id, &preview.approver_id);
+        // is never lost. Its entry has a name no service chose, so saving it cannot replace
+        // another pairing's key; if pairing fails, this entry (and only it) is removed again.
+        let account = KeyAccount::random();
         self.blocking_keys({
             let (account, key) = (account.clone(), key.clone());
             move |keys| keys.save(&account, &key)
         })
         .await?;
-        let device = self.inner.config.device_name.clone();
-        let pairing = match self.inner.connector.pair(server, code, &device, &key).await {
-            Ok(p) => p,
+        match self.register(server, code, &preview, &key, &account).await {
+            Ok(old) => {
+                if let Some(old) = old {
+                    // The same server paired again (the person confirmed the replacement).
+                    let old_account = old.key_account;
+                    let _ = self
+                        .blocking_keys(move |keys| keys.delete(&old_account))
+                        .await;
+                }
+            }
             Err(e) => {
                 let _ = self.blocking_keys(move |keys| keys.delete(&account)).await;
-                return Err(WalletError::from_client(e, server, None));
-            }
-        };
-        let final_account = KeyAccount::new(&pairing.service_id, &pairing.approver_id);
-        if final_account != account {
-            // The service answered with other ids than the preview: keep the key under those.
-            self.blocking_keys({
-                let (a, k) = (final_account.clone(), key.clone());
-                move |keys| keys.save(&a, &k)
-            })
-            .await?;
-            let _ = self.blocking_keys(move |keys| keys.delete(&account)).await;
-        }
-        let replaced = self
-            .inner
-            .registry
-            .lock()
-            .expect("registry lock")
-            .upsert(pairing.clone())?;
-        if let Some(old) = replaced {
-            let old_account = KeyAccount::new(&old.service_id, &old.approver_id);
-            if old_account != final_account {
-                let _ = self
-                    .blocking_keys(move |keys| keys.delete(&old_account))
-                    .await;
+                return Err(e);
             }
         }
-        self.connect(pairing.clone(), key);
+        self.connect(
+            self.inner
+                .registry
+                .lock()
+                .expect("registry lock")
+                .get(server)
+                .expect("just paired")
+                .pairing
+                .clone(),
+            key,
+        );
         Ok(self
             .pairings()
             .into_iter()
-            .find(|p| p.server == pairing.server.to_string())
+            .find(|p| p.server == server.to_string())
             .expect("just paired"))
+    }
+
+    /// Registers `key` with the service, checks the answer and records the pairing; returns
+    /// the pairing it replaced (same server).
+    async fn register(
+        &self,
+        server: &ServerUrl,
+        code: &str,
+        preview: &PairPreview,
+        key: &countersign_core::keys::SigningKey,
+        account: &KeyAccount,
+    ) -> Result<Option<Registered>, WalletError> {
+        let device = self.inner.config.device_name.clone();
+        let pairing = self
+            .inner
+            .connector
+            .pair(server, code, preview, &device, key)
+            .await
+            .map_err(|e| WalletError::from_client(e, server, None))?;
+        if &pairing.server != server {
+            return Err(WalletError::PairingMismatch(format!(
+                "the pairing answer is for {}, not {server}",
+                pairing.server
+            )));
+        }
+        pairing
+            .check_against(preview, &key.verifying_key())
+            .map_err(|e| WalletError::from_client(e, server, None))?;
+        let entry = Registered {
+            pairing,
+            key_account: account.clone(),
+        };
+        let mut registry = self.inner.registry.lock().expect("registry lock");
+        registry.upsert(entry).map_err(|e| match e {
+            RegistryError::ServiceTaken {
+                service_id,
+                server: paired_with,
+            } => WalletError::ServiceAlreadyPaired {
+                server: server.clone(),
+                service_id,
+                paired_with,
+            },
+            other => other.into(),
+        })
     }
 
     async fn blocking_keys<T: Send + 'static>(
@@ -403,9 +477,8 @@ impl Wallet {
         self.inner
             .observer
             .update(WalletUpdate::InboxChanged { count });
-        if let Some(p) = removed {
-            let account = KeyAccount::new(&p.service_id, &p.approver_id);
-            self.blocking_keys(move |keys| keys.delete(&account))
+        if let Some(Registered { key_account, .. }) = removed {
+            self.blocking_keys(move |keys| keys.delete(&key_account))
                 .await?;
         }
         Ok(())

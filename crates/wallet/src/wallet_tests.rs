@@ -134,6 +134,19 @@ fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
     }
 }
 
+/// The keychain account the registry records for `server`.
+fn account_of(h: &Harness, server: &ServerUrl) -> KeyAccount {
+    h.wallet
+        .inner
+        .registry
+        .lock()
+        .unwrap()
+        .get(server)
+        .expect("paired")
+        .key_account
+        .clone()
+}
+
 async fn paired() -> (Harness, Arc<FakeSource>) {
     let h = harness().await;
     let view = h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
@@ -145,7 +158,11 @@ async fn paired() -> (Harness, Arc<FakeSource>) {
 #[tokio::test]
 async fn pairing_keeps_the_key_in_the_keychain_and_nothing_secret_on_disk() {
     let (h, _source) = paired().await;
-    let key = h.keys.load(&KeyAccount::new("svc_test", "alice")).unwrap();
+    let account = account_of(&h, &server());
+    assert!(account
+        .as_str()
+        .starts_with(crate::keystore::ACCOUNT_PREFIX));
+    let key = h.keys.load(&account).unwrap();
     assert_eq!(
         h.connector.registered.lock().unwrap()[0],
         key.verifying_key().to_bytes()
@@ -181,6 +198,166 @@ async fn a_failed_pairing_leaves_no_key_behind() {
     assert_eq!(err.code(), "refused");
     assert!(h.keys.is_empty());
     assert!(h.wallet.pairings().is_empty());
+}
+
+#[tokio::test]
+async fn plain_http_to_another_host_is_refused_before_asking_it() {
+    let h = harness().await;
+    for text in ["http://192.168.1.20:8470", "http://countersign.example.com"] {
+        let lan = ServerUrl::parse(text).unwrap();
+        let err = h.wallet.preview_pairing(&lan, CODE).await.unwrap_err();
+        assert_eq!(err.code(), "insecure_server", "{err}");
+        let err = h.wallet.confirm_pairing(&lan, CODE).await.unwrap_err();
+        assert_eq!(err.code(), "insecure_server", "{err}");
+        assert!(err.to_string().contains("use https"), "{err}");
+    }
+    assert!(h.keys.is_empty());
+    assert!(h.connector.registered.lock().unwrap().is_empty());
+    // https to any host and http to loopback are fine.
+    let https = ServerUrl::parse("https://countersign.example.com").unwrap();
+    h.wallet.preview_pairing(&https, CODE).await.unwrap();
+    let localhost = ServerUrl::parse("http://localhost:8470").unwrap();
+    h.wallet.confirm_pairing(&localhost, CODE).await.unwrap();
+}
+
+/// A second server that answers with the first pairing's ids (in its preview, or only in the
+/// pairing answer) is refused; it neither overwrites nor deletes the first pairing's key, and
+/// the first pairing still signs afterwards.
+#[tokio::test]
+async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
+    let (h, source) = paired().await;
+    let first = h.wallet.inner.registry.lock().unwrap().all()[0].clone();
+    let first_account = account_of(&h, &server());
+    let first_key = h.keys.load(&first_account).unwrap().to_bytes();
+    let hostile = ServerUrl::parse("https://hostile.example").unwrap();
+    let preview = |service_id: &str| PairPreview {
+        service_id: service_id.into(),
+        approver_id: "alice".into(),
+        approver_name: "Alice Example".into(),
+        expires_at: "2026-11-24T12:45:00Z".parse().unwrap(),
+    };
+    let untouched = |what: &str| {
+        assert_eq!(h.keys.len(), 1, "{what}: only the first key is kept");
+        assert_eq!(
+            h.keys.load(&first_account).unwrap().to_bytes(),
+            first_key,
+            "{what}: the first key is unchanged"
+        );
+        let reg = PairingRegistry::load(h.dir.path()).unwrap();
+        assert_eq!(reg.all(), vec![first.clone()], "{what}");
+        assert_eq!(reg.entries()[0].key_account, first_account, "{what}");
+    };
+
+    // 1. Its preview claims the first service's id: refused before any key is made.
+    *h.connector.preview.lock().unwrap() = Some(preview("svc_test"));
+    let err = h.wallet.preview_pairing(&hostile, CODE).await.unwrap_err();
+    assert_eq!(err.code(), "service_already_paired", "{err}");
+    let err = h.wallet.confirm_pairing(&hostile, CODE).await.unwrap_err();
+    assert_eq!(err.code(), "service_already_paired", "{err}");
+    untouched("same service id in the preview");
+
+    // 2. An innocent preview, then an answer with the first pairing's ids (and key id).
+    *h.connector.preview.lock().unwrap() = Some(preview("svc_hostile"));
+    *h.connector.pair_answer.lock().unwrap() = Some(Pairing {
+        server: hostile.clone(),
+        ..first.clone()
+    });
+    let err = h.wallet.confirm_pairing(&hostile, CODE).await.unwrap_err();
+    assert_eq!(err.code(), "pairing_mismatch", "{err}");
+    untouched("the first pairing's ids in the answer");
+
+    // 3. Its own service id, but the first key's id.
+    *h.connector.pair_answer.lock().unwrap() = Some(Pairing {
+        server: hostile.clone(),
+        service_id: "svc_hostile".into(),
+        ..first.clone()
+    });
+    let err = h.wallet.confirm_pairing(&hostile, CODE).await.unwrap_err();
+    assert_eq!(err.code(), "pairing_mismatch", "{err}");
+    assert!(err.to_string().contains("key_id"), "{err}");
+    untouched("the first key's id in the answer");
+
+    // 4. The pairing call fails: only the key made for it is deleted.
+    *h.connector.pair_answer.lock().unwrap() = None;
+    *h.connector.pair_fails.lock().unwrap() = true;
+    let err = h.wallet.confirm_pairing(&hostile, CODE).await.unwrap_err();
+    assert_eq!(err.code(), "refused", "{err}");
+    untouched("a failed pairing");
+    assert_eq!(h.wallet.pairings().len(), 1);
+
+    // The first pairing still reviews and signs.
+    let detail = detail_of(11, "Refund order 11", br#"{"order":11}"#);
+    let id = Uuid::from_u128(11);
+    source.details.lock().unwrap().insert(id, detail);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    let after = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &view.digest)
+        .await
+        .unwrap();
+    assert_eq!(after.status, ApprovalStatus::Approved);
+
+    // An honest second server pairs next to it, under its own entry.
+    *h.connector.pair_fails.lock().unwrap() = false;
+    let second = ServerUrl::parse("https://second.example").unwrap();
+    h.wallet.confirm_pairing(&second, CODE).await.unwrap();
+    assert_eq!(h.keys.len(), 2);
+    assert_ne!(account_of(&h, &second), first_account);
+    assert_eq!(h.keys.load(&first_account).unwrap().to_bytes(), first_key);
+}
+
+#[tokio::test]
+async fn pairing_the_same_server_again_replaces_only_its_own_key() {
+    let (h, _source) = paired().await;
+    let old = account_of(&h, &server());
+    h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
+    let new = account_of(&h, &server());
+    assert_ne!(old, new);
+    assert_eq!(h.keys.len(), 1);
+    assert!(h.keys.load(&new).is_ok());
+}
+
+#[tokio::test]
+async fn a_pairing_saved_before_local_key_names_still_loads_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairing = Pairing {
+        server: server(),
+        service_id: "svc_test".into(),
+        approver_id: "alice".into(),
+        approver_name: "Alice Example".into(),
+        key_id: "key_0011223344556677".into(),
+    };
+    let file = serde_json::json!({"version": 1, "pairings": [pairing]});
+    std::fs::write(
+        dir.path().join(crate::registry::FILE_NAME),
+        file.to_string(),
+    )
+    .unwrap();
+    let keys = Arc::new(MemoryKeyStore::new());
+    keys.save(
+        &KeyAccount::legacy("svc_test", "alice"),
+        &generate_signing_key(),
+    )
+    .unwrap();
+    let connector = FakeConnector::new();
+    let _wallet = Wallet::start(WalletParts {
+        config: WalletConfig {
+            data_dir: dir.path().to_path_buf(),
+            device_name: "test device".into(),
+            sync: SyncConfig::default(),
+        },
+        connector: connector.clone(),
+        keys,
+        notifier: Arc::new(RecordingNotifier::default()),
+        observer: Arc::new(Updates::default()),
+        clock: Arc::new(FixedClock(now())),
+    })
+    .await
+    .unwrap();
+    eventually("the reconnection", || {
+        connector.sources.lock().unwrap().contains_key(&server())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -247,7 +424,7 @@ async fn live_request_reaches_the_inbox_and_a_notification() {
     // The pairing connected before the stream was queued: reconnect via a new pairing source.
     h.wallet.connect(
         source.pairing.clone(),
-        h.keys.load(&KeyAccount::new("svc_test", "alice")).unwrap(),
+        h.keys.load(&account_of(&h, &server())).unwrap(),
     );
     settle().await;
     let row = summary(7, 0, "Refund order 42");

@@ -114,6 +114,10 @@ error_codes! {
     InvalidPublicKey = ("invalid_public_key", UNPROCESSABLE_ENTITY),
     /// A bad device name.
     InvalidDeviceName = ("invalid_device_name", UNPROCESSABLE_ENTITY),
+    /// The pairing request's proof of possession does not verify for its public key.
+    BadPairingSignature = ("bad_pairing_signature", UNPROCESSABLE_ENTITY),
+    /// The pairing request names another service than this one.
+    ServiceMismatch = ("service_mismatch", UNPROCESSABLE_ENTITY),
     /// A bad status filter.
     InvalidStatus = ("invalid_status", UNPROCESSABLE_ENTITY),
     /// The decision names another approval.

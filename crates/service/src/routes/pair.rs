@@ -9,6 +9,7 @@ use axum::Json;
 use countersign_core::api::{PairPreview, PairPreviewRequest, PairRequest, PairResponse};
 use countersign_core::keys::decode_public_key;
 use countersign_core::link::is_valid_pairing_code;
+use countersign_core::pairing::verify_pair_request;
 
 const MAX_DEVICE_NAME: usize = 100;
 
@@ -75,14 +76,53 @@ pub async fn preview(
     }))
 }
 
+/// A request without the proof of possession comes from a client made before it was
+/// required: say so instead of only naming the missing field.
+fn explain_old_client(e: ApiError) -> ApiError {
+    let message = &e.message;
+    if e.code == ErrorCode::InvalidRequest
+        && (message.contains("missing field `signature`")
+            || message.contains("missing field `service_id`"))
+    {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "{message}: pairing requests must carry service_id and signature (a proof that \
+                 the device holds its key); update the Wallet or approver"
+            ),
+        )
+    } else {
+        e
+    }
+}
+
 /// Handles `POST /v1/pair`.
+///
+/// Before the code is looked up: the request must name this service and carry a signature by
+/// the key it registers over its code, public key and service id (proof of possession).
 pub async fn pair(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<PairRequest>,
+    req: Result<ApiJson<PairRequest>, ApiError>,
 ) -> Result<Json<PairResponse>, ApiError> {
+    let ApiJson(req) = req.map_err(explain_old_client)?;
     check_code(&req.code)?;
     let key = decode_public_key(&req.public_key)
         .map_err(|e| ApiError::new(ErrorCode::InvalidPublicKey, format!("public_key: {e}")))?;
+    if req.service_id != state.service_id {
+        return Err(ApiError::new(
+            ErrorCode::ServiceMismatch,
+            format!(
+                "the request is for service {:?}, but this is {:?}",
+                req.service_id, state.service_id
+            ),
+        ));
+    }
+    verify_pair_request(&req, &key).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadPairingSignature,
+            format!("the pairing signature by public_key does not verify: {e}"),
+        )
+    })?;
     let name = req.device_name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_DEVICE_NAME
