@@ -4,7 +4,9 @@
 //! Wallet recomputed with the core crate from the statement below it; the decision signed later
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
-use crate::body::{body_view, body_warning, BodyView};
+use crate::body::{
+    body_view, body_warning, not_shown_whole, request_body_view, BodyKind, BodyView,
+};
 use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_approver::progress::{
     policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch,
@@ -12,6 +14,7 @@ use countersign_approver::progress::{
 use countersign_core::api::{
     DecisionSummary, ExecutionFailure, UpstreamResponse, WalletApprovalDetail,
 };
+use countersign_core::novelty::Novelty;
 use countersign_core::statement::fingerprint;
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp, Verdict};
 use serde::Serialize;
@@ -150,6 +153,36 @@ pub struct OutcomeView {
     pub failure: Option<Revealed>,
 }
 
+/// Whether the body lets Approve be pressed: it must be shown whole and seen to the end.
+/// The view pages the body and reports the end seen ([`crate::Wallet::body_seen`]); the Wallet
+/// refuses to sign an approval of a digest whose body was not reported seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BodyGate {
+    /// The whole body is in the view (not cut short).
+    pub shown_whole: bool,
+    /// Why it cannot be approved when not shown whole.
+    pub why_not: Option<String>,
+    /// The Wallet recorded this digest's body as seen to the end (an empty body always is).
+    pub seen: bool,
+}
+
+impl BodyGate {
+    /// The gate of a request body `b`, not yet seen (unless empty).
+    pub fn of(b: &BodyView) -> Self {
+        let why_not = not_shown_whole(b);
+        BodyGate {
+            shown_whole: why_not.is_none(),
+            why_not,
+            seen: b.kind == BodyKind::Empty,
+        }
+    }
+
+    /// True when an approval may be signed.
+    pub fn open(&self) -> bool {
+        self.shown_whole && self.seen
+    }
+}
+
 /// Everything the review screen shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewView {
@@ -171,6 +204,15 @@ pub struct ReviewView {
     pub headers: Vec<HeaderView>,
     /// The body.
     pub body: BodyView,
+    /// Whether the body lets Approve be pressed (shown whole, seen to the end).
+    pub body_gate: BodyGate,
+    /// What is new compared with the approved history of this kind of request, in words
+    /// (revealed: values come from the body). Empty when nothing is, or the service has no
+    /// history endpoint.
+    pub what_is_new: Vec<Revealed>,
+    /// Why the comparison could not be made, when it failed for another reason than an older
+    /// service.
+    pub what_is_new_note: Option<String>,
     /// The request digest the Wallet recomputed (full hex).
     pub digest: String,
     /// Its short fingerprint.
@@ -214,10 +256,11 @@ pub fn review_view(
             value: reveal(v),
         })
         .collect();
-    let body = body_view(
+    let body = request_body_view(
         &detail.body,
         countersign_core::body::content_type(&st.headers),
     );
+    let body_gate = BodyGate::of(&body);
     let decisions: Vec<DecisionView> = detail.decisions.iter().map(decision_view).collect();
     let progress = policy_progress(detail);
     let quorum = quorum_view(&progress);
@@ -243,6 +286,9 @@ pub fn review_view(
         url: reveal(&st.url),
         headers,
         body,
+        body_gate,
+        what_is_new: Vec::new(),
+        what_is_new_note: None,
         digest: digest.to_string(),
         fingerprint: fingerprint(digest),
         created_at: st.created_at,
@@ -260,6 +306,14 @@ pub fn review_view(
     view
 }
 
+impl ReviewView {
+    /// Sets what is new, each [`Novelty`] in words, revealed as one line.
+    pub fn set_what_is_new(&mut self, found: &[Novelty]) {
+        self.what_is_new = found.iter().map(|n| reveal_name(&n.to_string())).collect();
+        self.warning = any_warning(self);
+    }
+}
+
 fn any_warning(v: &ReviewView) -> bool {
     [&v.reason, &v.app, &v.grant, &v.method, &v.url]
         .iter()
@@ -268,6 +322,7 @@ fn any_warning(v: &ReviewView) -> bool {
         || v.headers.iter().any(|h| h.name.warning || h.value.warning)
         || policy_warning(&v.policy)
         || v.decisions.iter().any(|d| d.approver_id.warning)
+        || v.what_is_new.iter().any(|n| n.warning)
 }
 
 fn policy_warning(p: &PolicyView) -> bool {
