@@ -153,6 +153,9 @@ pub struct OutcomeView {
     pub failure: Option<Revealed>,
 }
 
+/// At most this many "what is new" lines are listed.
+pub const MAX_NOVELTIES: usize = 20;
+
 /// Whether the body lets Approve be pressed: it must be shown whole and seen to the end.
 /// The view pages the body and reports the end seen ([`crate::Wallet::body_seen`]); the Wallet
 /// refuses to sign an approval of a digest whose body was not reported seen.
@@ -307,9 +310,19 @@ pub fn review_view(
 }
 
 impl ReviewView {
-    /// Sets what is new, each [`Novelty`] in words, revealed as one line.
+    /// Sets what is new, each [`Novelty`] in words, revealed as one line (at most
+    /// [`MAX_NOVELTIES`], then a line saying how many more).
     pub fn set_what_is_new(&mut self, found: &[Novelty]) {
-        self.what_is_new = found.iter().map(|n| reveal_name(&n.to_string())).collect();
+        self.what_is_new = found
+            .iter()
+            .take(MAX_NOVELTIES)
+            .map(|n| reveal_name(&n.to_string()))
+            .collect();
+        if found.len() > MAX_NOVELTIES {
+            let more = found.len() - MAX_NOVELTIES;
+            self.what_is_new
+                .push(reveal_name(&format!("and {more} more differences")));
+        }
         self.warning = any_warning(self);
     }
 }
@@ -758,5 +771,42 @@ mod tests {
         assert_eq!(o.provider_status, Some(502));
         assert_eq!(o.failure.unwrap().text, "provider answered 502");
         assert!(outcome_view(ApprovalStatus::Pending, None, None).is_none());
+    }
+
+    #[test]
+    fn what_is_new_is_listed_in_words_and_capped() {
+        let d = detail("Refund order 42", br#"{"order":42}"#);
+        let mut v = view(&d, "alice");
+        assert!(v.what_is_new.is_empty());
+        let many: Vec<Novelty> = (0..25)
+            .map(|i| Novelty::NewHeader {
+                name: format!("x-h{i}"),
+            })
+            .collect();
+        v.set_what_is_new(&many);
+        assert_eq!(v.what_is_new.len(), MAX_NOVELTIES + 1);
+        assert_eq!(v.what_is_new[0].text, "header x-h0 was never sent before");
+        assert_eq!(v.what_is_new[MAX_NOVELTIES].text, "and 5 more differences");
+        assert!(!v.warning);
+        v.set_what_is_new(&[Novelty::FirstFromApp {
+            app: "batch\u{202E}job".into(),
+        }]);
+        assert_eq!(
+            v.what_is_new[0].text,
+            "the first request of this kind from app batch⟨U+202E⟩job"
+        );
+        assert!(v.warning);
+    }
+
+    #[test]
+    fn the_body_gate_needs_the_whole_body_and_an_empty_one_is_seen() {
+        let v = view(&detail("r", br#"{"a":1}"#), "alice");
+        assert!(v.body_gate.shown_whole && !v.body_gate.seen && !v.body_gate.open());
+        let v = view(&detail("r", b""), "alice");
+        assert!(v.body_gate.open());
+        let many = format!("[{}1]", "1,".repeat(300_000));
+        let v = view(&detail("r", many.as_bytes()), "alice");
+        assert!(!v.body_gate.shown_whole && !v.body_gate.open());
+        assert!(v.body_gate.why_not.unwrap().contains("cannot be approved"));
     }
 }

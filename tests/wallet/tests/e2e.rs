@@ -286,6 +286,15 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         .text(&s.wait_for(&testid("body-duplicates"), WAIT).await?)
         .await?;
     assert!(dup.contains("“amount”"), "duplicates: {dup:?}");
+    // A new field in each of the 2,550 items is said once.
+    let news = novelties(&s).await?;
+    assert_eq!(
+        news.iter()
+            .filter(|n| *n == "field /items/*/note was never sent before")
+            .count(),
+        1,
+        "what is new: {news:?}"
+    );
     let state = "const p = document.querySelector('.paged-body');
          const a = document.querySelector('[data-testid=approve]');
          return { seen: Number(p.dataset.pagesSeen), pages: Number(p.dataset.pages),
