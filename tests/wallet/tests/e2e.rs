@@ -314,6 +314,8 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         "read the whole body first: 1 of {pages} pages seen"
     )));
     assert_eq!(first["dupLines"], 1, "the first amount, on the first page");
+    s.execute("document.querySelector('[data-testid=approve]').scrollIntoView({block: 'end'}); return true")
+        .await?;
     snap(&s, &shot("10-large-body-unseen")).await?;
     // Pressing Approve now does nothing: nothing is signed.
     s.execute("document.querySelector('[data-testid=approve]').click(); return true")
@@ -351,6 +353,8 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         "Approve enabled once the end was seen"
     );
     assert_eq!(last["dupLines"], 2, "both amounts flagged");
+    s.execute("document.querySelector('[data-testid=approve]').scrollIntoView({block: 'end'}); return true")
+        .await?;
     snap(&s, &shot("11-large-body-seen")).await?;
     let waiter = tokio::spawn(async move { p6.wait(Duration::from_secs(30)).await });
     approve_when_seen(&s).await?;
