@@ -88,6 +88,20 @@ pub async fn review(
         .await
 }
 
+/// The person saw the body of the request last shown to its end (the digest it showed).
+/// The Wallet signs an approval only after this, for that digest.
+#[tauri::command]
+pub fn body_seen(
+    state: State<'_, AppState>,
+    server_url: String,
+    approval_id: Uuid,
+    shown_digest: String,
+) -> Result<()> {
+    state
+        .wallet
+        .body_seen(&server(&server_url)?, approval_id, &shown_digest)
+}
+
 /// Approves or denies the request last shown.
 #[tauri::command]
 pub async fn decide(

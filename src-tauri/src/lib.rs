@@ -58,6 +58,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::confirm_pairing,
             commands::remove_pairing,
             commands::review,
+            commands::body_seen,
             commands::decide,
             commands::history,
         ])

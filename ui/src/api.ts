@@ -35,6 +35,8 @@ export const api = {
   removePairing: (serverUrl: string) => call<void>("remove_pairing", { serverUrl }),
   review: (serverUrl: string, approvalId: string) =>
     call<ReviewView>("review", { serverUrl, approvalId }),
+  bodySeen: (serverUrl: string, approvalId: string, shownDigest: string) =>
+    call<void>("body_seen", { serverUrl, approvalId, shownDigest }),
   decide: (
     serverUrl: string,
     approvalId: string,

@@ -20,6 +20,7 @@ const SAFE_ATTRS = new Set([
   "disabled",
   "value",
   "for",
+  "tabindex",
 ]);
 
 export interface Props {

@@ -119,6 +119,7 @@ async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
     view,
     {
       back: () => go({ kind: "inbox" }),
+      bodySeen: () => api.bodySeen(server, id, view.digest),
       decide: async (verdict, comment) => {
         if (busy) return;
         busy = true;
@@ -127,7 +128,7 @@ async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
           const after = await api.decide(server, id, verdict, comment, view.digest);
           busy = false;
           clear(main);
-          main.appendChild(reviewView(after, { back: () => go({ kind: "inbox" }), decide: () => {} }, false));
+          main.appendChild(reviewView(after, { back: () => go({ kind: "inbox" }), bodySeen: async () => {}, decide: () => {} }, false));
           window.scrollTo(0, 0); // the outcome is at the top
           if (after.status === "approved" || after.status === "executing") followOutcome(server, id);
         } catch (e) {

@@ -128,6 +128,12 @@ export interface ReviewView {
   url: Revealed;
   headers: { name: Revealed; value: Revealed }[];
   body: BodyView;
+  /** Approve needs the body shown whole and seen to the end (the Wallet checks it too). */
+  body_gate: { shown_whole: boolean; why_not: string | null; seen: boolean };
+  /** What is new compared with approved requests of this kind, in words (warnings). */
+  what_is_new: Revealed[];
+  /** Why that comparison could not be made, if it failed. */
+  what_is_new_note: string | null;
   digest: string;
   fingerprint: string;
   created_at: string;

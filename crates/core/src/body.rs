@@ -32,6 +32,35 @@ pub const LINE_LIMIT: usize = 20_000;
 /// JSON nested deeper than this is not shown as JSON.
 pub const MAX_DEPTH: usize = 128;
 
+/// How much of a body a view lists. The terminal approver uses [`Limits::TERMINAL`] (the
+/// constants above); the Wallet, which pages the body and requires it to be seen whole before
+/// an approval, uses [`Limits::WHOLE`], wide enough for any body up to the service's 1 MiB cap
+/// that is not pathological (e.g. a megabyte of one-character JSON lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of text (or pretty JSON) shown.
+    pub text: usize,
+    /// Bytes of a binary body shown as hex.
+    pub hex: usize,
+    /// JSON lines or form fields listed.
+    pub lines: usize,
+}
+
+impl Limits {
+    /// [`TEXT_LIMIT`], [`HEX_LIMIT`], [`LINE_LIMIT`].
+    pub const TERMINAL: Limits = Limits {
+        text: TEXT_LIMIT,
+        hex: HEX_LIMIT,
+        lines: LINE_LIMIT,
+    };
+    /// Whole bodies up to 1 MiB: 8 MiB of pretty text, 1 MiB of hex, 200,000 lines.
+    pub const WHOLE: Limits = Limits {
+        text: 8 * 1024 * 1024,
+        hex: 1024 * 1024,
+        lines: 200_000,
+    };
+}
+
 /// The note beside every duplicated name.
 pub const DUPLICATE_NOTE: &str = "the provider may read the last one";
 
@@ -170,8 +199,24 @@ pub fn body_view<R>(
     raw_view(bytes, content_type).map(text, line)
 }
 
+/// [`body_view`] with other [`Limits`] than the terminal's.
+pub fn body_view_with<R>(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: Limits,
+    text: impl Fn(&str) -> R,
+    line: impl Fn(&str) -> R,
+) -> BodyView<R> {
+    raw_view_with(bytes, content_type, limits).map(text, line)
+}
+
 /// The view with its strings not yet revealed: only for tests and [`body_view`].
 pub fn raw_view(bytes: &[u8], content_type: Option<&str>) -> BodyView<String> {
+    raw_view_with(bytes, content_type, Limits::TERMINAL)
+}
+
+/// [`raw_view`] with `limits`.
+pub fn raw_view_with(bytes: &[u8], content_type: Option<&str>, limits: Limits) -> BodyView<String> {
     let mut view = BodyView {
         kind: BodyKind::Empty,
         size: bytes.len() as u64,
@@ -191,10 +236,10 @@ pub fn raw_view(bytes: &[u8], content_type: Option<&str>) -> BodyView<String> {
         if media != MediaKind::Other {
             view.note = Some("not valid UTF-8: shown as hex".into());
         }
-        return binary(view, bytes);
+        return binary(view, bytes, limits);
     };
     match media {
-        MediaKind::Json => match json_lines(utf8) {
+        MediaKind::Json => match json_lines_with(utf8, limits) {
             Ok(parsed) => {
                 view.kind = BodyKind::Json;
                 view.truncated = parsed.truncated;
@@ -210,21 +255,21 @@ pub fn raw_view(bytes: &[u8], content_type: Option<&str>) -> BodyView<String> {
             }
             Err(e) => {
                 view.note = Some(format!("not valid JSON: {e}; shown as text"));
-                text_view(view, utf8)
+                text_view(view, utf8, limits)
             }
         },
         MediaKind::Form => {
-            let (fields, duplicates, truncated) = form_fields(utf8);
+            let (fields, duplicates, truncated) = form_fields(utf8, limits.lines);
             view.kind = BodyKind::Form;
-            let (shown, cut_short) = cut(utf8, TEXT_LIMIT);
+            let (shown, cut_short) = cut(utf8, limits.text);
             view.display = shown.to_string();
             view.truncated = truncated || cut_short;
             view.form = fields;
             view.duplicates = duplicates;
             view
         }
-        MediaKind::Text => text_view(view, utf8),
-        MediaKind::Other => binary(view, bytes),
+        MediaKind::Text => text_view(view, utf8, limits),
+        MediaKind::Other => binary(view, bytes, limits),
     }
 }
 
@@ -264,16 +309,16 @@ impl BodyView<String> {
     }
 }
 
-fn text_view(mut view: BodyView<String>, text: &str) -> BodyView<String> {
-    let (shown, truncated) = cut(text, TEXT_LIMIT);
+fn text_view(mut view: BodyView<String>, text: &str, limits: Limits) -> BodyView<String> {
+    let (shown, truncated) = cut(text, limits.text);
     view.kind = BodyKind::Text;
     view.display = shown.to_string();
     view.truncated = truncated;
     view
 }
 
-fn binary(mut view: BodyView<String>, bytes: &[u8]) -> BodyView<String> {
-    let shown = &bytes[..bytes.len().min(HEX_LIMIT)];
+fn binary(mut view: BodyView<String>, bytes: &[u8], limits: Limits) -> BodyView<String> {
+    let shown = &bytes[..bytes.len().min(limits.hex)];
     view.kind = BodyKind::Binary;
     view.display = hex_dump(shown);
     view.truncated = shown.len() < bytes.len();
@@ -364,7 +409,13 @@ impl std::error::Error for JsonError {}
 /// Tokenizes `text` strictly (RFC 8259: one value, no trailing commas, no comments, no
 /// control characters in strings, no lone surrogates, at most [`MAX_DEPTH`] deep).
 pub fn json_lines(text: &str) -> Result<JsonLines, JsonError> {
+    json_lines_with(text, Limits::TERMINAL)
+}
+
+/// [`json_lines`] listing up to `limits.lines` lines and about `limits.text` bytes.
+pub fn json_lines_with(text: &str, limits: Limits) -> Result<JsonLines, JsonError> {
     let mut p = Parser {
+        limits,
         s: text.as_bytes(),
         text,
         i: 0,
@@ -385,6 +436,7 @@ pub fn json_lines(text: &str) -> Result<JsonLines, JsonError> {
 }
 
 struct Parser<'a> {
+    limits: Limits,
     s: &'a [u8],
     text: &'a str,
     i: usize,
@@ -411,8 +463,8 @@ impl Parser<'_> {
     fn push(&mut self, depth: usize, key: Option<&str>, token: &str) -> Option<usize> {
         let len = depth * 2 + key.map_or(0, |k| k.len() + 2) + token.len() + 2;
         if self.out.truncated
-            || self.out.lines.len() >= LINE_LIMIT
-            || self.bytes_out + len > TEXT_LIMIT
+            || self.out.lines.len() >= self.limits.lines
+            || self.bytes_out + len > self.limits.text
         {
             self.out.truncated = true;
             return None;
@@ -717,7 +769,7 @@ pub fn form_decode(s: &str) -> String {
 
 /// The fields of a form body (split at `&`; empty pieces are skipped, as form parsers do),
 /// the names that occur more than once, and whether the list was cut.
-fn form_fields(text: &str) -> (Vec<FormField<String>>, Vec<String>, bool) {
+fn form_fields(text: &str, max_fields: usize) -> (Vec<FormField<String>>, Vec<String>, bool) {
     let mut fields: Vec<FormField<String>> = Vec::new();
     let mut truncated = false;
     let mut counts: HashMap<String, u32> = HashMap::new();
@@ -732,7 +784,7 @@ fn form_fields(text: &str) -> (Vec<FormField<String>>, Vec<String>, bool) {
         if *c == 2 {
             order.push(name.clone());
         }
-        if fields.len() >= LINE_LIMIT {
+        if fields.len() >= max_fields {
             truncated = true;
             continue;
         }
@@ -991,5 +1043,24 @@ mod tests {
         // A duplicate past the listed lines is still reported.
         let late = format!("[{}{{\"a\":1,\"a\":2}}]", "1,".repeat(LINE_LIMIT + 10));
         assert_eq!(raw_view(late.as_bytes(), JSON).duplicates, vec!["a"]);
+    }
+
+    #[test]
+    fn whole_limits_show_a_megabyte_body_whole() {
+        let items: Vec<String> = (0..4000)
+            .map(|i| format!(r#"{{"sku":"S-{i}","note":"{}"}}"#, "n".repeat(220)))
+            .collect();
+        let body = format!(r#"{{"amount":1,"items":[{}],"amount":2}}"#, items.join(","));
+        assert!(body.len() > 900 * 1024 && body.len() <= 1024 * 1024);
+        let cut_short = raw_view(body.as_bytes(), JSON);
+        assert!(cut_short.truncated);
+        let whole = raw_view_with(body.as_bytes(), JSON, Limits::WHOLE);
+        assert!(!whole.truncated);
+        assert_eq!(whole.json.len(), 4000 * 4 + 6);
+        assert_eq!(whole.duplicates, vec!["amount"]);
+        let hex = raw_view_with(&vec![0u8; 1024 * 1024], None, Limits::WHOLE);
+        assert!(!hex.truncated);
+        let text = "x\n".repeat(512 * 1024);
+        assert!(!raw_view_with(text.as_bytes(), Some("text/plain"), Limits::WHOLE).truncated);
     }
 }

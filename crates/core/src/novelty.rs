@@ -177,7 +177,10 @@ struct FieldHistory {
     largest: Option<(f64, String)>,
 }
 
-/// Compares `current` with `history` (past approved requests of the same kind).
+/// Compares `current` with `history` (past approved requests of the same kind). Each finding
+/// is listed once: a new field inside an array of 2,000 items is one finding, not 2,000; of
+/// the numbers at one field over the largest approved, the largest is listed; of the new
+/// values at one field, the first.
 pub fn compare(current: &Request<'_>, history: &[Request<'_>]) -> Vec<Novelty> {
     if history.is_empty() {
         return vec![Novelty::FirstOfKind];
@@ -252,7 +255,34 @@ pub fn compare(current: &Request<'_>, history: &[Request<'_>]) -> Vec<Novelty> {
             _ => {}
         }
     }
-    found
+    let mut unique: Vec<Novelty> = Vec::new();
+    let mut at: HashMap<(u8, String), usize> = HashMap::new();
+    for n in found {
+        let key = match &n {
+            Novelty::FirstOfKind => (0, String::new()),
+            Novelty::FirstFromApp { app } => (1, app.clone()),
+            Novelty::NewHeader { name } => (2, name.clone()),
+            Novelty::NewField { pointer } => (3, pointer.clone()),
+            Novelty::NewValue { pointer, .. } => (4, pointer.clone()),
+            Novelty::Larger { pointer, .. } => (5, pointer.clone()),
+        };
+        match at.get(&key) {
+            None => {
+                at.insert(key, unique.len());
+                unique.push(n);
+            }
+            Some(&i) => {
+                if let (Novelty::Larger { ratio: new, .. }, Novelty::Larger { ratio: old, .. }) =
+                    (&n, &unique[i])
+                {
+                    if new > old {
+                        unique[i] = n;
+                    }
+                }
+            }
+        }
+    }
+    unique
 }
 
 #[cfg(test)]
@@ -380,5 +410,45 @@ mod tests {
         assert!(
             matches!(&compare(&over, &history)[..], [Novelty::Larger { pointer, .. }] if pointer == "/items/*/n")
         );
+    }
+
+    #[test]
+    fn a_new_field_in_every_array_item_is_said_once() {
+        let h = headers(&[]);
+        let history = [Request {
+            app: "a",
+            headers: &h,
+            body: br#"{"items": [{"sku": "S-1"}]}"#,
+        }];
+        let items: Vec<String> = (0..2000)
+            .map(|i| format!(r#"{{"sku": "S-{i}", "note": "n"}}"#))
+            .collect();
+        let body = format!(r#"{{"items": [{}]}}"#, items.join(","));
+        let now = Request {
+            app: "a",
+            headers: &h,
+            body: body.as_bytes(),
+        };
+        assert_eq!(
+            compare(&now, &history),
+            vec![Novelty::NewField {
+                pointer: "/items/*/note".into()
+            }]
+        );
+        // Many numbers over the line at one field: the largest is said.
+        let history = [Request {
+            app: "a",
+            headers: &h,
+            body: br#"{"items": [{"n": 10}]}"#,
+        }];
+        let now = Request {
+            app: "a",
+            headers: &h,
+            body: br#"{"items": [{"n": 40}, {"n": 500}, {"n": 31}]}"#,
+        };
+        assert!(matches!(
+            &compare(&now, &history)[..],
+            [Novelty::Larger { value, .. }] if value == "500"
+        ));
     }
 }

@@ -6,15 +6,33 @@
 
 use crate::reveal::{reveal, reveal_name, Revealed};
 pub use countersign_core::body::{
-    BodyKind, FormField, JsonLine, DUPLICATE_NOTE, HEX_LIMIT, TEXT_LIMIT,
+    BodyKind, FormField, JsonLine, Limits, DUPLICATE_NOTE, HEX_LIMIT, TEXT_LIMIT,
 };
 
 /// A body prepared for display.
 pub type BodyView = countersign_core::body::BodyView<Revealed>;
 
-/// Prepares `bytes` for display as `content_type` says (no content type: a hex dump).
+/// Prepares `bytes` for display as `content_type` says (no content type: a hex dump), cut
+/// at the terminal's limits: for provider answers, shown for information.
 pub fn body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
     countersign_core::body::body_view(bytes, content_type, reveal, reveal_name)
+}
+
+/// The body of a request to approve: whole up to the service's 1 MiB cap
+/// ([`Limits::WHOLE`]); the view pages it, and it must be seen to the end before an approval.
+pub fn request_body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
+    countersign_core::body::body_view_with(bytes, content_type, Limits::WHOLE, reveal, reveal_name)
+}
+
+/// Why a request body cannot be approved in the Wallet: it is not in the view whole
+/// ("what cannot be shown cannot be approved"). `None` when it is shown whole.
+pub fn not_shown_whole(b: &BodyView) -> Option<String> {
+    b.truncated.then(|| {
+        format!(
+            "the body ({} bytes) is too large to show whole here, so it cannot be approved",
+            b.size
+        )
+    })
 }
 
 /// True when any text of the body hid characters.
@@ -95,5 +113,26 @@ mod tests {
         assert!(v.truncated);
         assert!(v.display.text.len() <= TEXT_LIMIT);
         assert_eq!(body_view(b"", None).kind, BodyKind::Empty);
+    }
+
+    #[test]
+    fn request_bodies_are_whole_up_to_the_cap_or_not_approvable() {
+        let big = format!(r#"{{"memo":"{}"}}"#, "m".repeat(900 * 1024));
+        let v = request_body_view(big.as_bytes(), Some("application/json"));
+        assert!(!v.truncated);
+        assert_eq!(not_shown_whole(&v), None);
+        // The terminal's limits would cut it: not approvable from such a view.
+        let cut = body_view(big.as_bytes(), Some("application/json"));
+        assert!(cut.truncated);
+        assert!(not_shown_whole(&cut)
+            .unwrap()
+            .contains("too large to show whole"));
+        // A megabyte of one-character JSON lines is more than the view model lists.
+        let many = format!("[{}1]", "1,".repeat(300_000));
+        let v = request_body_view(many.as_bytes(), Some("application/json"));
+        assert!(not_shown_whole(&v).is_some());
+        // Binary bodies are a whole hex dump.
+        let bin = request_body_view(&[7u8; 64 * 1024], None);
+        assert_eq!((bin.kind, not_shown_whole(&bin)), (BodyKind::Binary, None));
     }
 }

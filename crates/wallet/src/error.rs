@@ -38,6 +38,13 @@ pub enum WalletError {
     /// The view asked to sign something other than what the Wallet last fetched and verified.
     #[error("the request changed since it was shown; review it again")]
     StaleReview,
+    /// An approval was asked before the view reported the body seen to the end (for this
+    /// digest).
+    #[error("read the whole body first: it was not seen to the end; nothing was signed")]
+    BodyNotSeen,
+    /// The body cannot be shown whole, so it cannot be approved here (it can be denied).
+    #[error("{0}; nothing was signed")]
+    BodyNotShown(String),
     /// The approval is no longer pending.
     #[error("this request is already {status}; nothing was signed")]
     NotPending {
@@ -104,6 +111,8 @@ impl WalletError {
             WalletError::UnknownApproval { .. } => "unknown_approval",
             WalletError::NotReviewed => "not_reviewed",
             WalletError::StaleReview => "stale_review",
+            WalletError::BodyNotSeen => "body_not_seen",
+            WalletError::BodyNotShown(_) => "body_not_shown",
             WalletError::NotPending { .. } => "not_pending",
             WalletError::Integrity(_) => "integrity",
             WalletError::InsecureServer(_) => "insecure_server",

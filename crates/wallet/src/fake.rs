@@ -7,6 +7,7 @@ use countersign_core::api::{
     WalletEvent,
 };
 use countersign_core::keys::SigningKey;
+use countersign_core::novelty::Novelty;
 use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -36,6 +37,9 @@ pub struct FakeSource {
     pub details: Mutex<HashMap<Uuid, WalletApprovalDetail>>,
     /// Every decision sent.
     pub decided: Mutex<Vec<SentDecision>>,
+    /// What `what_is_new` answers: `Err(status)` fails with that HTTP status (default 404,
+    /// a service without the history endpoint).
+    pub novelty: Mutex<Result<Vec<Novelty>, u16>>,
 }
 
 impl FakeSource {
@@ -48,6 +52,7 @@ impl FakeSource {
             connects: Mutex::default(),
             details: Mutex::default(),
             decided: Mutex::default(),
+            novelty: Mutex::new(Err(404)),
         })
     }
 
@@ -107,6 +112,20 @@ impl ApprovalSource for FakeSource {
                 .cloned()
                 .ok_or_else(|| Self::api_error(404))?;
             Review::verify(detail, id, &self.pairing.service_id)
+        })
+    }
+
+    fn what_is_new<'a>(
+        &'a self,
+        _review: &'a Review,
+        _max_items: usize,
+    ) -> BoxFuture<'a, Result<Vec<Novelty>, ApproverError>> {
+        Box::pin(async move {
+            self.novelty
+                .lock()
+                .unwrap()
+                .clone()
+                .map_err(Self::api_error)
         })
     }
 

@@ -4,7 +4,9 @@
 //! Wallet recomputed with the core crate from the statement below it; the decision signed later
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
-use crate::body::{body_view, body_warning, BodyView};
+use crate::body::{
+    body_view, body_warning, not_shown_whole, request_body_view, BodyKind, BodyView,
+};
 use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_approver::progress::{
     policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch,
@@ -12,6 +14,7 @@ use countersign_approver::progress::{
 use countersign_core::api::{
     DecisionSummary, ExecutionFailure, UpstreamResponse, WalletApprovalDetail,
 };
+use countersign_core::novelty::Novelty;
 use countersign_core::statement::fingerprint;
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp, Verdict};
 use serde::Serialize;
@@ -150,6 +153,39 @@ pub struct OutcomeView {
     pub failure: Option<Revealed>,
 }
 
+/// At most this many "what is new" lines are listed.
+pub const MAX_NOVELTIES: usize = 20;
+
+/// Whether the body lets Approve be pressed: it must be shown whole and seen to the end.
+/// The view pages the body and reports the end seen ([`crate::Wallet::body_seen`]); the Wallet
+/// refuses to sign an approval of a digest whose body was not reported seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BodyGate {
+    /// The whole body is in the view (not cut short).
+    pub shown_whole: bool,
+    /// Why it cannot be approved when not shown whole.
+    pub why_not: Option<String>,
+    /// The Wallet recorded this digest's body as seen to the end (an empty body always is).
+    pub seen: bool,
+}
+
+impl BodyGate {
+    /// The gate of a request body `b`, not yet seen (unless empty).
+    pub fn of(b: &BodyView) -> Self {
+        let why_not = not_shown_whole(b);
+        BodyGate {
+            shown_whole: why_not.is_none(),
+            why_not,
+            seen: b.kind == BodyKind::Empty,
+        }
+    }
+
+    /// True when an approval may be signed.
+    pub fn open(&self) -> bool {
+        self.shown_whole && self.seen
+    }
+}
+
 /// Everything the review screen shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewView {
@@ -171,6 +207,15 @@ pub struct ReviewView {
     pub headers: Vec<HeaderView>,
     /// The body.
     pub body: BodyView,
+    /// Whether the body lets Approve be pressed (shown whole, seen to the end).
+    pub body_gate: BodyGate,
+    /// What is new compared with the approved history of this kind of request, in words
+    /// (revealed: values come from the body). Empty when nothing is, or the service has no
+    /// history endpoint.
+    pub what_is_new: Vec<Revealed>,
+    /// Why the comparison could not be made, when it failed for another reason than an older
+    /// service.
+    pub what_is_new_note: Option<String>,
     /// The request digest the Wallet recomputed (full hex).
     pub digest: String,
     /// Its short fingerprint.
@@ -214,10 +259,11 @@ pub fn review_view(
             value: reveal(v),
         })
         .collect();
-    let body = body_view(
+    let body = request_body_view(
         &detail.body,
         countersign_core::body::content_type(&st.headers),
     );
+    let body_gate = BodyGate::of(&body);
     let decisions: Vec<DecisionView> = detail.decisions.iter().map(decision_view).collect();
     let progress = policy_progress(detail);
     let quorum = quorum_view(&progress);
@@ -243,6 +289,9 @@ pub fn review_view(
         url: reveal(&st.url),
         headers,
         body,
+        body_gate,
+        what_is_new: Vec::new(),
+        what_is_new_note: None,
         digest: digest.to_string(),
         fingerprint: fingerprint(digest),
         created_at: st.created_at,
@@ -260,6 +309,24 @@ pub fn review_view(
     view
 }
 
+impl ReviewView {
+    /// Sets what is new, each [`Novelty`] in words, revealed as one line (at most
+    /// [`MAX_NOVELTIES`], then a line saying how many more).
+    pub fn set_what_is_new(&mut self, found: &[Novelty]) {
+        self.what_is_new = found
+            .iter()
+            .take(MAX_NOVELTIES)
+            .map(|n| reveal_name(&n.to_string()))
+            .collect();
+        if found.len() > MAX_NOVELTIES {
+            let more = found.len() - MAX_NOVELTIES;
+            self.what_is_new
+                .push(reveal_name(&format!("and {more} more differences")));
+        }
+        self.warning = any_warning(self);
+    }
+}
+
 fn any_warning(v: &ReviewView) -> bool {
     [&v.reason, &v.app, &v.grant, &v.method, &v.url]
         .iter()
@@ -268,6 +335,7 @@ fn any_warning(v: &ReviewView) -> bool {
         || v.headers.iter().any(|h| h.name.warning || h.value.warning)
         || policy_warning(&v.policy)
         || v.decisions.iter().any(|d| d.approver_id.warning)
+        || v.what_is_new.iter().any(|n| n.warning)
 }
 
 fn policy_warning(p: &PolicyView) -> bool {
@@ -703,5 +771,42 @@ mod tests {
         assert_eq!(o.provider_status, Some(502));
         assert_eq!(o.failure.unwrap().text, "provider answered 502");
         assert!(outcome_view(ApprovalStatus::Pending, None, None).is_none());
+    }
+
+    #[test]
+    fn what_is_new_is_listed_in_words_and_capped() {
+        let d = detail("Refund order 42", br#"{"order":42}"#);
+        let mut v = view(&d, "alice");
+        assert!(v.what_is_new.is_empty());
+        let many: Vec<Novelty> = (0..25)
+            .map(|i| Novelty::NewHeader {
+                name: format!("x-h{i}"),
+            })
+            .collect();
+        v.set_what_is_new(&many);
+        assert_eq!(v.what_is_new.len(), MAX_NOVELTIES + 1);
+        assert_eq!(v.what_is_new[0].text, "header x-h0 was never sent before");
+        assert_eq!(v.what_is_new[MAX_NOVELTIES].text, "and 5 more differences");
+        assert!(!v.warning);
+        v.set_what_is_new(&[Novelty::FirstFromApp {
+            app: "batch\u{202E}job".into(),
+        }]);
+        assert_eq!(
+            v.what_is_new[0].text,
+            "the first request of this kind from app batch⟨U+202E⟩job"
+        );
+        assert!(v.warning);
+    }
+
+    #[test]
+    fn the_body_gate_needs_the_whole_body_and_an_empty_one_is_seen() {
+        let v = view(&detail("r", br#"{"a":1}"#), "alice");
+        assert!(v.body_gate.shown_whole && !v.body_gate.seen && !v.body_gate.open());
+        let v = view(&detail("r", b""), "alice");
+        assert!(v.body_gate.open());
+        let many = format!("[{}1]", "1,".repeat(300_000));
+        let v = view(&detail("r", many.as_bytes()), "alice");
+        assert!(!v.body_gate.shown_whole && !v.body_gate.open());
+        assert!(v.body_gate.why_not.unwrap().contains("cannot be approved"));
     }
 }

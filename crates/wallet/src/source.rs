@@ -5,6 +5,7 @@
 use crate::approver::{ApproverClient, ApproverError, HttpClients, Pairing, Review};
 use countersign_core::api::{DecisionResponse, PairPreview, WalletApprovalSummary, WalletEvent};
 use countersign_core::keys::SigningKey;
+use countersign_core::novelty::Novelty;
 use countersign_core::{ServerUrl, Verdict};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -26,6 +27,13 @@ pub trait ApprovalSource: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>>;
     /// Fetches one approval and verifies its digest and body locally.
     fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>>;
+    /// What is new in `review` compared with up to `max_items` past approved requests of the
+    /// same kind (an older service answers 404).
+    fn what_is_new<'a>(
+        &'a self,
+        review: &'a Review,
+        max_items: usize,
+    ) -> BoxFuture<'a, Result<Vec<Novelty>, ApproverError>>;
     /// Signs and sends a decision on a reviewed approval.
     fn decide<'a>(
         &'a self,
@@ -139,6 +147,14 @@ impl ApprovalSource for HttpSource {
 
     fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>> {
         Box::pin(self.client.review(id))
+    }
+
+    fn what_is_new<'a>(
+        &'a self,
+        review: &'a Review,
+        max_items: usize,
+    ) -> BoxFuture<'a, Result<Vec<Novelty>, ApproverError>> {
+        Box::pin(self.client.what_is_new(review, max_items))
     }
 
     fn decide<'a>(

@@ -17,6 +17,7 @@
 //!   deletes only the entry it made.
 
 use crate::approver::{Pairing, Review};
+use crate::body::{not_shown_whole, request_body_view};
 use crate::error::WalletError;
 use crate::inbox::Inbox;
 use crate::keystore::{KeyAccount, KeyStore};
@@ -29,14 +30,14 @@ pub use crate::model::{
 use crate::notify::{summary_content, Notifier, NotifyThrottle};
 use crate::registry::{PairingRegistry, Registered, RegistryError};
 use crate::reveal::reveal_name;
-use crate::review::{review_view, ReviewView};
+use crate::review::{review_view, BodyGate, ReviewView};
 use crate::source::{ApprovalSource, Connector};
 use crate::sync::{self, SyncConfig, SyncSink, SyncStatus};
 use countersign_core::api::PairPreview;
 use countersign_core::keys::generate_signing_key;
 use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
 use sink::{set_status, show, Sink};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
@@ -44,6 +45,9 @@ use uuid::Uuid;
 
 /// At most this many notifications per 10 s; more requests are summarised in one.
 pub const NOTIFY_BURST: usize = 5;
+
+/// At most this many past approvals are compared for "what is new".
+pub const NOVELTY_HISTORY: usize = 10_000;
 
 /// Longest accepted comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -77,6 +81,8 @@ struct Inner {
     inbox: Mutex<Inbox>,
     services: Mutex<HashMap<ServerUrl, Service>>,
     reviews: Mutex<HashMap<(ServerUrl, Uuid), Review>>,
+    /// Bodies the view reported seen to the end: (server, approval, request digest).
+    seen: Mutex<HashSet<(ServerUrl, Uuid, String)>>,
     throttle: Mutex<NotifyThrottle>,
 }
 
@@ -120,6 +126,7 @@ impl Wallet {
                 inbox: Mutex::new(Inbox::new()),
                 services: Mutex::new(HashMap::new()),
                 reviews: Mutex::new(HashMap::new()),
+                seen: Mutex::new(HashSet::new()),
                 throttle: Mutex::new(NotifyThrottle::new(
                     NOTIFY_BURST,
                     std::time::Duration::from_secs(10),
@@ -469,6 +476,11 @@ impl Wallet {
             .lock()
             .expect("reviews lock")
             .retain(|(s, _), _| s != server);
+        self.inner
+            .seen
+            .lock()
+            .expect("seen lock")
+            .retain(|(s, _, _)| s != server);
         let count = {
             let mut inbox = self.inner.inbox.lock().expect("inbox lock");
             inbox.forget_service(server);
@@ -546,13 +558,26 @@ impl Wallet {
             .await
             .map_err(|e| WalletError::from_client(e, server, Some(approval_id)))?;
         verify_locally(&review, source.pairing(), approval_id)?;
-        let view = review_view(
+        let mut view = review_view(
             server,
             review.detail(),
             review.digest(),
             &source.pairing().approver_id,
             self.inner.clock.now(),
         );
+        view.body_gate.seen |= self.is_seen(server, approval_id, review.digest());
+        if view.status == ApprovalStatus::Pending {
+            match source.what_is_new(&review, NOVELTY_HISTORY).await {
+                Ok(found) => view.set_what_is_new(&found),
+                // A service older than the history endpoint: nothing to compare with.
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => {
+                    tracing::warn!(%server, %approval_id, "what is new: {e}");
+                    view.what_is_new_note =
+                        Some(format!("could not compare with past approvals: {e}"));
+                }
+            }
+        }
         self.inner
             .reviews
             .lock()
@@ -561,9 +586,51 @@ impl Wallet {
         Ok(view)
     }
 
+    fn is_seen(&self, server: &ServerUrl, approval_id: Uuid, digest: &str) -> bool {
+        self.inner.seen.lock().expect("seen lock").contains(&(
+            server.clone(),
+            approval_id,
+            digest.to_string(),
+        ))
+    }
+
+    /// The view reports that the person saw the body of the request last shown by
+    /// [`Wallet::review`] to its end. `shown_digest` is the digest the view displayed; it must
+    /// be the one the Wallet verified. Only a body shown whole can be marked seen. Approving
+    /// ([`Wallet::decide`]) requires this mark for the digest signed.
+    pub fn body_seen(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+        shown_digest: &str,
+    ) -> Result<(), WalletError> {
+        let review = self
+            .inner
+            .reviews
+            .lock()
+            .expect("reviews lock")
+            .get(&(server.clone(), approval_id))
+            .cloned()
+            .ok_or(WalletError::NotReviewed)?;
+        if review.digest() != shown_digest {
+            return Err(WalletError::StaleReview);
+        }
+        if let Some(why) = not_shown_whole(&request_body(&review)) {
+            return Err(WalletError::BodyNotShown(why));
+        }
+        self.inner.seen.lock().expect("seen lock").insert((
+            server.clone(),
+            approval_id,
+            review.digest().to_string(),
+        ));
+        Ok(())
+    }
+
     /// Signs and sends a decision on the request last shown by [`Wallet::review`].
     /// `shown_digest` is the digest the view displayed; it must equal the one the Wallet
-    /// verified, or nothing is signed. Returns the review screen after the decision.
+    /// verified, or nothing is signed. An approval is signed only when the body is shown whole
+    /// and was reported seen to the end for that digest ([`Wallet::body_seen`]); a denial
+    /// always can be. Returns the review screen after the decision.
     pub async fn decide(
         &self,
         server: &ServerUrl,
@@ -595,6 +662,15 @@ impl Wallet {
             return Err(WalletError::NotPending {
                 status: ApprovalStatus::Expired.to_string(),
             });
+        }
+        if verdict == Verdict::Approve {
+            let gate = BodyGate::of(&request_body(&review));
+            if let Some(why) = gate.why_not {
+                return Err(WalletError::BodyNotShown(why));
+            }
+            if !gate.seen && !self.is_seen(server, approval_id, review.digest()) {
+                return Err(WalletError::BodyNotSeen);
+            }
         }
         let comment = comment
             .map(|c| c.trim().chars().take(MAX_COMMENT_CHARS).collect::<String>())
@@ -664,6 +740,14 @@ impl Wallet {
         });
         Ok(rows)
     }
+}
+
+/// The request body of `review` as the review screen shows it.
+fn request_body(review: &Review) -> crate::body::BodyView {
+    request_body_view(
+        review.body(),
+        countersign_core::body::content_type(&review.statement().headers),
+    )
 }
 
 /// Re-checks a fetched request with the core crate, independently of the approver client:

@@ -651,3 +651,187 @@ async fn a_restart_reconnects_paired_services_from_the_keychain() {
     .await;
     assert_eq!(wallet.inbox().count, 0);
 }
+
+#[tokio::test]
+async fn approval_waits_until_the_body_was_seen_for_that_digest() {
+    let (h, source) = paired().await;
+    let a = Uuid::from_u128(21);
+    let b = Uuid::from_u128(22);
+    let body_a = format!(r#"{{"amount":1999,"memo":"{}"}}"#, "x".repeat(600 * 1024));
+    let da = detail_of(21, "Refund order 21", body_a.as_bytes());
+    let db = detail_of(22, "Refund order 22", br#"{"amount":5}"#);
+    let (digest_a, digest_b) = (da.request_digest.clone(), db.request_digest.clone());
+    source.details.lock().unwrap().insert(a, da);
+    source.details.lock().unwrap().insert(b, db);
+
+    // Not reviewed: nothing can be marked seen.
+    assert_eq!(
+        h.wallet
+            .body_seen(&server(), a, &digest_a)
+            .unwrap_err()
+            .code(),
+        "not_reviewed"
+    );
+    let view = h.wallet.review(&server(), a).await.unwrap();
+    assert!(
+        view.body_gate.shown_whole && !view.body_gate.seen,
+        "600 kB shown whole, unseen"
+    );
+    assert!(!view.body_gate.open());
+    let err = h
+        .wallet
+        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "body_not_seen");
+    assert!(source.decided.lock().unwrap().is_empty());
+
+    // Another request's "seen" does not count for this one, nor a digest not shown.
+    h.wallet.review(&server(), b).await.unwrap();
+    h.wallet.body_seen(&server(), b, &digest_b).unwrap();
+    assert_eq!(
+        h.wallet
+            .body_seen(&server(), a, &digest_b)
+            .unwrap_err()
+            .code(),
+        "stale_review"
+    );
+    let err = h
+        .wallet
+        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "body_not_seen");
+
+    // Seen to the end: a fresh review says so, and the approval is signed.
+    h.wallet.body_seen(&server(), a, &digest_a).unwrap();
+    assert!(h
+        .wallet
+        .review(&server(), a)
+        .await
+        .unwrap()
+        .body_gate
+        .open());
+    h.wallet
+        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .await
+        .unwrap();
+    assert_eq!(source.decided.lock().unwrap()[0].1, digest_a);
+}
+
+#[tokio::test]
+async fn a_new_body_under_the_same_id_must_be_seen_again_and_deny_needs_nothing() {
+    let (h, source) = paired().await;
+    let id = Uuid::from_u128(23);
+    let first = detail_of(23, "Refund", br#"{"amount":1}"#);
+    let digest1 = first.request_digest.clone();
+    source.details.lock().unwrap().insert(id, first);
+    h.wallet.review(&server(), id).await.unwrap();
+    h.wallet.body_seen(&server(), id, &digest1).unwrap();
+    // The service now shows another body under the same id: the old mark does not count.
+    let second = detail_of(23, "Refund", br#"{"amount":1000000}"#);
+    let digest2 = second.request_digest.clone();
+    source.details.lock().unwrap().insert(id, second);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    assert!(!view.body_gate.seen);
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &digest2)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "body_not_seen");
+    // Deny is always available.
+    h.wallet
+        .decide(&server(), id, Verdict::Deny, None, &digest2)
+        .await
+        .unwrap();
+    assert_eq!(source.decided.lock().unwrap()[0].2, Verdict::Deny);
+}
+
+#[tokio::test]
+async fn a_body_too_large_for_the_view_cannot_be_approved() {
+    let (h, source) = paired().await;
+    let id = Uuid::from_u128(24);
+    // Under 1 MiB, but more JSON lines than the view model lists.
+    let body = format!("[{}1]", "1,".repeat(300_000));
+    let d = detail_of(24, "Many", body.as_bytes());
+    let digest = d.request_digest.clone();
+    source.details.lock().unwrap().insert(id, d);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    assert!(!view.body_gate.shown_whole);
+    assert!(view
+        .body_gate
+        .why_not
+        .as_deref()
+        .unwrap()
+        .contains("too large"));
+    assert_eq!(
+        h.wallet
+            .body_seen(&server(), id, &digest)
+            .unwrap_err()
+            .code(),
+        "body_not_shown"
+    );
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "body_not_shown");
+    assert!(source.decided.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn what_is_new_is_shown_in_words_and_an_older_service_shows_nothing() {
+    use countersign_core::novelty::Novelty;
+    let (h, source) = paired().await;
+    let id = Uuid::from_u128(25);
+    source
+        .details
+        .lock()
+        .unwrap()
+        .insert(id, detail_of(25, "Refund", br#"{"amount":199900}"#));
+    // The fake answers 404 by default, like a service without the history endpoint.
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    assert!(view.what_is_new.is_empty());
+    assert_eq!(view.what_is_new_note, None);
+
+    *source.novelty.lock().unwrap() = Ok(vec![
+        Novelty::FirstOfKind,
+        Novelty::Larger {
+            pointer: "/amount".into(),
+            value: "199900".into(),
+            largest: "1999".into(),
+            ratio: 100.0,
+        },
+        Novelty::NewValue {
+            pointer: "/iban".into(),
+            value: "GB33\u{202E}0001".into(),
+            usual: vec!["DE89".into()],
+        },
+    ]);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    let words: Vec<&str> = view.what_is_new.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(
+        words,
+        [
+            "no request of this kind (grant, method, path) was approved before",
+            "/amount 199900 is 100× the largest approved (1999)",
+            "/iban GB33⟨U+202E⟩0001 was never approved before (usually DE89)",
+        ]
+    );
+    assert!(
+        view.warning,
+        "a hidden character in a new value raises the banner"
+    );
+
+    // Any other failure is a note, never an error of the review.
+    *source.novelty.lock().unwrap() = Err(503);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    assert!(view.what_is_new.is_empty());
+    assert!(view
+        .what_is_new_note
+        .as_deref()
+        .unwrap()
+        .starts_with("could not compare with past approvals"));
+}

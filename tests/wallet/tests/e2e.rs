@@ -4,7 +4,10 @@
 //! Pairing through a deep link, a live request with its notification, approve (the agent gets
 //! the provider's answer), deny with a comment (via a deep link to the running Wallet), a
 //! hostile reason rendered inert, an approval link to an unpaired server, the key found in the
-//! keychain and nowhere on disk, and a fresh start with a link. Screenshots go to
+//! keychain and nowhere on disk, and a fresh start with a link. "What you see is what you
+//! sign": what is new at the top (first of its kind, then 100× the largest approved), a
+//! ~600 kB JSON body whose Approve waits until it was scrolled to its end (a duplicate key
+//! flagged), and a form body as a table. Screenshots go to
 //! `$WALLET_E2E_SHOTS`.
 
 use countersign_sdk::{Error as SdkError, ProxyOutcome, ProxyRequest};
@@ -47,6 +50,28 @@ async fn snap(_s: &Session, path: &Path) -> anyhow::Result<()> {
     desktop::close_notifications();
     tokio::time::sleep(Duration::from_millis(400)).await;
     desktop::screenshot(path)
+}
+
+/// Waits until Approve is enabled (the body was seen to its end and the Wallet recorded it),
+/// then presses it.
+async fn approve_when_seen(s: &Session) -> anyhow::Result<()> {
+    s.wait_until(
+        "Approve enabled after the body was seen",
+        "const b = document.querySelector('[data-testid=approve]'); return !!b && !b.disabled",
+        WAIT,
+    )
+    .await?;
+    s.click(&s.wait_for(&testid("approve"), WAIT).await?).await
+}
+
+/// The "what is new" lines of the review shown.
+async fn novelties(s: &Session) -> anyhow::Result<Vec<String>> {
+    let v = s
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=novelty]')].map(e => e.textContent)",
+        )
+        .await?;
+    Ok(serde_json::from_value(v)?)
 }
 
 async fn open_row(s: &Session, id: &str) -> anyhow::Result<()> {
@@ -144,10 +169,17 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         gate.contains("support-leads 0 of 1") && gate.contains("still needed: alice"),
         "gate line: {gate:?}"
     );
+    // Nothing of this kind was approved before: said at the top.
+    s.wait_for(&testid("novelty"), WAIT).await?;
+    let news = novelties(&s).await?;
+    assert!(
+        news.iter()
+            .any(|n| n.starts_with("no request of this kind") && n.ends_with("was approved before")),
+        "what is new: {news:?}"
+    );
     snap(&s, &shot("03-review")).await?;
     let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(30)).await });
-    s.click(&s.wait_for(&testid("approve"), WAIT).await?)
-        .await?;
+    approve_when_seen(&s).await?;
     let result = waiter.await??;
     assert!(
         (200..300).contains(&result.status()),
@@ -163,11 +195,26 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     snap(&s, &shot("04-outcome")).await?;
     assert_eq!(stack.provider.calls().len(), 1, "executed exactly once");
 
+    step("a second refund of the same kind is approved: a history to compare with");
+    let p1b = pending(
+        &stack,
+        "Refund order A-1043, damaged in transit",
+        serde_json::json!({"order": "A-1043", "amount": 1500, "currency": "EUR"}),
+    )
+    .await;
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    open_row(&s, &p1b.approval_id.to_string()).await?;
+    let waiter = tokio::spawn(async move { p1b.wait(Duration::from_secs(30)).await });
+    approve_when_seen(&s).await?;
+    waiter.await??;
+    assert_eq!(stack.provider.calls().len(), 2);
+
     step("deny with a comment, opened by a deep link to the running Wallet");
     let p2 = pending(
         &stack,
         "Refund order A-2000 in full",
-        serde_json::json!({"order": "A-2000"}),
+        serde_json::json!({"order": "A-2000", "amount": 199900, "currency": "EUR"}),
     )
     .await;
     desktop::gio_open(&p2.approval_url)?;
@@ -177,6 +224,15 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         WAIT,
     )
     .await?;
+    // Far larger than any refund approved before: said at the top, as a warning.
+    s.wait_for(&testid("novelty"), WAIT).await?;
+    let news = novelties(&s).await?;
+    assert!(
+        news.iter()
+            .any(|n| n == "/amount 199900 is 100× the largest approved (1999)"),
+        "what is new: {news:?}"
+    );
+    snap(&s, &shot("09-what-is-new")).await?;
     let comment = s.wait_for(&testid("comment"), WAIT).await?;
     s.type_text(&comment, "Order A-2000 was already refunded")
         .await?;
@@ -192,9 +248,157 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     }
     assert_eq!(
         stack.provider.calls().len(),
-        1,
+        2,
         "a denied call is never sent"
     );
+
+    step("a ~600 kB JSON body: Approve waits until its end was seen; a duplicate key is flagged");
+    let items: Vec<String> = (0..2550)
+        .map(|i| {
+            format!(
+                r#"{{"sku":"S-{i:05}","qty":1,"note":"{}"}}"#,
+                "line item note ".repeat(13)
+            )
+        })
+        .collect();
+    let big = format!(
+        r#"{{"order":"A-6000","amount":1999,"currency":"EUR","items":[{}],"amount":199900}}"#,
+        items.join(",")
+    );
+    assert!(
+        (550_000..700_000).contains(&big.len()),
+        "{} bytes",
+        big.len()
+    );
+    let agent = stack.agent()?;
+    let request = ProxyRequest::post("payments", "/v1/refunds", "Refund order A-6000, itemised")
+        .header("content-type", "application/json")
+        .body(big.clone().into_bytes());
+    let p6 = match agent.proxy_request(request).await? {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
+    };
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    open_row(&s, &p6.approval_id.to_string()).await?;
+    s.wait_for(&testid("body-scroll"), WAIT).await?;
+    let dup = s
+        .text(&s.wait_for(&testid("body-duplicates"), WAIT).await?)
+        .await?;
+    assert!(dup.contains("“amount”"), "duplicates: {dup:?}");
+    // A new field in each of the 2,550 items is said once.
+    let news = novelties(&s).await?;
+    assert_eq!(
+        news.iter()
+            .filter(|n| *n == "field /items/*/note was never sent before")
+            .count(),
+        1,
+        "what is new: {news:?}"
+    );
+    let state = "const p = document.querySelector('.paged-body');
+         const a = document.querySelector('[data-testid=approve]');
+         return { seen: Number(p.dataset.pagesSeen), pages: Number(p.dataset.pages),
+                  end: p.dataset.atEnd === 'true', disabled: a.disabled,
+                  gate: document.querySelector('[data-testid=approve-gate]').textContent,
+                  dupLines: document.querySelectorAll('.json-line.duplicate').length };";
+    let first = s.execute(state).await?;
+    eprintln!("large body at first: {first}");
+    assert_eq!(
+        first["disabled"], true,
+        "Approve is disabled before the end is seen"
+    );
+    assert_eq!(first["seen"], 1);
+    let pages = first["pages"].as_u64().unwrap();
+    assert!(pages > 50, "{pages} pages");
+    assert!(first["gate"].as_str().unwrap().contains(&format!(
+        "read the whole body first: 1 of {pages} pages seen"
+    )));
+    assert_eq!(first["dupLines"], 1, "the first amount, on the first page");
+    s.execute("document.querySelector('[data-testid=approve]').scrollIntoView({block: 'end'}); return true")
+        .await?;
+    snap(&s, &shot("10-large-body-unseen")).await?;
+    // Pressing Approve now does nothing: nothing is signed.
+    s.execute("document.querySelector('[data-testid=approve]').click(); return true")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stack
+            .agent()?
+            .approval(p6.approval_id)
+            .await?
+            .status
+            .as_str(),
+        "pending"
+    );
+    // Scroll the body to its end, page after page.
+    let mut last = first;
+    for _ in 0..(pages * 4 + 50) {
+        last = s
+            .execute(&format!(
+                "const b = document.querySelector('[data-testid=body-scroll]');
+                 b.scrollTop = b.scrollHeight; b.dispatchEvent(new Event('scroll'));
+                 {state}"
+            ))
+            .await?;
+        if last["disabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("large body at the end: {last}");
+    assert_eq!(last["end"], true);
+    assert_eq!(last["seen"].as_u64(), Some(pages));
+    assert_eq!(
+        last["disabled"], false,
+        "Approve enabled once the end was seen"
+    );
+    assert_eq!(last["dupLines"], 2, "both amounts flagged");
+    s.execute("document.querySelector('[data-testid=approve]').scrollIntoView({block: 'end'}); return true")
+        .await?;
+    snap(&s, &shot("11-large-body-seen")).await?;
+    let waiter = tokio::spawn(async move { p6.wait(Duration::from_secs(30)).await });
+    approve_when_seen(&s).await?;
+    waiter.await??;
+    s.wait_until(
+        "the outcome of the large body",
+        "const o = document.querySelector('[data-testid=outcome-text]'); return !!o",
+        WAIT,
+    )
+    .await?;
+
+    step("a form body is shown as a table, its duplicate name flagged");
+    let request = ProxyRequest::post("payments", "/v1/refunds", "Refund by form")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"to=Bob%20Smith&amount=100&amount=100000".to_vec());
+    let p7 = match stack.agent()?.proxy_request(request).await? {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
+    };
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    open_row(&s, &p7.approval_id.to_string()).await?;
+    s.wait_for(&testid("form-table"), WAIT).await?;
+    let rows = s
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=form-row]')].map(r =>
+               ({ text: [...r.cells].slice(0, 2).map(c => c.textContent), dup: r.classList.contains('duplicate') }))",
+        )
+        .await?;
+    eprintln!("form rows: {rows}");
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"text": ["to", "Bob Smith"], "dup": false},
+            {"text": ["amount (duplicate)", "100"], "dup": true},
+            {"text": ["amount (duplicate)", "100000"], "dup": true},
+        ])
+    );
+    snap(&s, &shot("12-form")).await?;
+    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    assert!(matches!(
+        p7.wait(Duration::from_secs(30)).await,
+        Err(SdkError::Denied { .. })
+    ));
 
     step("a hostile reason renders inert, with hidden characters revealed");
     let hostile = format!(

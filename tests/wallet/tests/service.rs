@@ -126,6 +126,28 @@ async fn pair_live_inbox_approve_and_deny() {
     let view = w.wallet.review(&w.server, p1.approval_id).await.unwrap();
     assert!(view.can_decide);
     assert_eq!(view.fingerprint.len(), 19);
+    // The service has the history endpoint: nothing of this kind was approved before.
+    assert_eq!(view.what_is_new.len(), 1, "{:?}", view.what_is_new);
+    assert!(view.what_is_new[0]
+        .text
+        .starts_with("no request of this kind"));
+    // Not approvable until the view reports the body seen to its end.
+    assert!(view.body_gate.shown_whole && !view.body_gate.seen);
+    let early = w
+        .wallet
+        .decide(
+            &w.server,
+            view.approval_id,
+            Verdict::Approve,
+            None,
+            &view.digest,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), "body_not_seen");
+    w.wallet
+        .body_seen(&w.server, view.approval_id, &view.digest)
+        .unwrap();
     let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(20)).await });
     let after = w
         .wallet

@@ -5,9 +5,12 @@ import { append, h, revealed, text } from "../dom";
 import { formatSize, formatTime } from "../time";
 import type { BodyView, GateView, PolicyLineView, Revealed, ReviewView } from "../types";
 import { countdown, statusBadge, warningBanner } from "./common";
+import { pagedBody } from "./pagedbody";
 
 export interface ReviewActions {
   decide: (verdict: "approve" | "deny", comment: string | null) => void;
+  /** Tells the Wallet the body was seen to the end (it signs no approval before). */
+  bodySeen: () => Promise<void>;
   back: () => void;
 }
 
@@ -21,6 +24,8 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
       ),
     );
   }
+  const news = whatIsNewBlock(v);
+  if (news) root.appendChild(news);
   root.appendChild(h("h1", { class: "reason", "data-testid": "reason" }, revealed(v.reason)));
   root.appendChild(
     h(
@@ -68,8 +73,43 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
     root.appendChild(table);
   }
 
+  // The body, paged; Approve waits until its end was seen (and the Wallet recorded it).
+  let seen = v.body_gate.seen;
+  let reporting = false;
+  let seenError: string | null = null;
+  let pages = { seen: 0, of: 1 };
+  let form: DecisionForm | null = null;
+  const gateState = (): { ok: boolean; why: string } => {
+    if (!v.body_gate.shown_whole) return { ok: false, why: v.body_gate.why_not ?? "the body cannot be shown whole, so it cannot be approved" };
+    if (seenError) return { ok: false, why: `the Wallet did not record the body as seen: ${seenError}` };
+    if (!seen) return { ok: false, why: `read the whole body first: ${pages.seen} of ${pages.of} page${pages.of === 1 ? "" : "s"} seen` };
+    return { ok: true, why: "" };
+  };
+  const refresh = () => form?.setGate(gateState());
   root.appendChild(h("h2", {}, "Body"));
-  root.appendChild(bodyBlock(v.body, "body"));
+  const bodyBox = bodyBlock(v.body, "body", false);
+  const paged = pagedBody(v.body, (seenPages, of, atEnd) => {
+    pages = { seen: seenPages, of };
+    if (atEnd && !seen && !reporting && v.body_gate.shown_whole && v.can_decide) {
+      reporting = true;
+      actions
+        .bodySeen()
+        .then(() => {
+          seen = true;
+          seenError = null;
+        })
+        .catch((e: unknown) => {
+          seenError = typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e);
+        })
+        .finally(() => {
+          reporting = false;
+          refresh();
+        });
+    }
+    refresh();
+  });
+  bodyBox.appendChild(paged.element);
+  root.appendChild(bodyBox);
 
   if (v.decisions.length > 0) {
     root.appendChild(h("h2", {}, "Decisions"));
@@ -90,8 +130,26 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
     root.appendChild(list);
   }
 
-  if (v.can_decide) root.appendChild(decisionForm(actions, busy));
+  if (v.can_decide) {
+    form = decisionForm(actions, busy);
+    form.setGate(gateState());
+    root.appendChild(form.element);
+  }
   return root;
+}
+
+/** What is new compared with approved requests of this kind: warnings at the top. */
+function whatIsNewBlock(v: ReviewView): HTMLElement | null {
+  if (v.what_is_new.length === 0 && !v.what_is_new_note) return null;
+  const box = h("section", { class: "what-is-new", "data-testid": "what-is-new" });
+  if (v.what_is_new.length > 0) {
+    box.appendChild(h("h2", {}, "What is new"));
+    const list = h("ul", { class: "novelties", role: "alert" });
+    for (const n of v.what_is_new) list.appendChild(h("li", { class: "warning-banner novelty", "data-testid": "novelty" }, revealed(n)));
+    box.appendChild(list);
+  }
+  if (v.what_is_new_note) box.appendChild(h("p", { class: "muted", "data-testid": "what-is-new-note" }, v.what_is_new_note));
+  return box;
 }
 
 function quorumText(v: ReviewView): string {
@@ -186,7 +244,8 @@ function gateLine(g: GateView): HTMLElement {
   return li;
 }
 
-export function bodyBlock(b: BodyView, testid: string): HTMLElement {
+/** The body's description, note and duplicate warning; with `content`, the body itself. */
+export function bodyBlock(b: BodyView, testid: string, content = true): HTMLElement {
   const kind = { empty: "no body", json: "JSON", form: "form", text: "text", binary: "binary (hex)" }[b.kind];
   const wrap = h("div", { class: "body", "data-testid": testid, "data-kind": b.kind });
   wrap.appendChild(
@@ -217,6 +276,7 @@ export function bodyBlock(b: BodyView, testid: string): HTMLElement {
       ),
     );
   }
+  if (!content) return wrap;
   if (b.kind === "json") wrap.appendChild(jsonBlock(b));
   else if (b.kind === "form") wrap.appendChild(formTable(b));
   else if (b.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${b.kind}` }, revealed(b.display)));
@@ -276,7 +336,13 @@ function outcomeBlock(v: ReviewView): HTMLElement {
   return box;
 }
 
-function decisionForm(actions: ReviewActions, busy: boolean): HTMLElement {
+interface DecisionForm {
+  element: HTMLElement;
+  /** Enables Approve, or disables it with the reason shown. */
+  setGate: (g: { ok: boolean; why: string }) => void;
+}
+
+function decisionForm(actions: ReviewActions, busy: boolean): DecisionForm {
   const comment = h("textarea", {
     id: "comment",
     rows: "2",
@@ -285,16 +351,33 @@ function decisionForm(actions: ReviewActions, busy: boolean): HTMLElement {
     "data-testid": "comment",
   }) as HTMLTextAreaElement;
   const value = () => (comment.value.trim() === "" ? null : comment.value);
-  return h(
+  let open = false;
+  const approve = h(
+    "button",
+    { class: "approve", disabled: true, "data-testid": "approve", onclick: () => { if (open) actions.decide("approve", value()); } },
+    "Approve",
+  ) as HTMLButtonElement;
+  const why = h("p", { class: "approve-gate", role: "status", "aria-live": "polite", "data-testid": "approve-gate" });
+  const element = h(
     "div",
     { class: "decide" },
     h("label", { for: "comment" }, "Comment"),
     comment,
+    why,
     h(
       "div",
       { class: "buttons" },
       h("button", { class: "deny", disabled: busy, "data-testid": "deny", onclick: () => actions.decide("deny", value()) }, "Deny"),
-      h("button", { class: "approve", disabled: busy, "data-testid": "approve", onclick: () => actions.decide("approve", value()) }, "Approve"),
+      approve,
     ),
   );
+  return {
+    element,
+    setGate: (g) => {
+      open = g.ok && !busy;
+      approve.disabled = !open;
+      why.textContent = g.ok ? "The whole body was seen." : `Approve is disabled: ${g.why}. Deny is always available.`;
+      why.classList.toggle("blocked", !g.ok);
+    },
+  };
 }
