@@ -539,10 +539,9 @@ async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
 fn keychain_account(data_dir: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;
-    let p = &v["pairings"][0];
-    Ok(format!(
-        "{}/{}",
-        p["service_id"].as_str().unwrap_or_default(),
-        p["approver_id"].as_str().unwrap_or_default()
-    ))
+    // The keychain account is a random local name recorded with the pairing.
+    v["pairings"][0]["key_account"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no key_account in pairings.json: {text}"))
 }
