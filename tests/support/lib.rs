@@ -538,6 +538,25 @@ impl TestApp {
         self.raw("GET", path, None, bearer, &[]).await
     }
 
+    /// Runs `refused`, checks its answer is `(status, code)` with a message, and that nothing
+    /// changed: the audit log, the upstream call count and the given approvals' stored state.
+    pub async fn refused_without_change<F>(&self, ids: &[Uuid], want: (u16, &str), refused: F)
+    where
+        F: Future<Output = RawAnswer>,
+    {
+        let before = self.snapshot(ids).await;
+        let answer = refused.await;
+        assert_eq!(answer.pair(), want, "{:?}", answer.body);
+        assert!(
+            answer.body["error"]["message"].is_string(),
+            "an error body has a message: {:?}",
+            answer.body
+        );
+        // Let anything a wrongly accepted request started settle before comparing.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(self.snapshot(ids).await, before, "{want:?} changed state");
+    }
+
     /// The approval's status in the store (no expiry side effect).
     pub async fn stored_status(&self, id: Uuid) -> Option<ApprovalStatus> {
         self.store()

@@ -8,9 +8,8 @@ use countersign_core::keys::{encode_public_key, generate_signing_key, key_id_for
 use countersign_core::pairing::signed_pair_request;
 use countersign_core::{Timestamp, Verdict};
 use countersign_sdk::{ApprovalStatus, Error, ProxyRequest};
-use countersign_tests::{AppOptions, RawAnswer, TestApp, GRANT, REFUND_PATH, WAIT};
+use countersign_tests::{AppOptions, TestApp, GRANT, REFUND_PATH, WAIT};
 use serde_json::json;
-use std::time::Duration;
 use uuid::Uuid;
 
 fn proxy_body(extra: serde_json::Value) -> String {
@@ -27,67 +26,49 @@ fn proxy_body(extra: serde_json::Value) -> String {
     body.to_string()
 }
 
-/// Runs `refused`, checks its answer is `(status, code)` and that nothing changed.
-async fn refused_without_change<F>(app: &TestApp, ids: &[Uuid], want: (u16, &str), refused: F)
-where
-    F: std::future::Future<Output = RawAnswer>,
-{
-    let before = app.snapshot(ids).await;
-    let answer = refused.await;
-    assert_eq!(answer.pair(), want, "{:?}", answer.body);
-    assert!(
-        answer.body["error"]["message"].is_string(),
-        "an error body has a message: {:?}",
-        answer.body
-    );
-    // Let anything a wrongly accepted request started settle before comparing.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(app.snapshot(ids).await, before, "{want:?} changed state");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_proxy_requests_are_refused_and_change_nothing() {
     let app = TestApp::spawn(AppOptions::default().max_request_bytes(1024)).await;
     let key = Some(app.api_key.as_str());
 
-    refused_without_change(&app, &[], (400, "malformed_json"), async {
+    app.refused_without_change(&[], (400, "malformed_json"), async {
         app.raw_post("/v1/proxy", r#"{"grant": "payments", "method""#, key)
             .await
     })
     .await;
-    refused_without_change(&app, &[], (400, "malformed_json"), async {
+    app.refused_without_change(&[], (400, "malformed_json"), async {
         app.raw_post("/v1/proxy", "not json at all", key).await
     })
     .await;
     // Valid JSON of the wrong shape.
-    refused_without_change(&app, &[], (422, "invalid_request"), async {
+    app.refused_without_change(&[], (422, "invalid_request"), async {
         app.raw_post("/v1/proxy", r#"{"grant": 7}"#, key).await
     })
     .await;
     // Over the HTTP body limit (max_request_bytes 1024 → ~66 KiB of JSON).
     let huge = proxy_body(json!({"reason": "x".repeat(200 * 1024)}));
-    refused_without_change(&app, &[], (413, "request_too_large"), async {
+    app.refused_without_change(&[], (413, "request_too_large"), async {
         app.raw_post("/v1/proxy", &huge, key).await
     })
     .await;
     // Within the HTTP limit, but the decoded body is over max_request_bytes.
     let big_body = countersign_core::encoding::b64_encode(vec![b'a'; 2048]);
-    refused_without_change(&app, &[], (413, "body_too_large"), async {
+    app.refused_without_change(&[], (413, "body_too_large"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({"body": big_body})), key)
             .await
     })
     .await;
-    refused_without_change(&app, &[], (404, "unknown_grant"), async {
+    app.refused_without_change(&[], (404, "unknown_grant"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({"grant": "stripe"})), key)
             .await
     })
     .await;
-    refused_without_change(&app, &[], (401, "unauthorized"), async {
+    app.refused_without_change(&[], (401, "unauthorized"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({})), None)
             .await
     })
     .await;
-    refused_without_change(&app, &[], (401, "unauthorized"), async {
+    app.refused_without_change(&[], (401, "unauthorized"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({})), Some("cs_test_wrong"))
             .await
     })
@@ -101,7 +82,7 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         "Proxy-Authorization",
         "Transfer-Encoding",
     ] {
-        refused_without_change(&app, &[], (422, "forbidden_header"), async {
+        app.refused_without_change(&[], (422, "forbidden_header"), async {
             let body = proxy_body(json!({"headers": {header: "Bearer sk_live_attacker"}}));
             app.raw_post("/v1/proxy", &body, key).await
         })
@@ -127,7 +108,7 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         "/v1/refunds%3Acancel",
         "/v1/%252e%252e/admin",
     ] {
-        refused_without_change(&app, &[], (422, "invalid_path"), async {
+        app.refused_without_change(&[], (422, "invalid_path"), async {
             app.raw_post("/v1/proxy", &proxy_body(json!({"path": path})), key)
                 .await
         })
@@ -142,23 +123,23 @@ async fn bad_proxy_requests_are_refused_and_change_nothing() {
         "X-Forwarded-Prefix",
         "Forwarded",
     ] {
-        refused_without_change(&app, &[], (422, "forbidden_header"), async {
+        app.refused_without_change(&[], (422, "forbidden_header"), async {
             let body = proxy_body(json!({"headers": {header: "POST"}}));
             app.raw_post("/v1/proxy", &body, key).await
         })
         .await;
     }
-    refused_without_change(&app, &[], (422, "forbidden_header"), async {
+    app.refused_without_change(&[], (422, "forbidden_header"), async {
         let body = proxy_body(json!({"method": "GET", "query": {"_method": "POST"}}));
         app.raw_post("/v1/proxy", &body, key).await
     })
     .await;
-    refused_without_change(&app, &[], (422, "missing_reason"), async {
+    app.refused_without_change(&[], (422, "missing_reason"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({"reason": "   "})), key)
             .await
     })
     .await;
-    refused_without_change(&app, &[], (422, "invalid_method"), async {
+    app.refused_without_change(&[], (422, "invalid_method"), async {
         app.raw_post("/v1/proxy", &proxy_body(json!({"method": "TRACE"})), key)
             .await
     })
@@ -185,28 +166,28 @@ async fn approvals_of_another_app_or_without_a_key_are_not_shown() {
 
     let status_path = format!("/v1/approvals/{id}");
     let cancel_path = format!("/v1/approvals/{id}/cancel");
-    refused_without_change(&app, &ids, (404, "approval_not_found"), async {
+    app.refused_without_change(&ids, (404, "approval_not_found"), async {
         app.raw_get(&status_path, Some(&app.other_api_key)).await
     })
     .await;
-    refused_without_change(&app, &ids, (404, "approval_not_found"), async {
+    app.refused_without_change(&ids, (404, "approval_not_found"), async {
         app.raw_post(&cancel_path, "", Some(&app.other_api_key))
             .await
     })
     .await;
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         app.raw_get(&status_path, None).await
     })
     .await;
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         app.raw_get(&status_path, Some("cs_test_wrong")).await
     })
     .await;
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         app.raw_post(&cancel_path, "", Some("cs_test_wrong")).await
     })
     .await;
-    refused_without_change(&app, &ids, (404, "approval_not_found"), async {
+    app.refused_without_change(&ids, (404, "approval_not_found"), async {
         app.raw_get(
             &format!("/v1/approvals/{}", Uuid::now_v7()),
             Some(&app.api_key),
@@ -214,7 +195,7 @@ async fn approvals_of_another_app_or_without_a_key_are_not_shown() {
         .await
     })
     .await;
-    refused_without_change(&app, &ids, (404, "approval_not_found"), async {
+    app.refused_without_change(&ids, (404, "approval_not_found"), async {
         app.raw_get("/v1/approvals/not-a-uuid", Some(&app.api_key))
             .await
     })
@@ -250,14 +231,14 @@ async fn bad_decisions_are_refused_and_change_nothing() {
     let err = carol.client.review(id).await.unwrap_err();
     assert_eq!(err.status(), Some(404), "{err}");
     let by_carol = carol.sign(carol.decision(id, &digest, Verdict::Approve));
-    refused_without_change(&app, &ids, (403, "not_an_approver"), async {
+    app.refused_without_change(&ids, (403, "not_an_approver"), async {
         carol.post_decision(id, &by_carol).await
     })
     .await;
 
     // Signed by Alice's key, but over another request's digest.
     let wrong_digest = alice.sign(alice.decision(id, &"ab".repeat(32), Verdict::Approve));
-    refused_without_change(&app, &ids, (422, "digest_mismatch"), async {
+    app.refused_without_change(&ids, (422, "digest_mismatch"), async {
         alice.post_decision(id, &wrong_digest).await
     })
     .await;
@@ -269,28 +250,28 @@ async fn bad_decisions_are_refused_and_change_nothing() {
         signature: decision.sign(&intruder),
         decision: decision.clone(),
     };
-    refused_without_change(&app, &ids, (403, "bad_signature"), async {
+    app.refused_without_change(&ids, (403, "bad_signature"), async {
         alice.post_decision(id, &forged).await
     })
     .await;
     // A signature that verifies for another decision (approve → deny swapped in).
     let mut swapped = alice.sign(decision.clone());
     swapped.decision.decision = Verdict::Deny;
-    refused_without_change(&app, &ids, (403, "bad_signature"), async {
+    app.refused_without_change(&ids, (403, "bad_signature"), async {
         alice.post_decision(id, &swapped).await
     })
     .await;
     // Garbage signature text.
     let mut garbage = alice.sign(decision.clone());
     garbage.signature = "not-a-signature".into();
-    refused_without_change(&app, &ids, (403, "bad_signature"), async {
+    app.refused_without_change(&ids, (403, "bad_signature"), async {
         alice.post_decision(id, &garbage).await
     })
     .await;
 
     // Bob's genuine signed decision, posted with Alice's session.
     let bobs = bob.sign(bob.decision(id, &digest, Verdict::Approve));
-    refused_without_change(&app, &ids, (403, "misdirected_decision"), async {
+    app.refused_without_change(&ids, (403, "misdirected_decision"), async {
         alice.post_decision(id, &bobs).await
     })
     .await;
@@ -298,7 +279,7 @@ async fn bad_decisions_are_refused_and_change_nothing() {
     let mut mixed = alice.decision(id, &digest, Verdict::Approve);
     mixed.key_id = bob.key_id().to_string();
     let mixed = alice.sign(mixed);
-    refused_without_change(&app, &ids, (403, "misdirected_decision"), async {
+    app.refused_without_change(&ids, (403, "misdirected_decision"), async {
         alice.post_decision(id, &mixed).await
     })
     .await;
@@ -310,8 +291,7 @@ async fn bad_decisions_are_refused_and_change_nothing() {
         &app.request_digest(other.approval_id).await,
         Verdict::Approve,
     ));
-    refused_without_change(
-        &app,
+    app.refused_without_change(
         &[id, other.approval_id],
         (422, "approval_mismatch"),
         async { alice.post_decision(id, &for_other).await },
@@ -322,7 +302,7 @@ async fn bad_decisions_are_refused_and_change_nothing() {
     let mut stale = alice.decision(id, &digest, Verdict::Approve);
     stale.decided_at = Timestamp::from_unix(Timestamp::now().unix() - 3600).unwrap();
     let stale = alice.sign(stale);
-    refused_without_change(&app, &ids, (422, "clock_skew"), async {
+    app.refused_without_change(&ids, (422, "clock_skew"), async {
         alice.post_decision(id, &stale).await
     })
     .await;
@@ -330,11 +310,11 @@ async fn bad_decisions_are_refused_and_change_nothing() {
     // Malformed decision bodies.
     let token = alice.session_token().await;
     let path = format!("/v1/wallet/approvals/{id}/decision");
-    refused_without_change(&app, &ids, (400, "malformed_json"), async {
+    app.refused_without_change(&ids, (400, "malformed_json"), async {
         app.raw_post(&path, "{\"decision\": {", Some(&token)).await
     })
     .await;
-    refused_without_change(&app, &ids, (422, "invalid_request"), async {
+    app.refused_without_change(&ids, (422, "invalid_request"), async {
         app.raw_post(
             &path,
             r#"{"decision": {"v": 1}, "signature": "x"}"#,
@@ -370,7 +350,7 @@ async fn replayed_and_late_decisions_are_refused_and_change_nothing() {
     let first = alice.post_decision(id, &signed).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.body["status"], "pending");
-    refused_without_change(&app, &[id], (409, "duplicate_decision"), async {
+    app.refused_without_change(&[id], (409, "duplicate_decision"), async {
         alice.post_decision(id, &signed).await
     })
     .await;
@@ -380,7 +360,7 @@ async fn replayed_and_late_decisions_are_refused_and_change_nothing() {
     assert_eq!(bob.post_decision(id, &bobs).await.status, 200);
     pending.wait(WAIT).await.unwrap();
     for (who, body) in [(&alice, &signed), (&bob, &bobs)] {
-        refused_without_change(&app, &[id], (409, "already_decided"), async {
+        app.refused_without_change(&[id], (409, "already_decided"), async {
             who.post_decision(id, body).await
         })
         .await;
@@ -393,12 +373,9 @@ async fn replayed_and_late_decisions_are_refused_and_change_nothing() {
     let late = bob
         .signed_decision(denied.approval_id, Verdict::Approve)
         .await;
-    refused_without_change(
-        &app,
-        &[denied.approval_id],
-        (409, "already_decided"),
-        async { bob.post_decision(denied.approval_id, &late).await },
-    )
+    app.refused_without_change(&[denied.approval_id], (409, "already_decided"), async {
+        bob.post_decision(denied.approval_id, &late).await
+    })
     .await;
     assert_eq!(app.upstream_calls(), 1);
     app.shutdown().await;
@@ -413,13 +390,13 @@ async fn decisions_after_the_window_are_refused_as_expired() {
     // Signed while the window was open, sent after it closed.
     let signed = alice.signed_decision(id, Verdict::Approve).await;
     app.wait_for_status(id, ApprovalStatus::Expired, WAIT).await;
-    refused_without_change(&app, &[id], (409, "expired"), async {
+    app.refused_without_change(&[id], (409, "expired"), async {
         alice.post_decision(id, &signed).await
     })
     .await;
     // Signed after it closed.
     let fresh = alice.sign(alice.decision(id, &app.request_digest(id).await, Verdict::Approve));
-    refused_without_change(&app, &[id], (409, "expired"), async {
+    app.refused_without_change(&[id], (409, "expired"), async {
         alice.post_decision(id, &fresh).await
     })
     .await;
@@ -453,7 +430,7 @@ async fn pairing_needs_a_proof_of_possession_for_this_service() {
         ..honest.clone()
     };
     for bad in [stolen, recoded, garbled] {
-        refused_without_change(&app, &[], (422, "bad_pairing_signature"), async {
+        app.refused_without_change(&[], (422, "bad_pairing_signature"), async {
             app.raw_post("/v1/pair", &serde_json::to_string(&bad).unwrap(), None)
                 .await
         })
@@ -461,7 +438,7 @@ async fn pairing_needs_a_proof_of_possession_for_this_service() {
     }
     // Signed (correctly) for another service: the preview of some other service was signed.
     let elsewhere = signed_pair_request(&key, &code, "svc_0000000000000000", "laptop");
-    refused_without_change(&app, &[], (422, "service_mismatch"), async {
+    app.refused_without_change(&[], (422, "service_mismatch"), async {
         app.raw_post(
             "/v1/pair",
             &serde_json::to_string(&elsewhere).unwrap(),
@@ -486,7 +463,7 @@ async fn pairing_needs_a_proof_of_possession_for_this_service() {
     // Unknown fields are still refused.
     let mut extra = serde_json::to_value(&honest).unwrap();
     extra["admin"] = json!(true);
-    refused_without_change(&app, &[], (422, "invalid_request"), async {
+    app.refused_without_change(&[], (422, "invalid_request"), async {
         app.raw_post("/v1/pair", &extra.to_string(), None).await
     })
     .await;
@@ -511,11 +488,11 @@ async fn pairing_codes_work_once_and_only_in_time() {
     let first = app.raw_post("/v1/pair", &pair_body(&code), None).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.body["approver_id"], "alice");
-    refused_without_change(&app, &[], (409, "pairing_code_used"), async {
+    app.refused_without_change(&[], (409, "pairing_code_used"), async {
         app.raw_post("/v1/pair", &pair_body(&code), None).await
     })
     .await;
-    refused_without_change(&app, &[], (409, "pairing_code_used"), async {
+    app.refused_without_change(&[], (409, "pairing_code_used"), async {
         app.raw_post("/v1/pair/preview", &json!({"code": code}).to_string(), None)
             .await
     })
@@ -534,18 +511,18 @@ async fn pairing_codes_work_once_and_only_in_time() {
         )
         .await
         .unwrap();
-    refused_without_change(&app, &[], (409, "pairing_code_expired"), async {
+    app.refused_without_change(&[], (409, "pairing_code_expired"), async {
         app.raw_post("/v1/pair", &pair_body(&late), None).await
     })
     .await;
-    refused_without_change(&app, &[], (409, "pairing_code_expired"), async {
+    app.refused_without_change(&[], (409, "pairing_code_expired"), async {
         app.raw_post("/v1/pair/preview", &json!({"code": late}).to_string(), None)
             .await
     })
     .await;
 
     for unknown in [random_token(), "short".to_string(), "bad code!".repeat(3)] {
-        refused_without_change(&app, &[], (404, "unknown_pairing_code"), async {
+        app.refused_without_change(&[], (404, "unknown_pairing_code"), async {
             app.raw_post("/v1/pair", &pair_body(&unknown), None).await
         })
         .await;
@@ -559,11 +536,11 @@ async fn pairing_codes_work_once_and_only_in_time() {
         app.raw_post("/v1/pair", &body(&code1), None).await.status,
         200
     );
-    refused_without_change(&app, &[], (409, "key_already_paired"), async {
+    app.refused_without_change(&[], (409, "key_already_paired"), async {
         app.raw_post("/v1/pair", &body(&code2), None).await
     })
     .await;
-    refused_without_change(&app, &[], (400, "malformed_json"), async {
+    app.refused_without_change(&[], (400, "malformed_json"), async {
         app.raw_post("/v1/pair", "{", None).await
     })
     .await;
@@ -593,14 +570,14 @@ async fn wallet_endpoints_need_a_valid_session() {
             ("GET", "/v1/wallet/events".to_string(), None),
             ("POST", decision_path.clone(), Some(decision.as_str())),
         ] {
-            refused_without_change(&app, &ids, (401, "unauthorized"), async {
+            app.refused_without_change(&ids, (401, "unauthorized"), async {
                 app.raw(method, &path, body, bearer, &[]).await
             })
             .await;
         }
     }
     // Signing in: unknown key, unknown nonce, nonce signed by another key.
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         app.raw_post(
             "/v1/wallet/challenge",
             r#"{"key_id": "key_0000000000000000"}"#,
@@ -609,7 +586,7 @@ async fn wallet_endpoints_need_a_valid_session() {
         .await
     })
     .await;
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         let body = json!({"key_id": alice.key_id(), "nonce": random_token(), "signature": "x"});
         app.raw_post("/v1/wallet/session", &body.to_string(), None)
             .await
@@ -625,7 +602,7 @@ async fn wallet_endpoints_need_a_valid_session() {
     assert_eq!(challenge.status, 200);
     let nonce = challenge.body["nonce"].as_str().unwrap();
     let signature = countersign_core::session::sign_nonce(&generate_signing_key(), nonce);
-    refused_without_change(&app, &ids, (401, "unauthorized"), async {
+    app.refused_without_change(&ids, (401, "unauthorized"), async {
         let body = json!({"key_id": alice.key_id(), "nonce": nonce, "signature": signature});
         app.raw_post("/v1/wallet/session", &body.to_string(), None)
             .await
@@ -635,7 +612,7 @@ async fn wallet_endpoints_need_a_valid_session() {
     // A garbage Last-Event-ID with a valid token.
     let token = alice.session_token().await;
     for garbage in ["abc", "12x", "-", "1e3"] {
-        refused_without_change(&app, &ids, (400, "invalid_last_event_id"), async {
+        app.refused_without_change(&ids, (400, "invalid_last_event_id"), async {
             app.raw(
                 "GET",
                 "/v1/wallet/events",
@@ -648,7 +625,7 @@ async fn wallet_endpoints_need_a_valid_session() {
         .await;
     }
     // A bad list filter.
-    refused_without_change(&app, &ids, (422, "invalid_status"), async {
+    app.refused_without_change(&ids, (422, "invalid_status"), async {
         app.raw_get("/v1/wallet/approvals?status=everything", Some(&token))
             .await
     })
@@ -659,7 +636,7 @@ async fn wallet_endpoints_need_a_valid_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_endpoints_answer_a_protocol_error() {
     let app = TestApp::spawn(AppOptions::default()).await;
-    refused_without_change(&app, &[], (404, "no_such_endpoint"), async {
+    app.refused_without_change(&[], (404, "no_such_endpoint"), async {
         app.raw_get("/v1/admin", Some(&app.api_key)).await
     })
     .await;
@@ -690,23 +667,23 @@ async fn bad_query_strings_and_methods_answer_a_protocol_error_body() {
     let id = pending.approval_id;
     let key = Some(app.api_key.as_str());
     for wait in ["abc", "-1", "1.5"] {
-        refused_without_change(&app, &[id], (400, "invalid_query"), async {
+        app.refused_without_change(&[id], (400, "invalid_query"), async {
             app.raw_get(&format!("/v1/approvals/{id}?wait={wait}"), key)
                 .await
         })
         .await;
     }
     let token = alice.session_token().await;
-    refused_without_change(&app, &[id], (400, "invalid_query"), async {
+    app.refused_without_change(&[id], (400, "invalid_query"), async {
         app.raw_get("/v1/wallet/approvals?limit=many", Some(&token))
             .await
     })
     .await;
-    refused_without_change(&app, &[id], (405, "method_not_allowed"), async {
+    app.refused_without_change(&[id], (405, "method_not_allowed"), async {
         app.raw_get("/v1/proxy", key).await
     })
     .await;
-    refused_without_change(&app, &[id], (405, "method_not_allowed"), async {
+    app.refused_without_change(&[id], (405, "method_not_allowed"), async {
         app.raw("DELETE", &format!("/v1/approvals/{id}"), None, key, &[])
             .await
     })

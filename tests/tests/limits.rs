@@ -9,12 +9,10 @@ use countersign_core::pairing::signed_pair_request;
 use countersign_core::Verdict;
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_tests::{
-    eventually, raw_request, AppOptions, RawAnswer, TestApp, BALANCE_PATH, GRANT, POLICY,
-    REFUND_PATH, WAIT,
+    eventually, raw_request, AppOptions, TestApp, BALANCE_PATH, GRANT, POLICY, REFUND_PATH, WAIT,
 };
 use serde_json::json;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// A `POST /v1/proxy` body for `method path` with `body` bytes and `headers`.
 fn proxy_body(method: &str, path: &str, body: &[u8], headers: serde_json::Value) -> String {
@@ -27,23 +25,6 @@ fn proxy_body(method: &str, path: &str, body: &[u8], headers: serde_json::Value)
         "body": b64_encode(body),
     })
     .to_string()
-}
-
-/// Runs `refused`, checks its answer is `(status, code)` and that nothing changed.
-async fn refused_without_change<F>(app: &TestApp, ids: &[Uuid], want: (u16, &str), refused: F)
-where
-    F: std::future::Future<Output = RawAnswer>,
-{
-    let before = app.snapshot(ids).await;
-    let answer = refused.await;
-    assert_eq!(answer.pair(), want, "{:?}", answer.body);
-    assert!(
-        answer.body["error"]["message"].is_string(),
-        "an error body has a message: {:?}",
-        answer.body
-    );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(app.snapshot(ids).await, before, "{want:?} changed state");
 }
 
 /// The grant's policy: reads run; one refund an hour may be asked for; the rest is denied.
@@ -100,20 +81,20 @@ async fn gated_calls_must_be_plain_and_small_enough_to_review() {
             b"{}",
             json!({"content-type": "application/json", "Content-Encoding": coding}),
         );
-        refused_without_change(&app, &[], (422, "unsupported_encoding"), async {
+        app.refused_without_change(&[], (422, "unsupported_encoding"), async {
             app.raw_post("/v1/proxy", &body, key).await
         })
         .await;
     }
     // Over the review cap, within max_request_bytes.
     let big = proxy_body("POST", REFUND_PATH, &[b' '; 1025], json_type.clone());
-    refused_without_change(&app, &[], (413, "body_too_large_for_review"), async {
+    app.refused_without_change(&[], (413, "body_too_large_for_review"), async {
         app.raw_post("/v1/proxy", &big, key).await
     })
     .await;
     // Over max_request_bytes it is body_too_large, as before.
     let huge = proxy_body("POST", REFUND_PATH, &[b' '; 4097], json_type.clone());
-    refused_without_change(&app, &[], (413, "body_too_large"), async {
+    app.refused_without_change(&[], (413, "body_too_large"), async {
         app.raw_post("/v1/proxy", &huge, key).await
     })
     .await;
@@ -161,7 +142,7 @@ async fn pending_approvals_per_app_are_capped() {
         b"{}",
         json!({"content-type": "application/json"}),
     );
-    refused_without_change(&app, &ids, (429, "too_many_pending"), async {
+    app.refused_without_change(&ids, (429, "too_many_pending"), async {
         app.raw_post("/v1/proxy", &refund, key).await
     })
     .await;
@@ -402,7 +383,7 @@ async fn comments_and_reasons_are_capped() {
     let mut decision = alice.decision(id, &digest, Verdict::Deny);
     decision.comment = Some("x".repeat(2001));
     let request = alice.sign(decision.clone());
-    refused_without_change(&app, &[id], (422, "comment_too_long"), async {
+    app.refused_without_change(&[id], (422, "comment_too_long"), async {
         alice.post_decision(id, &request).await
     })
     .await;
@@ -419,7 +400,7 @@ async fn comments_and_reasons_are_capped() {
         "reason": "x".repeat(16 * 1024 + 1),
     })
     .to_string();
-    refused_without_change(&app, &[id], (422, "reason_too_long"), async {
+    app.refused_without_change(&[id], (422, "reason_too_long"), async {
         app.raw_post("/v1/proxy", &body, Some(&app.api_key)).await
     })
     .await;
