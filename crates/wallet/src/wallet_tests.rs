@@ -290,6 +290,7 @@ async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
     let id = Uuid::from_u128(11);
     source.details.lock().unwrap().insert(id, detail);
     let view = h.wallet.review(&server(), id).await.unwrap();
+    h.wallet.body_seen(&server(), id, &view.digest).unwrap();
     let after = h
         .wallet
         .decide(&server(), id, Verdict::Approve, None, &view.digest)
