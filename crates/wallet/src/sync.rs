@@ -17,6 +17,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
+use ts_rs::TS;
 
 /// Timing of reconnections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,7 @@ impl Backoff {
 /// The state of one service's connection, for the view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum SyncStatus {
     /// Opening the stream and refreshing.
     Connecting,
