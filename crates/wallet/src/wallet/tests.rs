@@ -1,14 +1,19 @@
 //! Tests of the [`Wallet`] facade against a scripted service and an in-memory keychain.
 
 use super::*;
+use crate::approver::Pairing;
 use crate::fake::{FakeConnector, FakeSource};
 use crate::inbox::tests::summary;
+use crate::keystore::KeyAccount;
 use crate::keystore::MemoryKeyStore;
+use crate::links::LinkAction;
 use crate::notify::RecordingNotifier;
 use countersign_core::api::{PairPreview, WalletApprovalDetail, WalletEvent, WalletEventKind};
 use countersign_core::encoding::sha256_hex;
+use countersign_core::keys::generate_signing_key;
 use countersign_core::Statement;
 use countersign_core::Timestamp;
+use countersign_core::{ApprovalStatus, Verdict};
 use std::time::Duration;
 
 const SERVER: &str = "http://127.0.0.1:8470";
