@@ -1,9 +1,9 @@
 //! The inbox (pending requests, from the live state) and the history (asked of each service).
 
-use super::Wallet;
+use super::{Wallet, HISTORY_MAX};
 use crate::error::WalletError;
 use crate::model::{history_row, matches_query, HistoryRow, InboxView};
-use crate::source::ApprovalSource;
+use crate::source::{list_all, ApprovalSource};
 use countersign_core::ApprovalStatus;
 use std::sync::Arc;
 
@@ -33,8 +33,7 @@ impl Wallet {
         let mut rows = Vec::new();
         for source in sources {
             let server = source.pairing().server.clone();
-            let list = source
-                .list("all")
+            let list = list_all(&*source, "all", HISTORY_MAX)
                 .await
                 .map_err(|e| WalletError::from_client(e, &server, None))?;
             rows.extend(

@@ -38,6 +38,10 @@ use uuid::Uuid;
 /// At most this many notifications per 10 s; more requests are summarised in one.
 pub const NOTIFY_BURST: usize = 5;
 
+/// At most this many requests of one service (newest first, pending ones included) are
+/// searched for the history.
+pub const HISTORY_MAX: usize = 5_000;
+
 /// At most this many past approvals are compared for "what is new".
 pub const NOVELTY_HISTORY: usize = 10_000;
 
