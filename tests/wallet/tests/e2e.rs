@@ -566,14 +566,14 @@ async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<service_id>/<approver_id>` of the one pairing, from the Wallet's pairing list.
+/// The keychain account of the one pairing, from the Wallet's pairing list.
 fn keychain_account(data_dir: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;
-    let p = &v["pairings"][0];
-    Ok(format!(
-        "{}/{}",
-        p["service_id"].as_str().unwrap_or_default(),
-        p["approver_id"].as_str().unwrap_or_default()
-    ))
+    // Pairings record the keychain account the Wallet named (version 2), not
+    // `<service_id>/<approver_id>`.
+    v["pairings"][0]["key_account"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("pairings.json names no key_account: {text}"))
 }
