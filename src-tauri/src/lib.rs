@@ -20,7 +20,7 @@ use countersign_wallet::notify::{DesktopNotifier, ReviewHandler};
 use countersign_wallet::source::HttpConnector;
 use countersign_wallet::sync::SyncConfig;
 use countersign_wallet::wallet::SystemClock;
-use countersign_wallet::{KeychainStore, Wallet, WalletConfig, WalletParts, WalletUpdate};
+use countersign_wallet::{KeychainStore, Wallet, WalletConfig, WalletParts};
 use std::sync::Arc;
 use tauri::{Manager, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -77,15 +77,7 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
     let observer = Arc::new(observer::TauriObserver::new(app.clone()));
     let on_review: ReviewHandler = {
         let observer = observer.clone();
-        Arc::new(move |target| {
-            observer.forward(match target {
-                Some((server, approval_id)) => WalletUpdate::Focus {
-                    server: server.to_string(),
-                    approval_id,
-                },
-                None => WalletUpdate::ShowInbox,
-            })
-        })
+        Arc::new(move |update| observer.forward(update))
     };
     let parts = WalletParts {
         config: WalletConfig {

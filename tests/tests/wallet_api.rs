@@ -305,3 +305,38 @@ async fn another_approvers_events_are_not_streamed() {
     assert!(leaked.is_err(), "carol received {leaked:?}");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_with_a_before_cursor() {
+    let app = TestApp::spawn(AppOptions::default()).await;
+    let alice = app.pair_approver("alice").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.request_refund(&format!("Refund {i}")).await.approval_id);
+    }
+    ids.reverse(); // newest first, as listed
+    let first = alice.client.list_page("pending", None, 2).await.unwrap();
+    let first: Vec<Uuid> = first.iter().map(|r| r.approval_id).collect();
+    assert_eq!(first, ids[..2]);
+    let next = alice
+        .client
+        .list_page("pending", Some(first[1]), 2)
+        .await
+        .unwrap();
+    let next: Vec<Uuid> = next.iter().map(|r| r.approval_id).collect();
+    assert_eq!(next, ids[2..4]);
+    let last = alice
+        .client
+        .list_page("all", Some(next[1]), 1000)
+        .await
+        .unwrap();
+    let last: Vec<Uuid> = last.iter().map(|r| r.approval_id).collect();
+    assert_eq!(last, ids[4..]);
+    assert!(alice
+        .client
+        .list_page("pending", Some(ids[4]), 1000)
+        .await
+        .unwrap()
+        .is_empty());
+    app.shutdown().await;
+}

@@ -182,11 +182,20 @@ function onUpdate(u: WalletUpdate): void {
     case "focus":
       go({ kind: "review", server: u.server, id: u.approval_id });
       break;
+    case "show_inbox":
+      // A summary notification was clicked: the window is raised; show the inbox.
+      go({ kind: "inbox" });
+      break;
     case "connection":
       if (screen.kind === "pairings") void render();
       break;
+    default:
+      unhandled(u);
   }
 }
+
+/** Fails type checking when a WalletUpdate variant has no case above. */
+function unhandled(_: never): void {}
 
 function shell(): void {
   const linkInput = h("input", {

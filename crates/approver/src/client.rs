@@ -161,6 +161,29 @@ impl ApproverClient {
         Ok(list.approvals)
     }
 
+    /// One page of approvals visible to this approver
+    /// (`GET /v1/wallet/approvals?status=<filter>&limit=<limit>&before=<id>`), newest first:
+    /// at most `limit` (the service allows up to 1000), only those older than `before` when
+    /// given (the last id of the previous page). A service older than the cursor ignores
+    /// `before` and answers the first page again.
+    pub async fn list_page(
+        &self,
+        filter: &str,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
+        let url = self.inner.pairing.server.endpoint("/v1/wallet/approvals");
+        let mut query = vec![("status", filter.to_string()), ("limit", limit.to_string())];
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        let answer = self
+            .send_authed(|http| http.get(&url).query(&query))
+            .await?;
+        let list: WalletApprovalList = read_json(answer).await?;
+        Ok(list.approvals)
+    }
+
     /// Fetches one approval (`GET /v1/wallet/approvals/{id}`) and verifies it (see
     /// [`Review::verify`]) before returning it.
     pub async fn review(&self, approval_id: Uuid) -> Result<Review, ApproverError> {

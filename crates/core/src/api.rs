@@ -174,6 +174,7 @@ pub struct PolicyStatus {
 
 /// Approvals counted and needed, for "2 of 3".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     /// Approvals that count.
     pub approvals: u32,

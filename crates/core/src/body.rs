@@ -67,6 +67,7 @@ pub const DUPLICATE_NOTE: &str = "the provider may read the last one";
 /// How the body is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum BodyKind {
     /// No body.
     Empty,
@@ -82,6 +83,7 @@ pub enum BodyKind {
 
 /// One line of a JSON body as written, re-indented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JsonLine<R> {
     /// Nesting depth (indent).
     pub depth: u32,
@@ -98,6 +100,7 @@ pub struct JsonLine<R> {
 
 /// One field of a form body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FormField<R> {
     /// The name, percent-decoded (`+` is a space).
     pub name: R,
@@ -112,6 +115,7 @@ pub struct FormField<R> {
 /// A body prepared for display. `R` is revealed text: every string from the body is made
 /// by the reveal functions passed to [`body_view`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BodyView<R> {
     /// How it is shown.
     pub kind: BodyKind,

@@ -17,6 +17,7 @@ pub const DECISION_DOMAIN: &[u8] = b"countersign/decision/v1\n";
 /// Approve or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Verdict {
     /// Let the call run (counts toward the quorum).
     Approve,

@@ -65,6 +65,7 @@ pub enum LinkError {
 /// A service's base URL: http or https, a host, no credentials, query or fragment, and no
 /// trailing slash. Two spellings of the same base compare equal after parsing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct ServerUrl(String);
 
 impl ServerUrl {

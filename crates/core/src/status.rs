@@ -7,6 +7,7 @@ use std::str::FromStr;
 /// Where an approval is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ApprovalStatus {
     /// Waiting for decisions.
     Pending,

@@ -27,6 +27,7 @@ use serde::Serialize;
 /// What kind of hidden character was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum HiddenKind {
     /// Bidirectional embedding, override, isolate or mark: reorders the text around it.
     Bidi,

@@ -13,6 +13,7 @@ const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 /// A UTC instant truncated to whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Timestamp(DateTime<Utc>);
 
 /// A timestamp that is not in the canonical `YYYY-MM-DDTHH:MM:SSZ` form.

@@ -13,6 +13,7 @@ use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use countersign_wallet::inbox::InboxItem;
 use countersign_wallet::keystore::{KeyAccount, KeyStore, KeychainStore};
 use countersign_wallet::notify::{content_for, DesktopNotifier, Notifier};
+use countersign_wallet::WalletUpdate;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,9 +64,9 @@ fn notify(reason: &str) -> Result<(), String> {
         },
     };
     let (tx, rx) = mpsc::channel();
-    let notifier = DesktopNotifier::new(Arc::new(move |target| {
-        if let Some((_server, id)) = target {
-            let _ = tx.send(id);
+    let notifier = DesktopNotifier::new(Arc::new(move |update| {
+        if let WalletUpdate::Focus { approval_id, .. } = update {
+            let _ = tx.send(approval_id);
         }
     }));
     notifier

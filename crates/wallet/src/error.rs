@@ -5,8 +5,8 @@ use crate::approver::ApproverError;
 use crate::keystore::KeyStoreError;
 use crate::registry::RegistryError;
 use countersign_core::{LinkError, ServerUrl};
-use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// A failure of a Wallet operation.
@@ -167,12 +167,24 @@ impl WalletError {
     }
 }
 
+/// What the view receives for every failed command: a stable code to switch on and a message
+/// for people. (The TypeScript type is named `WalletError`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "WalletError")]
+pub struct ErrorBody {
+    /// Stable, snake_case (see [`WalletError::code`]).
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
 impl Serialize for WalletError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("WalletError", 2)?;
-        st.serialize_field("code", self.code())?;
-        st.serialize_field("message", &self.to_string())?;
-        st.end()
+        ErrorBody {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        }
+        .serialize(s)
     }
 }
 

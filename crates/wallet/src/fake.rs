@@ -25,8 +25,13 @@ pub type SentDecision = (Uuid, String, Verdict, Option<String>);
 /// A scripted service.
 pub struct FakeSource {
     pub pairing: Pairing,
-    /// What `list("pending")` and `list("all")` return.
+    /// What `list_page("pending")` and `list_page("all")` page through (newest id first, at
+    /// most 1000 a page, like the service).
     pub rows: Mutex<Vec<WalletApprovalSummary>>,
+    /// Ignore the `before` cursor (a service older than it).
+    pub ignores_cursor: Mutex<bool>,
+    /// Every `list_page` call: (filter, before, limit).
+    pub pages: Mutex<Vec<(String, Option<Uuid>, u32)>>,
     /// How many of the next `list` calls fail.
     pub failing_lists: Mutex<usize>,
     /// One receiver per future connection; when empty a connection stays silent.
@@ -47,6 +52,8 @@ impl FakeSource {
         Arc::new(Self {
             pairing,
             rows: Mutex::default(),
+            ignores_cursor: Mutex::new(false),
+            pages: Mutex::default(),
             failing_lists: Mutex::new(0),
             streams: Mutex::default(),
             connects: Mutex::default(),
@@ -81,12 +88,18 @@ impl ApprovalSource for FakeSource {
         &self.pairing
     }
 
-    fn list(
+    fn list_page(
         &self,
         filter: &str,
+        before: Option<Uuid>,
+        limit: u32,
     ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>> {
         let filter = filter.to_string();
         Box::pin(async move {
+            self.pages
+                .lock()
+                .unwrap()
+                .push((filter.clone(), before, limit));
             {
                 let mut failing = self.failing_lists.lock().unwrap();
                 if *failing > 0 {
@@ -94,11 +107,19 @@ impl ApprovalSource for FakeSource {
                     return Err(Self::api_error(503));
                 }
             }
-            let rows = self.rows.lock().unwrap().clone();
-            Ok(rows
-                .into_iter()
+            let before = before.filter(|_| !*self.ignores_cursor.lock().unwrap());
+            let mut rows: Vec<_> = self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
                 .filter(|r| filter == "all" || r.status.as_str() == filter)
-                .collect())
+                .filter(|r| before.is_none_or(|b| r.approval_id < b))
+                .cloned()
+                .collect();
+            rows.sort_by_key(|r| std::cmp::Reverse(r.approval_id));
+            rows.truncate(limit.clamp(1, 1000) as usize);
+            Ok(rows)
         })
     }
 

@@ -13,6 +13,7 @@ use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, Wallet
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// One pending approval of one service.
@@ -43,7 +44,7 @@ pub enum InboxChange {
 }
 
 /// One inbox row as the view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct InboxRow {
     /// The service's base URL.
     pub server: String,

@@ -13,11 +13,13 @@
 //! - [`review`], [`body`]: what the review screen shows, built in Rust.
 //! - [`reveal`]: bidi and invisible characters made visible.
 //! - [`notify`]: notification content and the desktop notifier.
+//! - [`bindings`]: the view's TypeScript types (`ui/src/bindings/`), generated and checked.
 //! - [`error`]: [`WalletError`], serialized as `{code, message}`.
 //!
 //! Nothing here needs a display; talking to a service goes only through `countersign-approver`.
 
 pub mod approver;
+pub mod bindings;
 pub mod body;
 pub mod error;
 #[cfg(test)]

@@ -15,11 +15,13 @@ use crate::approver::Pairing;
 use crate::error::WalletError;
 use countersign_core::{DeepLink, ServerUrl};
 use serde::Serialize;
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// What a valid link asks the Wallet to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum LinkAction {
     /// Show the pairing confirmation screen for `server` (nothing is paired yet).
     ConfirmPairing {

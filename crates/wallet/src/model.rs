@@ -6,6 +6,7 @@ use crate::sync::SyncStatus;
 use countersign_core::api::WalletApprovalSummary;
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use serde::Serialize;
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// Where time comes from (tests pass a fixed clock).
@@ -27,6 +28,7 @@ impl Clock for SystemClock {
 /// Something the view should know about now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum WalletUpdate {
     /// The inbox changed; `count` pending requests.
     InboxChanged {
@@ -68,7 +70,7 @@ pub trait Observer: Send + Sync + 'static {
 
 /// A paired service, for the view. What the service told about itself and the approver is
 /// untrusted text: each name is revealed on one line (`reveal_name`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PairingView {
     /// Base URL (the key the other commands take).
     pub server: String,
@@ -85,7 +87,7 @@ pub struct PairingView {
 }
 
 /// The pairing confirmation screen; the service's answers revealed as in [`PairingView`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PairingPreviewView {
     /// The server the link points at.
     pub server: String,
@@ -102,7 +104,7 @@ pub struct PairingPreviewView {
 }
 
 /// The inbox screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct InboxView {
     /// Pending requests, newest first.
     pub rows: Vec<InboxRow>,
@@ -111,7 +113,7 @@ pub struct InboxView {
 }
 
 /// One history row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct HistoryRow {
     /// The row.
     #[serde(flatten)]

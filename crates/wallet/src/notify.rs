@@ -11,6 +11,7 @@
 //! is only logged.
 
 use crate::inbox::InboxItem;
+use crate::model::WalletUpdate;
 use crate::reveal::{reveal, reveal_name};
 use countersign_core::ServerUrl;
 use std::sync::Arc;
@@ -34,6 +35,21 @@ pub struct NotificationContent {
     pub actions: Vec<(String, String)>,
     /// What "Review" opens: one request (service and id), or the inbox when `None`.
     pub target: Option<(ServerUrl, Uuid)>,
+}
+
+impl NotificationContent {
+    /// What choosing "Review" (or clicking the notification) tells the view: bring the window
+    /// forward on the request ([`WalletUpdate::Focus`]), or on the inbox for a summary
+    /// ([`WalletUpdate::ShowInbox`]).
+    pub fn review_update(&self) -> WalletUpdate {
+        match &self.target {
+            Some((server, approval_id)) => WalletUpdate::Focus {
+                server: server.to_string(),
+                approval_id: *approval_id,
+            },
+            None => WalletUpdate::ShowInbox,
+        }
+    }
 }
 
 /// The notification for a new inbox item.
@@ -149,9 +165,9 @@ pub trait Notifier: Send + Sync {
     fn notify(&self, content: &NotificationContent) -> Result<(), NotifyError>;
 }
 
-/// Called when a person chose "Review" on a notification: with its request, or `None` for a
-/// summary (show the inbox).
-pub type ReviewHandler = Arc<dyn Fn(Option<(ServerUrl, Uuid)>) + Send + Sync>;
+/// Called when a person chose "Review" on a notification, with what to tell the view
+/// ([`NotificationContent::review_update`]: that request, or the inbox for a summary).
+pub type ReviewHandler = Arc<dyn Fn(WalletUpdate) + Send + Sync>;
 
 /// Freedesktop notifications through notify-rust (D-Bus).
 pub struct DesktopNotifier {
@@ -179,14 +195,14 @@ impl Notifier for DesktopNotifier {
         }
         let handle = n.show().map_err(|e| NotifyError::NoDaemon(e.to_string()))?;
         let on_review = self.on_review.clone();
-        let target = content.target.clone();
+        let update = content.review_update();
         // Waiting for the person blocks: one small thread per visible notification.
         let spawned = std::thread::Builder::new()
             .name("notification-action".into())
             .spawn(move || {
                 handle.wait_for_action(|action| {
                     if action == REVIEW_ACTION || action == "default" {
-                        on_review(target);
+                        on_review(update.clone());
                     }
                 })
             });
@@ -247,6 +263,21 @@ mod tests {
             let l = format!("{id} {label}").to_lowercase();
             l.contains("approve") || l.contains("deny")
         }));
+    }
+
+    #[test]
+    fn review_on_a_request_focuses_it_and_on_a_summary_shows_the_inbox() {
+        let i = item("Refund order 42");
+        assert_eq!(
+            content_for(&i).review_update(),
+            WalletUpdate::Focus {
+                server: "http://127.0.0.1:8470".into(),
+                approval_id: i.summary.approval_id,
+            }
+        );
+        let summary = summary_content(7);
+        assert_eq!(summary.target, None);
+        assert_eq!(summary.review_update(), WalletUpdate::ShowInbox);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! which kinds it found, so the view can warn. It is a pure function: same input, same output.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// The visible marker of a character: `⟨U+202E⟩`.
 pub use countersign_core::text::marker;
@@ -17,6 +18,7 @@ pub use countersign_core::text::HiddenKind;
 /// One piece of revealed text: either text shown as it is, or a hidden character made visible.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum Segment {
     /// Ordinary text.
     Text {
@@ -33,7 +35,7 @@ pub enum Segment {
 }
 
 /// Untrusted text prepared for display.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Revealed {
     /// The whole text with every hidden character replaced by its marker.
     pub text: String,

@@ -18,10 +18,11 @@ use countersign_core::novelty::Novelty;
 use countersign_core::statement::fingerprint;
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp, Verdict};
 use serde::Serialize;
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// One request header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct HeaderView {
     /// Lower-case name.
     pub name: Revealed,
@@ -30,7 +31,7 @@ pub struct HeaderView {
 }
 
 /// One decision so far.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct DecisionView {
     /// Who.
     pub approver_id: Revealed,
@@ -44,7 +45,7 @@ pub struct DecisionView {
 
 /// Approvals needed and counted, over all gates (against `quorum` with a service older than
 /// gates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 pub struct QuorumView {
     /// Approvals needed.
     pub needed: u32,
@@ -55,7 +56,7 @@ pub struct QuorumView {
 }
 
 /// The policy side of the review: each policy's deciding rule and each gate's progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PolicyView {
     /// The statement's policy id, as signed (`grantpolicy+apppolicy` when an app's own
     /// policy applies too).
@@ -70,7 +71,7 @@ pub struct PolicyView {
 }
 
 /// One policy with the rule that decided in it and its gates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PolicyLineView {
     /// The policy id.
     pub policy: Revealed,
@@ -85,6 +86,7 @@ pub struct PolicyLineView {
 /// Which rule decided in a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum RuleView {
     /// This rule matched.
     Rule {
@@ -98,7 +100,7 @@ pub enum RuleView {
 }
 
 /// One gate: "N of Q", who approved in it and who is still needed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct GateView {
     /// The gate's name.
     pub gate: Revealed,
@@ -115,6 +117,7 @@ pub struct GateView {
 /// What a gate is waiting for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum GateStateView {
     /// Filled.
     Filled,
@@ -141,7 +144,7 @@ pub enum GateStateView {
 }
 
 /// What happened to the call after the decisions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct OutcomeView {
     /// The final or current state.
     pub status: ApprovalStatus,
@@ -159,7 +162,7 @@ pub const MAX_NOVELTIES: usize = 20;
 /// Whether the body lets Approve be pressed: it must be shown whole and seen to the end.
 /// The view pages the body and reports the end seen ([`crate::Wallet::body_seen`]); the Wallet
 /// refuses to sign an approval of a digest whose body was not reported seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct BodyGate {
     /// The whole body is in the view (not cut short).
     pub shown_whole: bool,
@@ -187,7 +190,7 @@ impl BodyGate {
 }
 
 /// Everything the review screen shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReviewView {
     /// The service.
     pub server: String,

@@ -20,10 +20,14 @@ pub type EventStream = BoxStream<'static, Result<(u64, WalletEvent), ApproverErr
 pub trait ApprovalSource: Send + Sync + 'static {
     /// The pairing this source acts for.
     fn pairing(&self) -> &Pairing;
-    /// Approvals addressed to this approver: `"pending"`, `"all"` or one status.
-    fn list(
+    /// One page of approvals addressed to this approver, newest first: `"pending"`, `"all"` or
+    /// one status; at most `limit`, only those older than `before` when given (a service
+    /// older than the cursor ignores it). [`list_all`] pages through them.
+    fn list_page(
         &self,
         filter: &str,
+        before: Option<Uuid>,
+        limit: u32,
     ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>>;
     /// Fetches one approval and verifies its digest and body locally.
     fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>>;
@@ -46,6 +50,39 @@ pub trait ApprovalSource: Send + Sync + 'static {
         &self,
         last_event_id: Option<u64>,
     ) -> BoxFuture<'_, Result<EventStream, ApproverError>>;
+}
+
+/// Rows asked for per page: the most the service's list endpoint gives (its default is 200).
+pub const LIST_PAGE: u32 = 1000;
+
+/// Approvals addressed to this approver, newest first, up to `max`: page after page of
+/// [`LIST_PAGE`], each asked `before` the last id of the previous one, so a flood of requests
+/// cannot hide older ones behind one page. Stops at a short page, or at a page that brings
+/// nothing older (a service older than the cursor answers the first page again: then only
+/// that page is known).
+pub async fn list_all(
+    source: &dyn ApprovalSource,
+    filter: &str,
+    max: usize,
+) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
+    let mut rows: Vec<WalletApprovalSummary> = Vec::new();
+    let mut before: Option<Uuid> = None;
+    while rows.len() < max {
+        let page = source.list_page(filter, before, LIST_PAGE).await?;
+        let full = page.len() >= LIST_PAGE as usize;
+        let older: Vec<_> = page
+            .into_iter()
+            .filter(|r| before.is_none_or(|b| r.approval_id < b))
+            .collect();
+        let Some(last) = older.last() else { break };
+        before = Some(last.approval_id);
+        rows.extend(older);
+        if !full {
+            break;
+        }
+    }
+    rows.truncate(max);
+    Ok(rows)
 }
 
 /// Makes sources, and pairs new devices.
@@ -137,12 +174,14 @@ impl ApprovalSource for HttpSource {
         &self.pairing
     }
 
-    fn list(
+    fn list_page(
         &self,
         filter: &str,
+        before: Option<Uuid>,
+        limit: u32,
     ) -> BoxFuture<'_, Result<Vec<WalletApprovalSummary>, ApproverError>> {
         let filter = filter.to_string();
-        Box::pin(async move { self.client.list(&filter).await })
+        Box::pin(async move { self.client.list_page(&filter, before, limit).await })
     }
 
     fn review(&self, id: Uuid) -> BoxFuture<'_, Result<Review, ApproverError>> {

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
+use ts_rs::TS;
 
 /// Timing of reconnections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +77,14 @@ impl Backoff {
     }
 }
 
+/// At most this many pending requests of one service are kept in the inbox (fetched page by
+/// page, [`crate::source::list_all`]).
+pub const PENDING_MAX: usize = 10_000;
+
 /// The state of one service's connection, for the view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[derive(TS)]
 pub enum SyncStatus {
     /// Opening the stream and refreshing.
     Connecting,
@@ -194,7 +200,7 @@ async fn refresh(
     sink: &dyn SyncSink,
     server: &ServerUrl,
 ) -> Result<(), ApproverError> {
-    let rows = source.list("pending").await?;
+    let rows = crate::source::list_all(source, "pending", PENDING_MAX).await?;
     sink.refreshed(server, rows);
     Ok(())
 }

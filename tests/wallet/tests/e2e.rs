@@ -474,6 +474,37 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         "nothing is approved from a notification"
     );
 
+    step("a summary notification's Review action brings the Wallet to the inbox");
+    // A burst of more requests than are notified one by one: the first few are shown (and
+    // closed here), the rest come as one summary once the throttle's window has passed.
+    desktop::close_notifications();
+    for i in 0..=countersign_wallet::wallet::NOTIFY_BURST {
+        pending(
+            &stack,
+            &format!("Flood request {i} of a burst"),
+            serde_json::json!({"flood": i}),
+        )
+        .await;
+    }
+    monitor.wait_for("Flood request 0", WAIT).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    desktop::close_notifications();
+    monitor
+        .wait_for("more approval request", Duration::from_secs(40))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        s.find(&testid("inbox")).await?.is_none(),
+        "still on the review"
+    );
+    desktop::choose_notification_action()?;
+    s.wait_until(
+        "the inbox shown from the summary notification",
+        "return !!document.querySelector('[data-testid=inbox]')",
+        WAIT,
+    )
+    .await?;
+
     step("history is searchable");
     s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
         .await?;
@@ -535,7 +566,7 @@ async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<service_id>/<approver_id>` of the one pairing, from the Wallet's pairing list.
+/// The keychain account of the one pairing, from the Wallet's pairing list.
 fn keychain_account(data_dir: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;

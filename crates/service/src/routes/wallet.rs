@@ -74,6 +74,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// At most this many rows (default 200, at most 1000).
     pub limit: Option<i64>,
+    /// Only approvals older than this one (the last id of the previous page).
+    pub before: Option<Uuid>,
 }
 
 fn list_filter(text: Option<&str>) -> Result<ListFilter, ApiError> {
@@ -106,7 +108,13 @@ pub async fn list(
         .clamp(1, MAX_LIST_LIMIT);
     let rows = state
         .store
-        .list_for_approver(&session.approver_id, filter, state.clock.now(), limit)
+        .list_for_approver(
+            &session.approver_id,
+            filter,
+            state.clock.now(),
+            q.before,
+            limit,
+        )
         .await?;
     let approvals = rows
         .into_iter()

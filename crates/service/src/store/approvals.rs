@@ -552,12 +552,14 @@ impl Store {
         ids.iter().map(|s| s.parse().map_err(corrupt)).collect()
     }
 
-    /// Approvals naming `approver_id`, newest first.
+    /// Approvals naming `approver_id`, newest first (by id: UUID v7, so by creation), only
+    /// those older than `before` when given (the cursor of the next page).
     pub async fn list_for_approver(
         &self,
         approver_id: &str,
         filter: ListFilter,
         now: Timestamp,
+        before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<ListedApproval>, StoreError> {
         let condition = match filter {
@@ -572,7 +574,7 @@ impl Store {
                  WHERE d.approval_id = a.id AND d.verdict = 'approve' AND d.withdrawn_at IS NULL) AS approved
              FROM approvals a
              JOIN approval_approvers p ON p.approval_id = a.id
-             WHERE p.approver_id = ? AND {condition}
+             WHERE p.approver_id = ? AND {condition} AND (? IS NULL OR a.id < ?)
              ORDER BY a.id DESC LIMIT ?"
         );
         let mut query = sqlx::query(&sql).bind(approver_id);
@@ -581,7 +583,13 @@ impl Store {
             ListFilter::Status(st) => query = query.bind(st.as_str()),
             ListFilter::Final | ListFilter::All => {}
         }
-        let rows = query.bind(limit).fetch_all(&self.reader).await?;
+        let before = before.map(|id| id.to_string());
+        let rows = query
+            .bind(before.clone())
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;

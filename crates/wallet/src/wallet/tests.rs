@@ -1,14 +1,21 @@
 //! Tests of the [`Wallet`] facade against a scripted service and an in-memory keychain.
 
 use super::*;
+use crate::approver::Pairing;
 use crate::fake::{FakeConnector, FakeSource};
 use crate::inbox::tests::summary;
+use crate::keystore::KeyAccount;
 use crate::keystore::MemoryKeyStore;
+use crate::links::LinkAction;
 use crate::notify::RecordingNotifier;
-use countersign_core::api::{PairPreview, WalletApprovalDetail, WalletEvent, WalletEventKind};
+use countersign_core::api::{
+    PairPreview, WalletApprovalDetail, WalletApprovalSummary, WalletEvent, WalletEventKind,
+};
 use countersign_core::encoding::sha256_hex;
+use countersign_core::keys::generate_signing_key;
 use countersign_core::Statement;
 use countersign_core::Timestamp;
+use countersign_core::{ApprovalStatus, Verdict};
 use std::time::Duration;
 
 const SERVER: &str = "http://127.0.0.1:8470";
@@ -835,4 +842,106 @@ async fn what_is_new_is_shown_in_words_and_an_older_service_shows_nothing() {
         .as_deref()
         .unwrap()
         .starts_with("could not compare with past approvals"));
+}
+
+/// `n` open requests of the paired service (ids 1..=n, so id order is creation order).
+fn open_rows(n: u128, status: ApprovalStatus) -> Vec<WalletApprovalSummary> {
+    (1..=n)
+        .map(|i| {
+            let mut r = summary(i, 0, &format!("Request {i}"));
+            r.status = status;
+            r.created_at = now();
+            r.expires_at = "2026-11-24T13:30:00Z".parse().unwrap();
+            r
+        })
+        .collect()
+}
+
+/// Connects the paired service again (a full refresh), its `list_page` calls recorded afresh.
+fn refresh_from(h: &Harness, source: &FakeSource) -> crate::fake::EventSender {
+    source.pages.lock().unwrap().clear();
+    let tx = source.next_stream();
+    h.wallet.connect(
+        source.pairing.clone(),
+        h.keys.load(&account_of(h, &server())).unwrap(),
+    );
+    tx
+}
+
+#[tokio::test]
+async fn the_inbox_holds_500_pending_requests_not_one_page_of_200() {
+    let (h, source) = paired().await;
+    *source.rows.lock().unwrap() = open_rows(500, ApprovalStatus::Pending);
+    let _tx = refresh_from(&h, &source);
+    eventually("500 requests in the inbox", || {
+        h.wallet.inbox().count == 500
+    })
+    .await;
+    let inbox = h.wallet.inbox();
+    assert_eq!(inbox.rows.len(), 500);
+    let ids: HashSet<Uuid> = inbox.rows.iter().map(|r| r.approval_id).collect();
+    assert_eq!(ids.len(), 500);
+    assert!(ids.contains(&Uuid::from_u128(1)), "the oldest is there too");
+    assert_eq!(
+        source.pages.lock().unwrap().as_slice(),
+        &[("pending".to_string(), None, crate::source::LIST_PAGE)],
+        "one page of up to 1000, not the service's default 200"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_beyond_one_page_is_fetched_page_by_page() {
+    let (h, source) = paired().await;
+    *source.rows.lock().unwrap() = open_rows(2500, ApprovalStatus::Pending);
+    let _tx = refresh_from(&h, &source);
+    eventually("2500 requests in the inbox", || {
+        h.wallet.inbox().count == 2500
+    })
+    .await;
+    let cursors: Vec<Option<Uuid>> = source
+        .pages
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, before, _)| *before)
+        .collect();
+    assert_eq!(
+        cursors,
+        vec![
+            None,
+            Some(Uuid::from_u128(1501)),
+            Some(Uuid::from_u128(501))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_service_without_the_cursor_gives_its_first_page_once() {
+    let (h, source) = paired().await;
+    *source.ignores_cursor.lock().unwrap() = true;
+    *source.rows.lock().unwrap() = open_rows(2500, ApprovalStatus::Pending);
+    let _tx = refresh_from(&h, &source);
+    eventually("the first page in the inbox", || {
+        h.wallet.inbox().count == 1000
+    })
+    .await;
+    settle().await;
+    assert_eq!(h.wallet.inbox().rows.len(), 1000);
+    assert_eq!(
+        source.pages.lock().unwrap().len(),
+        2,
+        "the repeated page ends the paging"
+    );
+}
+
+#[tokio::test]
+async fn history_goes_beyond_one_page_of_200() {
+    let (h, source) = paired().await;
+    *source.rows.lock().unwrap() = open_rows(500, ApprovalStatus::Denied);
+    let rows = h.wallet.history("").await.unwrap();
+    assert_eq!(rows.len(), 500);
+    assert!(
+        rows.iter().any(|r| r.row.approval_id == Uuid::from_u128(1)),
+        "the oldest is there too"
+    );
 }

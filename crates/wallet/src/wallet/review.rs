@@ -1,0 +1,215 @@
+//! Reviewing and deciding: fetch and verify a request, record its body seen, sign a decision
+//! only for the request the person saw.
+
+use super::{Wallet, MAX_COMMENT_CHARS, NOVELTY_HISTORY};
+use crate::approver::{Pairing, Review};
+use crate::body::{not_shown_whole, request_body_view};
+use crate::error::WalletError;
+use crate::model::WalletUpdate;
+use crate::review::{review_view, BodyGate, ReviewView};
+use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
+use uuid::Uuid;
+
+impl Wallet {
+    /// Fetches and verifies one request and returns what the review screen shows. The
+    /// verified request is kept (in memory) as the only thing [`Wallet::decide`] will sign.
+    pub async fn review(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+    ) -> Result<ReviewView, WalletError> {
+        let source = self.source(server).await?;
+        let review = source
+            .review(approval_id)
+            .await
+            .map_err(|e| WalletError::from_client(e, server, Some(approval_id)))?;
+        verify_locally(&review, source.pairing(), approval_id)?;
+        let mut view = review_view(
+            server,
+            review.detail(),
+            review.digest(),
+            &source.pairing().approver_id,
+            self.inner.clock.now(),
+        );
+        view.body_gate.seen |= self.is_seen(server, approval_id, review.digest());
+        if view.status == ApprovalStatus::Pending {
+            match source.what_is_new(&review, NOVELTY_HISTORY).await {
+                Ok(found) => view.set_what_is_new(&found),
+                // A service older than the history endpoint: nothing to compare with.
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => {
+                    tracing::warn!(%server, %approval_id, "what is new: {e}");
+                    view.what_is_new_note =
+                        Some(format!("could not compare with past approvals: {e}"));
+                }
+            }
+        }
+        self.inner
+            .reviews
+            .lock()
+            .expect("reviews lock")
+            .insert((server.clone(), approval_id), review);
+        Ok(view)
+    }
+
+    pub(super) fn is_seen(&self, server: &ServerUrl, approval_id: Uuid, digest: &str) -> bool {
+        self.inner.seen.lock().expect("seen lock").contains(&(
+            server.clone(),
+            approval_id,
+            digest.to_string(),
+        ))
+    }
+
+    /// The view reports that the person saw the body of the request last shown by
+    /// [`Wallet::review`] to its end. `shown_digest` is the digest the view displayed; it must
+    /// be the one the Wallet verified. Only a body shown whole can be marked seen. Approving
+    /// ([`Wallet::decide`]) requires this mark for the digest signed.
+    pub fn body_seen(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+        shown_digest: &str,
+    ) -> Result<(), WalletError> {
+        let review = self
+            .inner
+            .reviews
+            .lock()
+            .expect("reviews lock")
+            .get(&(server.clone(), approval_id))
+            .cloned()
+            .ok_or(WalletError::NotReviewed)?;
+        if review.digest() != shown_digest {
+            return Err(WalletError::StaleReview);
+        }
+        if let Some(why) = not_shown_whole(&request_body(&review)) {
+            return Err(WalletError::BodyNotShown(why));
+        }
+        self.inner.seen.lock().expect("seen lock").insert((
+            server.clone(),
+            approval_id,
+            review.digest().to_string(),
+        ));
+        Ok(())
+    }
+
+    /// Signs and sends a decision on the request last shown by [`Wallet::review`].
+    /// `shown_digest` is the digest the view displayed; it must equal the one the Wallet
+    /// verified, or nothing is signed. An approval is signed only when the body is shown whole
+    /// and was reported seen to the end for that digest ([`Wallet::body_seen`]); a denial
+    /// always can be. Returns the review screen after the decision.
+    pub async fn decide(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+        verdict: Verdict,
+        comment: Option<String>,
+        shown_digest: &str,
+    ) -> Result<ReviewView, WalletError> {
+        let source = self.source(server).await?;
+        let review = self
+            .inner
+            .reviews
+            .lock()
+            .expect("reviews lock")
+            .get(&(server.clone(), approval_id))
+            .cloned()
+            .ok_or(WalletError::NotReviewed)?;
+        if review.digest() != shown_digest {
+            return Err(WalletError::StaleReview);
+        }
+        verify_locally(&review, source.pairing(), approval_id)?;
+        let now = self.inner.clock.now();
+        if review.detail().status != ApprovalStatus::Pending {
+            return Err(WalletError::NotPending {
+                status: review.detail().status.to_string(),
+            });
+        }
+        if now >= review.statement().expires_at {
+            return Err(WalletError::NotPending {
+                status: ApprovalStatus::Expired.to_string(),
+            });
+        }
+        if verdict == Verdict::Approve {
+            let gate = BodyGate::of(&request_body(&review));
+            if let Some(why) = gate.why_not {
+                return Err(WalletError::BodyNotShown(why));
+            }
+            if !gate.seen && !self.is_seen(server, approval_id, review.digest()) {
+                return Err(WalletError::BodyNotSeen);
+            }
+        }
+        let comment = comment
+            .map(|c| c.trim().chars().take(MAX_COMMENT_CHARS).collect::<String>())
+            .filter(|c| !c.is_empty());
+        let response = source
+            .decide(&review, verdict, comment)
+            .await
+            .map_err(|e| WalletError::from_client(e, server, Some(approval_id)))?;
+        if response.status != ApprovalStatus::Pending {
+            let count = {
+                let mut inbox = self.inner.inbox.lock().expect("inbox lock");
+                inbox.remove(server, approval_id);
+                inbox.count(now)
+            };
+            self.inner
+                .observer
+                .update(WalletUpdate::InboxChanged { count });
+        }
+        // Show the outcome: fetch again (execution may already be done); if that fails, show
+        // what the decision answer said.
+        match self.review(server, approval_id).await {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                tracing::warn!("refetch after decision failed: {e}");
+                let mut detail = review.detail().clone();
+                detail.status = response.status;
+                detail.decisions = response.decisions;
+                Ok(review_view(
+                    server,
+                    &detail,
+                    review.digest(),
+                    &source.pairing().approver_id,
+                    self.inner.clock.now(),
+                ))
+            }
+        }
+    }
+}
+
+/// The request body of `review` as the review screen shows it.
+fn request_body(review: &Review) -> crate::body::BodyView {
+    request_body_view(
+        review.body(),
+        countersign_core::body::content_type(&review.statement().headers),
+    )
+}
+
+/// Re-checks a fetched request with the core crate, independently of the approver client:
+/// right approval, right service, digest recomputed from the statement, body matching it.
+pub fn verify_locally(
+    review: &Review,
+    pairing: &Pairing,
+    approval_id: Uuid,
+) -> Result<(), WalletError> {
+    let st = review.statement();
+    if st.approval_id != approval_id {
+        return Err(WalletError::Integrity(format!(
+            "asked for {approval_id}, the service answered with {}",
+            st.approval_id
+        )));
+    }
+    if st.service != pairing.service_id {
+        return Err(WalletError::Integrity(format!(
+            "the statement names service {:?}, this pairing is {:?}",
+            st.service, pairing.service_id
+        )));
+    }
+    let local = st.request_digest();
+    if local != review.digest() || local != review.detail().request_digest {
+        return Err(WalletError::Integrity(
+            "the request digest does not match the statement".into(),
+        ));
+    }
+    st.check_body(review.body())
+        .map_err(|e| WalletError::Integrity(e.to_string()))
+}
