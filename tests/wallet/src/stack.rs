@@ -2,7 +2,7 @@
 //! provider, the service on a temporary SQLite file, one approver (`alice`) and one app
 //! (`support-agent`) whose refunds need approval.
 
-use countersign_cli::demo::demo_config;
+use countersign_cli::demo::{config_with, DEMO_POLICY};
 use countersign_cli::sample_provider::SampleProvider;
 use countersign_core::encoding::random_token;
 use countersign_sdk::Client;
@@ -36,6 +36,12 @@ impl Stack {
 
     /// Starts everything with approval window `window` (e.g. `"3s"`).
     pub async fn start_with_window(window: &str) -> anyhow::Result<Self> {
+        Self::start_with(window, "").await
+    }
+
+    /// Starts everything with approval window `window` and `server_lines` added to the
+    /// service's `[server]` table (e.g. `"max_pending_per_app = 20000"`).
+    pub async fn start_with(window: &str, server_lines: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let secret = format!("sk_e2e_{}", random_token());
         let api_key = format!("cs_e2e_{}", random_token());
@@ -43,11 +49,13 @@ impl Stack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let listen = listener.local_addr()?.to_string();
         let path = dir.path().join("countersign.toml");
-        let text = demo_config(
+        let text = config_with(
             &listen,
             &provider.base_url(),
             &api_key,
             &dir.path().join("cs.db"),
+            server_lines,
+            DEMO_POLICY,
         )
         .replace("window = \"1h\"", &format!("window = \"{window}\""));
         std::fs::write(&path, &text)?;

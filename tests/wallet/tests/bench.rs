@@ -4,7 +4,12 @@
 //! - cold start: WebDriver session request to the inbox drawn;
 //! - proxy_request to the `Notify` call on the session bus (p50 / p99);
 //! - clicking Approve to the agent's `wait` returning (p50 / p99);
-//! - resident memory of the app and its WebKit processes with 1,000 pending requests.
+//! - resident memory of the app and its WebKit processes with 1,000 pending requests;
+//! - the review of a ~1 MiB JSON body (just under the gated-body cap): opening it to its first
+//!   page drawn, and to Approve enabled after paging to its end through WebDriver;
+//! - an inbox of 10,000 pending requests (the bench stack raises `max_pending_per_app`): a
+//!   fresh start to its rows drawn, a re-draw from another view, and frame times while a
+//!   script scrolls the list (a `requestAnimationFrame` loop records the frame deltas).
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
@@ -15,6 +20,125 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const WAIT: Duration = Duration::from_secs(60);
+/// For the steps with 10,000 pending requests.
+const WAIT_LONG: Duration = Duration::from_secs(600);
+/// Pending requests for the inbox figures (the Wallet lists up to this many).
+const MANY: usize = 10_000;
+
+/// The time from `t0` until `script` (a function body) returns `true`, polled every 5 ms
+/// (errors while the page loads count as not yet).
+async fn time_until(
+    s: &Session,
+    t0: Instant,
+    what: &str,
+    script: &str,
+) -> anyhow::Result<Duration> {
+    loop {
+        if matches!(s.execute(script).await, Ok(serde_json::Value::Bool(true))) {
+            return Ok(t0.elapsed());
+        }
+        anyhow::ensure!(t0.elapsed() < WAIT_LONG, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs `action` (a function body) in the page after installing an observer that records, in
+/// `window.__benchDrawn`, the milliseconds from just before `action` to the frame after
+/// `ready` (an expression) first became true; waits for that figure and returns it.
+async fn in_page_draw(s: &Session, ready: &str, action: &str) -> anyhow::Result<f64> {
+    s.execute(&format!(
+        "window.__benchDrawn = undefined;
+         const t0 = performance.now();
+         const done = () => requestAnimationFrame(() => setTimeout(() => {{
+           window.__benchDrawn = performance.now() - t0; }}, 0));
+         const o = new MutationObserver(() => {{
+           if ({ready}) {{ o.disconnect(); done(); }}
+         }});
+         o.observe(document.body, {{ childList: true, subtree: true }});
+         {action}
+         return true;"
+    ))
+    .await?;
+    let start = Instant::now();
+    loop {
+        if let Some(ms) = s
+            .execute("return window.__benchDrawn ?? null")
+            .await?
+            .as_f64()
+        {
+            return Ok(ms);
+        }
+        anyhow::ensure!(start.elapsed() < WAIT_LONG, "never drawn: {ready}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Frame deltas (ms) while a script scrolls the window down by `step` pixels a frame to the
+/// end of the page, from a `requestAnimationFrame` loop injected into the page.
+async fn scroll_frames(s: &Session, step: u32) -> anyhow::Result<Vec<f64>> {
+    s.execute(&format!(
+        "window.scrollTo(0, 0);
+         window.__benchFrames = []; window.__benchDone = false;
+         let last = null;
+         const tick = (t) => {{
+           if (last !== null) window.__benchFrames.push(t - last);
+           last = t;
+           const end = document.scrollingElement.scrollHeight - window.innerHeight;
+           if (window.scrollY >= end - 1) {{ window.__benchDone = true; return; }}
+           window.scrollBy(0, {step});
+           requestAnimationFrame(tick);
+         }};
+         requestAnimationFrame(tick);
+         return true;"
+    ))
+    .await?;
+    let start = Instant::now();
+    while s.execute("return window.__benchDone").await? != serde_json::Value::Bool(true) {
+        anyhow::ensure!(start.elapsed() < WAIT_LONG, "the scroll did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(serde_json::from_value(
+        s.execute("return window.__benchFrames").await?,
+    )?)
+}
+
+/// "p50 / p99 / max, dropped" of frame deltas.
+fn frame_summary(frames: &[f64]) -> String {
+    if frames.is_empty() {
+        return "no frames".into();
+    }
+    let mut f = frames.to_vec();
+    let dropped = f.iter().filter(|d| **d > 20.0).count();
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} of {} frames > 20 ms",
+        percentile(&mut f, 0.5),
+        percentile(&mut f, 0.99),
+        f.iter().cloned().fold(0.0, f64::max),
+        dropped,
+        f.len()
+    )
+}
+
+/// A JSON array of objects of `just_under` bytes or a little less.
+fn big_json(just_under: usize) -> String {
+    let mut out = String::from("[");
+    for i in 0.. {
+        let item = format!(
+            r#"{{"sku":"S-{i:06}","qty":{},"price":{},"note":"line item {i} of a bulk refund"}}"#,
+            i % 7 + 1,
+            1000 + i % 9000
+        );
+        if out.len() + item.len() + 2 > just_under {
+            break;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&item);
+    }
+    out.push(']');
+    out
+}
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -110,7 +234,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let app = PathBuf::from(std::env::var("WALLET_APP")?);
     let shots = PathBuf::from(std::env::var("WALLET_E2E_SHOTS")?);
     std::fs::create_dir_all(&shots)?;
-    let stack = Stack::start().await?;
+    let stack = Stack::start_with("1h", "max_pending_per_app = 20000").await?;
     let _driver = desktop::start_driver(4444).await?;
 
     // Pair first (a cold start with a pairing is the interesting one).
@@ -210,12 +334,162 @@ async fn wallet_figures() -> anyhow::Result<()> {
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-1000.png"))?;
 
+    // A ~1 MiB JSON body (the gated-body cap is 1 MiB): open it from the inbox.
+    let body = big_json(1024 * 1024 - 8 * 1024);
+    let body_bytes = body.len();
+    let request = ProxyRequest::post("payments", "/v1/refunds", "Bulk refund, 1 MiB itemised")
+        .header("content-type", "application/json")
+        .body(body.into_bytes());
+    let big = match base.proxy_request(request).await? {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("ran without approval"),
+    };
+    desktop::close_notifications();
+    s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("history-row"), WAIT).await?;
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    s.wait_for(
+        &format!(
+            "[data-testid=\"inbox-row\"][data-approval-id=\"{}\"]",
+            big.approval_id
+        ),
+        WAIT,
+    )
+    .await?;
+    let t0 = Instant::now();
+    let first_page_ms = in_page_draw(
+        &s,
+        "!!document.querySelector('[data-testid=body-scroll] .json-line, [data-testid=body-scroll] [data-testid=body-line]')",
+        &format!(
+            "document.querySelector('[data-testid=\"inbox-row\"][data-approval-id=\"{}\"]').click();",
+            big.approval_id
+        ),
+    )
+    .await?;
+    let first_page_wd = t0.elapsed();
+    let state = "const p = document.querySelector('.paged-body');
+         const a = document.querySelector('[data-testid=approve]');
+         return { seen: Number(p.dataset.pagesSeen), pages: Number(p.dataset.pages),
+                  disabled: !a || a.disabled };";
+    let mut scrolls = 0u32;
+    let mut last = s.execute(state).await?;
+    while last["disabled"] != false {
+        anyhow::ensure!(t0.elapsed() < WAIT_LONG, "Approve never enabled: {last}");
+        last = s
+            .execute(&format!(
+                "const b = document.querySelector('[data-testid=body-scroll]');
+                 b.scrollTop = b.scrollHeight; b.dispatchEvent(new Event('scroll'));
+                 {state}"
+            ))
+            .await?;
+        scrolls += 1;
+    }
+    let to_end = t0.elapsed();
+    let big_pages = last["pages"].as_u64().unwrap_or(0);
+    s.click(&s.wait_for(&testid("approve"), WAIT).await?)
+        .await?;
+    big.wait(Duration::from_secs(60)).await?;
+
+    // 10,000 pending: create the rest concurrently.
+    let t_fill = Instant::now();
+    let have = 1000;
+    let mut tasks = tokio::task::JoinSet::new();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(have));
+    for _ in 0..32 {
+        let agent = stack.agent()?;
+        let next = next.clone();
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= MANY {
+                    return anyhow::Ok(());
+                }
+                let request =
+                    ProxyRequest::post("payments", "/v1/refunds", format!("Bulk refund {i}"))
+                        .json(&serde_json::json!({"i": i}))?;
+                agent.proxy_request(request).await?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let fill = t_fill.elapsed();
+    desktop::wait_for_window(&format!("Countersign Wallet ({MANY} pending)"), WAIT_LONG).await?;
+    desktop::close_notifications();
+    let (rss_many, pss_many, detail_many) = memory_kb(&app);
+
+    // Re-draw of the inbox from another view (the Wallet holds the 10,000 already).
+    s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("history-row"), WAIT).await?;
+    let redraw_ms = in_page_draw(
+        &s,
+        "document.querySelectorAll('[data-testid=inbox-row]').length > 0",
+        "document.querySelector('[data-testid=nav-inbox]').click();",
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let frames_200 = scroll_frames(&s, 100).await?;
+    // 1,000 rows drawn ("Show more" four times), scrolled again.
+    for _ in 0..4 {
+        let rows = s
+            .execute("return document.querySelectorAll('[data-testid=inbox-row]').length")
+            .await?;
+        s.click(&s.wait_for(&testid("inbox-more"), WAIT).await?)
+            .await?;
+        s.wait_until(
+            "more rows",
+            &format!("return document.querySelectorAll('[data-testid=inbox-row]').length > {rows}"),
+            WAIT,
+        )
+        .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let frames_1000 = scroll_frames(&s, 100).await?;
+    s.quit().await?;
+
+    // A fresh start with 10,000 pending: to the first row drawn, and to all of them synced.
+    let t0 = Instant::now();
+    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let fresh_first = time_until(
+        &s,
+        t0,
+        "the first inbox row",
+        "return document.querySelectorAll('[data-testid=inbox-row]').length > 0",
+    )
+    .await?;
+    let fresh_all = time_until(
+        &s,
+        t0,
+        "the inbox with every request",
+        &format!(
+            "const c = document.querySelector('[data-testid=inbox-count]');
+             return !!c && c.textContent === '{MANY}'
+               && document.querySelectorAll('[data-testid=inbox-row]').length > 0"
+        ),
+    )
+    .await?;
+    desktop::close_notifications();
+    desktop::screenshot(&shots.join("bench-10000.png"))?;
+
     let report = format!(
         "cold start to first inbox draw (WebDriver session included): {:.0} ms\n\
          proxy_request -> Notify on the bus: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
          Approve click -> agent wait returns: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
          RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
-         RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n",
+         RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         {} byte JSON body ({} pages): click to first page drawn {:.0} ms in the page ({:.0} ms \
+         seen through WebDriver); to Approve enabled after paging to the end {:.0} ms \
+         ({} WebDriver scrolls)\n\
+         {} pending created with 32 concurrent SDK calls: {:.1} s ({:.0} requests/s)\n\
+         RSS with {} pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         inbox of {} pending: fresh start (WebDriver session included) to the first row \
+         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the history view {:.0} ms\n\
+         inbox scroll frames, 200 rows drawn: {}\n\
+         inbox scroll frames, 1000 rows drawn: {}\n",
         cold.as_secs_f64() * 1000.0,
         percentile(&mut to_notify.clone(), 0.5),
         percentile(&mut to_notify.clone(), 0.99),
@@ -229,6 +503,26 @@ async fn wallet_figures() -> anyhow::Result<()> {
         rss as f64 / 1024.0,
         pss as f64 / 1024.0,
         detail,
+        body_bytes,
+        big_pages,
+        first_page_ms,
+        first_page_wd.as_secs_f64() * 1000.0,
+        to_end.as_secs_f64() * 1000.0,
+        scrolls,
+        MANY - have,
+        fill.as_secs_f64(),
+        (MANY - have) as f64 / fill.as_secs_f64(),
+        MANY,
+        rss_many as f64 / 1024.0,
+        pss_many as f64 / 1024.0,
+        detail_many,
+        MANY,
+        fresh_first.as_secs_f64() * 1000.0,
+        MANY,
+        fresh_all.as_secs_f64() * 1000.0,
+        redraw_ms,
+        frame_summary(&frames_200),
+        frame_summary(&frames_1000),
     );
     eprintln!("\n{report}");
     std::fs::write(shots.join("bench.txt"), report)?;
