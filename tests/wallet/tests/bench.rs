@@ -422,9 +422,14 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let (rss_many, pss_many, detail_many) = memory_kb(&app);
 
     // Re-draw of the inbox from another view (the Wallet holds the 10,000 already).
-    s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
+    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
         .await?;
-    s.wait_for(&testid("history-row"), WAIT).await?;
+    s.wait_until(
+        "the inbox left",
+        "return !document.querySelector('[data-testid=inbox]')",
+        WAIT_LONG,
+    )
+    .await?;
     let redraw_ms = in_page_draw(
         &s,
         "document.querySelectorAll('[data-testid=inbox-row]').length > 0",
@@ -487,7 +492,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
          {} pending created with 32 concurrent SDK calls: {:.1} s ({:.0} requests/s)\n\
          RSS with {} pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          inbox of {} pending: fresh start (WebDriver session included) to the first row \
-         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the history view {:.0} ms\n\
+         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the pairings view {:.0} ms\n\
          inbox scroll frames, 200 rows drawn: {}\n\
          inbox scroll frames, 1000 rows drawn: {}\n",
         cold.as_secs_f64() * 1000.0,
