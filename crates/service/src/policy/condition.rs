@@ -46,21 +46,15 @@ pub fn check(condition: &Condition, body: &Result<Json, String>) -> Result<(), C
         Test::Gt(bound) => number(value)? > bound,
         Test::Ge(bound) => number(value)? >= bound,
         Test::In(literals) => {
-            let mut any = false;
-            let mut mismatch = None;
-            for literal in literals {
-                match equals(value, literal) {
-                    Ok(true) => any = true,
-                    Ok(false) => {}
-                    Err(miss) => mismatch = Some(miss),
-                }
-            }
-            match (any, mismatch) {
-                (true, _) => true,
-                (false, Some(miss)) if literals.iter().all(|l| equals(value, l).is_err()) => {
-                    return Err(miss)
-                }
-                _ => false,
+            // Equal to one of them; a type mismatch only when no literal has the value's type.
+            let results: Vec<Result<bool, ConditionMiss>> =
+                literals.iter().map(|l| equals(value, l)).collect();
+            if results.iter().any(|r| matches!(r, Ok(true))) {
+                true
+            } else if results.iter().all(Result::is_err) {
+                return Err(ConditionMiss::TypeMismatch(value.type_name()));
+            } else {
+                false
             }
         }
         Test::Matches(regex) => match value {

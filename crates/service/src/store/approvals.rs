@@ -38,6 +38,10 @@ pub enum Created {
     TooManyPending,
 }
 
+/// Matches of one rule by one app after a time (ms): `policy, rule, app, since`.
+const RULE_HITS_SINCE: &str =
+    "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?";
+
 /// A match of a rate-limited rule, counted when the approval is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleHit {
@@ -272,15 +276,13 @@ impl Store {
             }
         }
         for hit in hits {
-            let count: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?",
-            )
-            .bind(&hit.policy)
-            .bind(&hit.rule)
-            .bind(&hit.app)
-            .bind(now_ms - hit.per_ms)
-            .fetch_one(&mut *tx)
-            .await?;
+            let count: i64 = sqlx::query_scalar(RULE_HITS_SINCE)
+                .bind(&hit.policy)
+                .bind(&hit.rule)
+                .bind(&hit.app)
+                .bind(now_ms - hit.per_ms)
+                .fetch_one(&mut *tx)
+                .await?;
             if count >= i64::from(hit.count) {
                 return Ok(Created::RateLimitFilled);
             }
@@ -339,15 +341,13 @@ impl Store {
     ) -> Result<std::collections::HashMap<(String, String), u64>, StoreError> {
         let mut counts = std::collections::HashMap::new();
         for (policy, rule, per_ms) in rules {
-            let count: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?",
-            )
-            .bind(policy)
-            .bind(rule)
-            .bind(app)
-            .bind(now.unix() * 1000 - per_ms)
-            .fetch_one(&self.reader)
-            .await?;
+            let count: i64 = sqlx::query_scalar(RULE_HITS_SINCE)
+                .bind(policy)
+                .bind(rule)
+                .bind(app)
+                .bind(now.unix() * 1000 - per_ms)
+                .fetch_one(&self.reader)
+                .await?;
             counts.insert((policy.clone(), rule.clone()), count.max(0) as u64);
         }
         Ok(counts)
