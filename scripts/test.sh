@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), all
-# tests of the workspace, the Wallet's view checks, its real keychain/notification checks and
+# tests of the workspace (the store's and the integration suite's on SQLite and again on a
+# throwaway PostgreSQL cluster), the Wallet's view checks, its real keychain/notification checks and
 # its end-to-end tests in the real window under Xvfb. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ echo "==> cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --locked --no-fail-fast
+echo "==> PostgreSQL: the store's and the integration suite's tests again, on a throwaway PostgreSQL 15"
+eval "$(bash scripts/postgres.sh start)"
+trap 'bash scripts/postgres.sh stop' EXIT
+cargo test --locked --no-fail-fast -p countersign-service -p countersign-tests
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"

@@ -40,7 +40,7 @@ use countersign_core::{ApprovalStatus, Decision, DeepLink, Verdict};
 use countersign_sdk::{Client, PendingApproval, ProxyOutcome, ProxyRequest};
 use countersign_service::clock::{SharedClock, SystemClock};
 use countersign_service::state::AppState;
-use countersign_service::store::Store;
+use countersign_service::store::{scratch, Store};
 use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
 use futures::StreamExt;
 use std::fmt;
@@ -197,8 +197,8 @@ pub struct ConfigParts<'a> {
     pub listen: SocketAddr,
     /// The grant's base URL.
     pub provider_url: &'a str,
-    /// The SQLite file.
-    pub database: &'a std::path::Path,
+    /// The database URL (`sqlite://…` or `postgres://…`).
+    pub database: &'a str,
     /// The main app's API key (only its SHA-256 is written).
     pub api_key: &'a str,
     /// The other app's API key (only its SHA-256 is written).
@@ -209,9 +209,9 @@ pub struct ConfigParts<'a> {
 pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
     let mut t = String::new();
     t.push_str(&format!(
-        "[server]\nlisten = \"{listen}\"\npublic_url = \"http://{listen}\"\ndatabase = \"sqlite://{db}\"\n",
+        "[server]\nlisten = \"{listen}\"\npublic_url = \"http://{listen}\"\ndatabase = \"{db}\"\n",
         listen = parts.listen,
-        db = parts.database.display(),
+        db = parts.database,
     ));
     if let Some(timeout) = &opts.upstream_timeout {
         t.push_str(&format!("upstream_timeout = \"{timeout}\"\n"));
@@ -309,6 +309,23 @@ struct Running {
     task: JoinHandle<Result<(), ServiceError>>,
 }
 
+/// The database a test service uses: `sqlite://<dir>/countersign.db`, or when the
+/// environment variable `COUNTERSIGN_TEST_POSTGRES` names a PostgreSQL server, a new empty
+/// database on it (so the whole suite runs on either backend).
+pub async fn test_database(dir: &std::path::Path) -> String {
+    match std::env::var(scratch::TEST_SERVER_ENV) {
+        Ok(server) if !server.is_empty() => scratch::create_database(&server)
+            .await
+            .expect("creating a PostgreSQL test database"),
+        _ => format!("sqlite://{}", dir.join("countersign.db").display()),
+    }
+}
+
+/// True when [`test_database`] gives PostgreSQL databases.
+pub fn on_postgres() -> bool {
+    std::env::var(scratch::TEST_SERVER_ENV).is_ok_and(|s| !s.is_empty())
+}
+
 /// A running service with its upstream, database and clients (see the crate docs).
 pub struct TestApp {
     /// `http://127.0.0.1:<port>` (kept across [`restart`](Self::restart)).
@@ -335,8 +352,9 @@ pub struct TestApp {
     pub config_text: String,
     /// The config file.
     pub config_path: PathBuf,
-    /// The SQLite file.
-    pub db_path: PathBuf,
+    /// The database URL: an SQLite file in [`dir`](Self::dir), or a fresh PostgreSQL
+    /// database when `COUNTERSIGN_TEST_POSTGRES` names a server (see [`test_database`]).
+    pub database: String,
     /// A plain HTTP client for raw requests (no timeout on the client; set one per request).
     pub http: reqwest::Client,
     /// The options the app was spawned with.
@@ -351,7 +369,7 @@ impl fmt::Debug for TestApp {
         f.debug_struct("TestApp")
             .field("base_url", &self.base_url)
             .field("provider", &self.provider.base_url())
-            .field("db_path", &self.db_path)
+            .field("database", &self.database)
             .field("running", &self.running.is_some())
             .finish_non_exhaustive()
     }
@@ -371,14 +389,14 @@ impl TestApp {
             .await
             .expect("binding the service port");
         let addr = listener.local_addr().expect("local address");
-        let db_path = dir.path().join("countersign.db");
+        let database = test_database(dir.path()).await;
         let config_path = dir.path().join("countersign.toml");
         let config_text = config_text(
             &opts,
             &ConfigParts {
                 listen: addr,
                 provider_url: &provider.base_url(),
-                database: &db_path,
+                database: &database,
                 api_key: &api_key,
                 other_api_key: &other_api_key,
             },
@@ -404,7 +422,7 @@ impl TestApp {
             config,
             config_text,
             config_path,
-            db_path,
+            database,
             http: reqwest::Client::new(),
             opts,
             dir,

@@ -44,8 +44,9 @@ fn main() -> anyhow::Result<()> {
 async fn run(entries: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = Config::parse(EXAMPLE, &dir.path().join("new.toml"))?;
-    let DatabaseUrl::Sqlite { path } = &config.server.database;
-
+    let DatabaseUrl::Sqlite { path } = &config.server.database else {
+        anyhow::bail!("the replay bench runs on its own SQLite file");
+    };
     let started = Instant::now();
     let store = Store::open_sqlite(path).await?;
     let base = Timestamp::now().unix() - entries as i64 * 20;

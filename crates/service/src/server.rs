@@ -1,7 +1,7 @@
 //! [`Service`]: opening the store, recovering, serving, and shutting down without loss.
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, DatabaseUrl, Secrets};
+use crate::config::{Config, Secrets};
 use crate::events::EventBus;
 use crate::slots::{Slots, MAX_LONG_POLLS_PER_APP, MAX_STREAMS_PER_KEY};
 use crate::state::{AppState, Inner};
@@ -40,9 +40,7 @@ pub enum ServiceError {
 
 /// Opens the store a configuration names.
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
-    match &config.server.database {
-        DatabaseUrl::Sqlite { path } => Store::open_sqlite(path).await,
-    }
+    Store::open(&config.server.database).await
 }
 
 /// The actor of revocations made at start because the configuration no longer names the

@@ -18,7 +18,6 @@ pub use miss::{describe_miss, MissView};
 pub use outcome::OutcomeView;
 
 use countersign_service::store::StoreError;
-use std::path::PathBuf;
 
 /// Exit code of `policy explain` when the call runs without approval.
 pub const EXIT_ALLOW: u8 = 0;
@@ -50,10 +49,10 @@ pub enum PolicyToolError {
         known: String,
     },
     /// The database could not be opened read-only.
-    #[error("opening the database {path} read-only: {source}")]
+    #[error("opening the database {database} read-only: {source}")]
     OpenDatabase {
-        /// The database file.
-        path: PathBuf,
+        /// The database (a PostgreSQL URL without its password).
+        database: String,
         /// Why.
         source: StoreError,
     },

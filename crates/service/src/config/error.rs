@@ -109,6 +109,16 @@ pub enum ConfigError {
         /// What is wrong with its value (never the value itself).
         why: String,
     },
+    /// The database URL from the environment is not one the service can use.
+    #[error("{}: environment variable {var}: {why}", file.display())]
+    BadDatabaseEnv {
+        /// The config file.
+        file: PathBuf,
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with its value.
+        why: String,
+    },
     /// Two apps would authenticate with the same API key.
     #[error("{}: apps \"{first}\" and \"{second}\" have the same API key; each app needs its own", file.display())]
     SharedApiKey {

@@ -107,7 +107,7 @@ pub struct ServerConfig {
 }
 
 /// The store's location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file; a relative path in the file is resolved against the config file's
     /// directory.
@@ -115,13 +115,38 @@ pub enum DatabaseUrl {
         /// The database file.
         path: PathBuf,
     },
+    /// A PostgreSQL database (`postgres://user:password@host:port/database?options`).
+    Postgres {
+        /// The connection URL as given (it may hold a password: shown only redacted).
+        url: url::Url,
+    },
 }
 
+impl DatabaseUrl {
+    /// The environment variable that, when set, replaces `[server] database`.
+    pub const ENV: &'static str = "COUNTERSIGN_DATABASE_URL";
+}
+
+/// Shows the URL with any password replaced by `***`.
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DatabaseUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres { url } => {
+                let mut shown = url.clone();
+                if shown.password().is_some() {
+                    let _ = shown.set_password(Some("***"));
+                }
+                write!(f, "{shown}")
+            }
         }
+    }
+}
+
+/// As [`Display`](fmt::Display): never prints a password.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
     }
 }
 
@@ -201,13 +226,24 @@ impl GrantConfig {
 }
 
 impl Config {
-    /// Reads and checks the config file at `path`.
+    /// Reads and checks the config file at `path`; `COUNTERSIGN_DATABASE_URL`, when set,
+    /// replaces its `[server] database`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             file: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text, path)
+        let mut config = Self::parse(&text, path)?;
+        if let Some(url) = std::env::var_os(DatabaseUrl::ENV) {
+            let url = url.to_str().unwrap_or("\u{fffd}");
+            config.server.database =
+                validate::parse_database(url, path).map_err(|why| ConfigError::BadDatabaseEnv {
+                    file: path.to_path_buf(),
+                    var: DatabaseUrl::ENV,
+                    why,
+                })?;
+        }
+        Ok(config)
     }
 
     /// Checks config `text`. `origin` is the file it came from: errors name it, and a

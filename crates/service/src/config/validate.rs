@@ -285,17 +285,27 @@ fn positive(ctx: &Ctx, value: &Spanned<String>, subject: &str, field: &str) -> R
     Ok(duration)
 }
 
-/// `sqlite://<path>` (relative to the config file's directory) or `sqlite:<path>`.
-fn parse_database(text: &str, origin: &Path) -> std::result::Result<DatabaseUrl, String> {
+/// `sqlite://<path>` (relative to the config file's directory), `sqlite:<path>`, or
+/// `postgres://…` / `postgresql://…`. Errors never repeat a PostgreSQL URL (it may hold a
+/// password).
+pub(super) fn parse_database(
+    text: &str,
+    origin: &Path,
+) -> std::result::Result<DatabaseUrl, String> {
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Err("PostgreSQL is not supported yet; use sqlite://<file>".into());
+        return parse_postgres(text);
     }
     let Some(rest) = text
         .strip_prefix("sqlite://")
         .or_else(|| text.strip_prefix("sqlite:"))
     else {
+        let shown = if text.contains('@') {
+            "the value"
+        } else {
+            text
+        };
         return Err(format!(
-            "{text:?} is not a database URL; expected sqlite://<path to the database file>"
+            "{shown:?} is not a database URL; expected sqlite://<path to the database file> or postgres://<user>@<host>/<database>"
         ));
     };
     if rest.is_empty() {
@@ -316,6 +326,22 @@ fn parse_database(text: &str, origin: &Path) -> std::result::Result<DatabaseUrl,
         origin.parent().unwrap_or(Path::new("")).join(path)
     };
     Ok(DatabaseUrl::Sqlite { path })
+}
+
+/// A PostgreSQL URL: a database name is required (the service never writes to whatever
+/// database a user's name happens to pick).
+fn parse_postgres(text: &str) -> std::result::Result<DatabaseUrl, String> {
+    let url = url::Url::parse(text).map_err(|e| {
+        format!("not a valid PostgreSQL URL ({e}); expected postgres://<user>@<host>/<database>")
+    })?;
+    let name = url.path().trim_start_matches('/');
+    if name.is_empty() {
+        return Err(
+            "the PostgreSQL URL names no database; expected postgres://<user>@<host>/<database>"
+                .into(),
+        );
+    }
+    Ok(DatabaseUrl::Postgres { url })
 }
 
 fn check_approver(ctx: &Ctx, raw: &RawApprover) -> Result<ApproverConfig> {

@@ -6,8 +6,8 @@ use crate::policy::{satisfied, RequiredGate, Seats};
 use countersign_core::api::{DecisionSummary, ExecutionFailure, PolicyMatch, UpstreamResponse};
 use countersign_core::audit::AuditEntry;
 use countersign_core::{ApprovalStatus, Decision, Statement, Timestamp, Verdict};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 /// An approval to insert.
@@ -40,7 +40,7 @@ pub enum Created {
 
 /// Matches of one rule by one app after a time (ms): `policy, rule, app, since`.
 const RULE_HITS_SINCE: &str =
-    "SELECT COUNT(*) FROM rule_hits WHERE policy_id = ? AND rule_id = ? AND app_id = ? AND at_ms > ?";
+    "SELECT COUNT(*) FROM rule_hits WHERE policy_id = $1 AND rule_id = $2 AND app_id = $3 AND at_ms > $4";
 
 /// A match of a rate-limited rule, counted when the approval is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,16 +180,23 @@ pub enum Outcome<'a> {
     Failure(&'a ExecutionFailure),
 }
 
+/// The `id < cursor` bound of a page: the id itself, or for the first page `"g"`, which sorts
+/// after every id (UUIDv7 text is lower-case hex and `-`, compared byte by byte: the
+/// PostgreSQL schema gives ids the "C" collation).
+pub(super) fn before_cursor(before: Option<Uuid>) -> String {
+    before.map_or_else(|| "g".to_string(), |b| b.to_string())
+}
+
 fn status_of(text: &str) -> Result<ApprovalStatus, StoreError> {
     text.parse().map_err(corrupt)
 }
 
 async fn decisions_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Vec<DecisionSummary>, StoreError> {
     let rows = sqlx::query(
-        "SELECT approver_id, verdict, comment, decided_at FROM decisions WHERE approval_id = ? AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
+        "SELECT approver_id, verdict, comment, decided_at FROM decisions WHERE approval_id = $1 AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -217,13 +224,13 @@ fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 async fn record_from_row(
-    conn: &mut SqliteConnection,
-    row: &SqliteRow,
+    conn: &mut AnyConnection,
+    row: &AnyRow,
 ) -> Result<ApprovalRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let statement: String = row.try_get("statement")?;
     let approvers: Vec<String> = sqlx::query_scalar(
-        "SELECT approver_id FROM approval_approvers WHERE approval_id = ? ORDER BY approver_id",
+        "SELECT approver_id FROM approval_approvers WHERE approval_id = $1 ORDER BY approver_id",
     )
     .bind(&id)
     .fetch_all(&mut *conn)
@@ -266,7 +273,7 @@ impl Store {
         if new.status == ApprovalStatus::Pending {
             // One row, kept exact by triggers (migration 0004).
             let pending: i64 =
-                sqlx::query_scalar("SELECT pending FROM app_pending WHERE app_id = ?")
+                sqlx::query_scalar("SELECT pending FROM app_pending WHERE app_id = $1")
                     .bind(&s.app)
                     .fetch_optional(&mut *tx)
                     .await?
@@ -287,7 +294,7 @@ impl Store {
                 return Ok(Created::RateLimitFilled);
             }
             sqlx::query(
-                "INSERT INTO rule_hits (policy_id, rule_id, app_id, at_ms) VALUES (?, ?, ?, ?)",
+                "INSERT INTO rule_hits (policy_id, rule_id, app_id, at_ms) VALUES ($1, $2, $3, $4)",
             )
             .bind(&hit.policy)
             .bind(&hit.rule)
@@ -297,8 +304,8 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at, requirement, matched)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at, requirement, matched, method)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&s.app)
@@ -313,14 +320,17 @@ impl Store {
         .bind(s.expires_at.unix())
         .bind(serde_json::to_string(&new.requirement).map_err(corrupt)?)
         .bind(serde_json::to_string(&new.matched).map_err(corrupt)?)
+        .bind(&s.method)
         .execute(&mut *tx)
         .await?;
         for approver in eligible_people(&new.requirement) {
-            sqlx::query("INSERT INTO approval_approvers (approval_id, approver_id) VALUES (?, ?)")
-                .bind(&id)
-                .bind(approver)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO approval_approvers (approval_id, approver_id) VALUES ($1, $2)",
+            )
+            .bind(&id)
+            .bind(approver)
+            .execute(&mut *tx)
+            .await?;
         }
         let mut first = None;
         for draft in audit {
@@ -356,7 +366,7 @@ impl Store {
     /// One approval with its decisions.
     pub async fn approval(&self, id: Uuid) -> Result<Option<ApprovalRecord>, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        let row = sqlx::query("SELECT * FROM approvals WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM approvals WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
@@ -380,7 +390,7 @@ impl Store {
         let id = decision.approval_id.to_string();
         let mut tx = self.begin_write().await?;
         let revoked: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT revoked_at FROM devices WHERE key_id = ?")
+            sqlx::query_scalar("SELECT revoked_at FROM devices WHERE key_id = $1")
                 .bind(&decision.key_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -388,7 +398,7 @@ impl Store {
             return Ok(DecideOutcome::Revoked);
         }
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT status, expires_at FROM approvals WHERE id = ?")
+            sqlx::query_as("SELECT status, expires_at FROM approvals WHERE id = $1")
                 .bind(&id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -403,7 +413,7 @@ impl Store {
             return Ok(DecideOutcome::Expired);
         }
         let seen: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM decisions WHERE approval_id = ? AND (approver_id = ? OR key_id = ?)",
+            "SELECT COUNT(*) FROM decisions WHERE approval_id = $1 AND (approver_id = $2 OR key_id = $3)",
         )
         .bind(&id)
         .bind(&decision.approver_id)
@@ -415,7 +425,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO decisions (approval_id, approver_id, key_id, verdict, comment, decided_at, signed, signature)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(&decision.approver_id)
@@ -428,7 +438,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let approvers: Vec<String> = sqlx::query_scalar(
-            "SELECT approver_id FROM decisions WHERE approval_id = ? AND verdict = 'approve' AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
+            "SELECT approver_id FROM decisions WHERE approval_id = $1 AND verdict = 'approve' AND withdrawn_at IS NULL ORDER BY decided_at, rowid",
         )
         .bind(&id)
         .fetch_all(&mut *tx)
@@ -447,7 +457,7 @@ impl Store {
         };
         let filled = crate::policy::assign(&seats, &approvers);
         if next != ApprovalStatus::Pending {
-            sqlx::query("UPDATE approvals SET status = ? WHERE id = ? AND status = 'pending'")
+            sqlx::query("UPDATE approvals SET status = $1 WHERE id = $2 AND status = 'pending'")
                 .bind(next.as_str())
                 .bind(&id)
                 .execute(&mut *tx)
@@ -495,10 +505,11 @@ impl Store {
             Outcome::Response(r) => (Some(serde_json::to_string(r).map_err(corrupt)?), None),
             Outcome::Failure(f) => (None, Some(serde_json::to_string(f).map_err(corrupt)?)),
         };
-        let placeholders = vec!["?"; from.len()].join(", ");
+        let placeholders: Vec<String> = (5..5 + from.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "UPDATE approvals SET status = ?, response = COALESCE(?, response), failure = COALESCE(?, failure)
-             WHERE id = ? AND status IN ({placeholders})"
+            "UPDATE approvals SET status = $1, response = COALESCE($2, response), failure = COALESCE($3, failure)
+             WHERE id = $4 AND status IN ({})",
+            placeholders.join(", ")
         );
         let mut tx = self.begin_write().await?;
         let mut query = sqlx::query(&sql)
@@ -524,7 +535,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
         )
         .bind(now.unix())
         .bind(limit)
@@ -545,7 +556,7 @@ impl Store {
     /// Ids of approvals in `status`, oldest first.
     pub async fn ids_in_status(&self, status: ApprovalStatus) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM approvals WHERE status = ? ORDER BY id")
+            sqlx::query_scalar("SELECT id FROM approvals WHERE status = $1 ORDER BY id")
                 .bind(status.as_str())
                 .fetch_all(&self.reader)
                 .await?;
@@ -563,33 +574,30 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ListedApproval>, StoreError> {
         let condition = match filter {
-            ListFilter::Pending => "a.status = 'pending' AND a.expires_at > ?",
-            ListFilter::Status(_) => "a.status = ?",
+            ListFilter::Pending => "a.status = 'pending' AND a.expires_at > $4",
+            ListFilter::Status(_) => "a.status = $4",
             ListFilter::Final => "a.status NOT IN ('pending', 'approved', 'executing')",
             ListFilter::All => "1 = 1",
         };
         let sql = format!(
             "SELECT a.id, a.status, a.statement, a.requirement,
-                (SELECT GROUP_CONCAT(d.approver_id, ',') FROM decisions d
+                (SELECT string_agg(d.approver_id, ',') FROM decisions d
                  WHERE d.approval_id = a.id AND d.verdict = 'approve' AND d.withdrawn_at IS NULL) AS approved
              FROM approvals a
              JOIN approval_approvers p ON p.approval_id = a.id
-             WHERE p.approver_id = ? AND {condition} AND (? IS NULL OR a.id < ?)
-             ORDER BY a.id DESC LIMIT ?"
+             WHERE p.approver_id = $1 AND {condition} AND a.id < $2
+             ORDER BY a.id DESC LIMIT $3"
         );
-        let mut query = sqlx::query(&sql).bind(approver_id);
+        let mut query = sqlx::query(&sql)
+            .bind(approver_id)
+            .bind(before_cursor(before))
+            .bind(limit);
         match filter {
             ListFilter::Pending => query = query.bind(now.unix()),
             ListFilter::Status(st) => query = query.bind(st.as_str()),
             ListFilter::Final | ListFilter::All => {}
         }
-        let before = before.map(|id| id.to_string());
-        let rows = query
-            .bind(before.clone())
-            .bind(before)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = query.fetch_all(&self.reader).await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;

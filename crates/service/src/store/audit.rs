@@ -4,7 +4,7 @@ use super::{corrupt, Store, StoreError};
 use countersign_core::audit::{AuditEntry, AuditKind, ChainBreak, ChainVerifier, GENESIS_HASH};
 use countersign_core::Timestamp;
 use serde_json::Value;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 /// An audit entry before it has a place in the chain.
@@ -43,7 +43,7 @@ impl AuditDraft {
 
 /// Appends `draft` after the current last entry. Call inside a write transaction.
 pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     draft: AuditDraft,
     at: Timestamp,
 ) -> Result<AuditEntry, StoreError> {
@@ -65,7 +65,7 @@ pub(crate) async fn append(
         prev_hash,
     );
     sqlx::query(
-        "INSERT INTO audit (seq, at, kind, approval_id, actor, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (seq, at, kind, approval_id, actor, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(entry.seq)
     .bind(entry.at.to_string())
@@ -80,7 +80,7 @@ pub(crate) async fn append(
     Ok(entry)
 }
 
-fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry, StoreError> {
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     let at: String = row.try_get("at")?;
     let approval_id: Option<String> = row.try_get("approval_id")?;
     let data: String = row.try_get("data")?;
@@ -113,7 +113,7 @@ impl Store {
 
     /// Up to `limit` entries with `seq > after`, in order.
     pub async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+        let rows = sqlx::query("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(&self.reader)
@@ -123,7 +123,7 @@ impl Store {
 
     /// Entries about one approval, in order.
     pub async fn audit_for(&self, approval_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit WHERE approval_id = ? ORDER BY seq")
+        let rows = sqlx::query("SELECT * FROM audit WHERE approval_id = $1 ORDER BY seq")
             .bind(approval_id.to_string())
             .fetch_all(&self.reader)
             .await?;
@@ -144,7 +144,7 @@ impl Store {
         let mut verifier = ChainVerifier::new();
         let mut after = 0;
         loop {
-            let rows = sqlx::query("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT 1000")
+            let rows = sqlx::query("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT 1000")
                 .bind(after)
                 .fetch_all(&self.reader)
                 .await?;

@@ -32,17 +32,16 @@ impl Store {
         let rows = sqlx::query(
             "SELECT a.id, a.statement, a.body FROM approvals a
              JOIN approval_approvers p ON p.approval_id = a.id
-             WHERE p.approver_id = ? AND a.grant_id = ?
+             WHERE p.approver_id = $1 AND a.grant_id = $2
                AND a.status IN ('approved', 'executing', 'succeeded', 'execution_failed')
-               AND json_extract(a.statement, '$.method') = ?
-               AND a.id < ?
-             ORDER BY a.id DESC LIMIT ?",
+               AND a.method = $3
+               AND a.id < $4
+             ORDER BY a.id DESC LIMIT $5",
         )
         .bind(approver_id)
         .bind(grant)
         .bind(method)
-        // UUIDv7 text sorts by time; 'g' sorts after every hex digit.
-        .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()))
+        .bind(super::approvals::before_cursor(before))
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;

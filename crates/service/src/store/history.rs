@@ -1,16 +1,16 @@
 //! Reading the history of requested calls for tools (`countersign policy replay`): the
 //! `requested` audit entries with the request body of their approval, streamed in audit
-//! order from a read-only connection, so a running service can go on writing the same file.
+//! order from a read-only connection, so a running service can go on writing the same
+//! database.
 
 use super::StoreError;
 use crate::config::{Config, DatabaseUrl};
 use countersign_core::audit::AuditKind;
 use countersign_core::Timestamp;
 use futures::TryStreamExt;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
 use std::path::Path;
-use std::time::Duration;
 
 /// One `requested` audit entry, borrowed from the row being read.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +31,7 @@ pub struct RequestedRow<'r> {
 /// Read-only access to a service's database for reading its history.
 #[derive(Debug)]
 pub struct History {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl History {
@@ -39,20 +39,29 @@ impl History {
     pub async fn open_config(config: &Config) -> Result<Self, StoreError> {
         match &config.server.database {
             DatabaseUrl::Sqlite { path } => Self::open(path).await,
+            DatabaseUrl::Postgres { url } => {
+                sqlx::any::install_default_drivers();
+                // Every transaction of this session is read-only: a tool cannot write.
+                let mut url = url.clone();
+                url.query_pairs_mut()
+                    .append_pair("options", "-c default_transaction_read_only=on");
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url.as_str())
+                    .await?;
+                Ok(Self { pool })
+            }
         }
     }
 
     /// Opens the SQLite file at `path` read-only (nothing is created or migrated).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(false)
-            .read_only(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
-            .connect_with(options)
+            .after_connect(super::sqlite_reader_settings)
+            .connect(&super::sqlite_url(path, "ro"))
             .await?;
         Ok(Self { pool })
     }
@@ -69,7 +78,7 @@ impl History {
         let mut rows = sqlx::query(
             "SELECT a.seq, a.at, a.approval_id, a.data, p.body
              FROM audit a LEFT JOIN approvals p ON p.id = a.approval_id
-             WHERE a.kind = ? AND a.at >= ?
+             WHERE a.kind = $1 AND a.at >= $2
              ORDER BY a.seq",
         )
         .bind(AuditKind::Requested.as_str())
@@ -77,12 +86,16 @@ impl History {
         .fetch(&self.pool);
         let mut count = 0;
         while let Some(row) = rows.try_next().await? {
+            let at: String = row.try_get("at")?;
+            let approval_id: Option<String> = row.try_get("approval_id")?;
+            let data: String = row.try_get("data")?;
+            let body: Option<Vec<u8>> = row.try_get("body")?;
             visit(RequestedRow {
                 seq: row.try_get("seq")?,
-                at: row.try_get("at")?,
-                approval_id: row.try_get("approval_id")?,
-                data: row.try_get("data")?,
-                body: row.try_get("body")?,
+                at: &at,
+                approval_id: approval_id.as_deref(),
+                data: &data,
+                body: body.as_deref(),
             });
             count += 1;
         }

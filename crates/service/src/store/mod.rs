@@ -15,6 +15,7 @@ mod comparable;
 mod history;
 mod pairing;
 mod revocation;
+pub mod scratch;
 #[cfg(test)]
 mod tests;
 
@@ -28,11 +29,25 @@ pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
 
+use crate::config::DatabaseUrl;
 use countersign_core::encoding::random_bytes;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use futures::future::BoxFuture;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::path::Path;
 use std::time::Duration;
+
+/// The SQLite schema's migrations.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The PostgreSQL schema's migrations (the same tables and rules in PostgreSQL's dialect).
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory lock every PostgreSQL write transaction takes first: writes are serialised
+/// across replicas as SQLite's `BEGIN IMMEDIATE` serialises them across processes, so every
+/// compare-and-set, count-then-insert and audit append sees the latest committed state.
+const POSTGRES_WRITE_LOCK: i64 = 0x436f_756e_7465_7273; // "Counters"
 
 /// A storage failure (never shown to clients).
 #[derive(Debug, thiserror::Error)]
@@ -48,57 +63,118 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Which database a [`Store`] is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (one machine).
+    Sqlite,
+    /// A PostgreSQL database (any number of replicas).
+    Postgres,
+}
+
 /// Handle to the database (cheap to clone).
+///
+/// The same SQL runs on both backends (numbered `$n` parameters, standard SQL); the schemas
+/// differ only in their dialect (`migrations/sqlite`, `migrations/postgres`).
 #[derive(Debug, Clone)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: AnyPool,
+    reader: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
+    /// Opens the database `url` names and applies migrations.
+    pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        match url {
+            DatabaseUrl::Sqlite { path } => Self::open_sqlite(path).await,
+            DatabaseUrl::Postgres { url } => Self::open_postgres(url.as_str()).await,
+        }
+    }
+
     /// Opens (creating if needed) the SQLite file at `path` and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        // Connections are local files: skip sqlx's ping before every checkout.
-        let writer = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        // Local files: skip sqlx's ping before every checkout.
+        let writer = AnyPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options.clone())
+            .after_connect(sqlite_writer_settings)
+            .connect(&sqlite_url(path, "rwc"))
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
+        SQLITE_MIGRATIONS.run(&writer).await?;
+        let reader = AnyPoolOptions::new()
             .test_before_acquire(false)
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .after_connect(sqlite_reader_settings)
+            .connect(&sqlite_url(path, "ro"))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            backend: Backend::Sqlite,
+        })
     }
 
-    /// Closes both pools (checkpoints the WAL when this is the last connection).
+    /// Connects to the PostgreSQL database at `url` and applies migrations (several replicas
+    /// starting at once take turns: the migrator holds an advisory lock).
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let writer = AnyPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&writer).await?;
+        let reader = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        Ok(Self {
+            writer,
+            reader,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes both pools (on SQLite, checkpoints the WAL when this is the last connection).
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction that holds the database's write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                    .bind(POSTGRES_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// This service's id, made on first use and kept in the database.
     pub async fn service_id(&self) -> Result<String, StoreError> {
         let candidate = format!("svc_{}", hex::encode(random_bytes::<8>()));
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('service_id', ?)")
-            .bind(&candidate)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('service_id', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&candidate)
+        .execute(&mut *tx)
+        .await?;
         let id: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'service_id'")
             .fetch_one(&mut *tx)
             .await?;
@@ -108,7 +184,7 @@ impl Store {
 
     /// A value from the `meta` table.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
             .bind(key)
             .fetch_optional(&self.reader)
             .await?)
@@ -123,7 +199,7 @@ impl Store {
         now: countersign_core::Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
             .execute(&mut *tx)
@@ -134,6 +210,47 @@ impl Store {
     }
 }
 
+/// Settings of the SQLite connection that writes: WAL (readers never block the writer),
+/// foreign keys, and a wait for the lock another process holds.
+fn sqlite_writer_settings(
+    conn: &mut AnyConnection,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        conn.execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        )
+        .await
+        .map(drop)
+    })
+}
+
+/// Settings of a read-only SQLite connection: wait for a lock rather than fail.
+pub(crate) fn sqlite_reader_settings(
+    conn: &mut AnyConnection,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move { conn.execute("PRAGMA busy_timeout = 10000;").await.map(drop) })
+}
+
+/// The URL of the SQLite file at `path` opened in `mode` (`rwc`, `ro`); every byte of the
+/// path that a URL could misread is percent-encoded.
+pub(crate) fn sqlite_url(path: &Path, mode: &str) -> String {
+    use std::fmt::Write;
+    let mut url = String::from("sqlite://");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            let _ = write!(url, "%{b:02X}");
+        }
+    }
+    url.push_str("?mode=");
+    url.push_str(mode);
+    url
+}
+
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
@@ -142,10 +259,18 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 pub(crate) mod testing {
     use super::*;
 
-    /// A store on a fresh file in a temporary directory (kept alive by the returned guard).
+    /// A store on a fresh database (kept alive by the returned guard): a new file in a
+    /// temporary directory, or a new PostgreSQL database when
+    /// [`COUNTERSIGN_TEST_POSTGRES`](scratch::TEST_SERVER_ENV) names a server.
     pub(crate) async fn temp_store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+        let store = match std::env::var(scratch::TEST_SERVER_ENV) {
+            Ok(server) if !server.is_empty() => {
+                let url = scratch::create_database(&server).await.unwrap();
+                Store::open_postgres(&url).await.unwrap()
+            }
+            _ => Store::open_sqlite(&dir.path().join("t.db")).await.unwrap(),
+        };
         (store, dir)
     }
 }

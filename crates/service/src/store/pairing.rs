@@ -65,7 +65,7 @@ impl Store {
         actor: &str,
     ) -> Result<AuditEntry, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO pairing_codes (code_hash, approver_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO pairing_codes (code_hash, approver_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(code_hash(code))
             .bind(approver_id)
             .bind(now.unix())
@@ -89,7 +89,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Result<PairingPreview, PairOutcome>, StoreError> {
         let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT approver_id, expires_at, used_at FROM pairing_codes WHERE code_hash = ?",
+            "SELECT approver_id, expires_at, used_at FROM pairing_codes WHERE code_hash = $1",
         )
         .bind(code_hash(code))
         .fetch_optional(&self.reader)
@@ -117,7 +117,7 @@ impl Store {
         let hash = code_hash(code);
         let mut tx = self.begin_write().await?;
         let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT approver_id, expires_at, used_at FROM pairing_codes WHERE code_hash = ?",
+            "SELECT approver_id, expires_at, used_at FROM pairing_codes WHERE code_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(&mut *tx)
@@ -131,7 +131,7 @@ impl Store {
             Some((approver_id, _, None)) => approver_id,
         };
         let key_text = encode_public_key(public_key);
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE public_key = ?")
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE public_key = $1")
             .bind(&key_text)
             .fetch_one(&mut *tx)
             .await?;
@@ -139,14 +139,14 @@ impl Store {
             return Ok(PairOutcome::KeyTaken);
         }
         let key_id = key_id_for(public_key);
-        sqlx::query("UPDATE pairing_codes SET used_at = ?, key_id = ? WHERE code_hash = ? AND used_at IS NULL")
+        sqlx::query("UPDATE pairing_codes SET used_at = $1, key_id = $2 WHERE code_hash = $3 AND used_at IS NULL")
             .bind(now.unix())
             .bind(&key_id)
             .bind(&hash)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&key_id)
         .bind(&approver_id)
@@ -171,7 +171,7 @@ impl Store {
     /// A device key by id.
     pub async fn device(&self, key_id: &str) -> Result<Option<Device>, StoreError> {
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT key_id, approver_id, public_key, revoked_at FROM devices WHERE key_id = ?",
+            "SELECT key_id, approver_id, public_key, revoked_at FROM devices WHERE key_id = $1",
         )
         .bind(key_id)
         .fetch_optional(&self.reader)
@@ -197,7 +197,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO grant_revocations (grant_id, revoked_at) VALUES (?, ?)",
+            "INSERT INTO grant_revocations (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT (grant_id) DO NOTHING",
         )
         .bind(grant_id)
         .bind(now.unix())
@@ -224,7 +224,7 @@ impl Store {
     /// True when the grant has been revoked.
     pub async fn is_grant_revoked(&self, grant_id: &str) -> Result<bool, StoreError> {
         let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM grant_revocations WHERE grant_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM grant_revocations WHERE grant_id = $1")
                 .bind(grant_id)
                 .fetch_one(&self.reader)
                 .await?;

@@ -12,7 +12,7 @@ use super::{corrupt, Store, StoreError};
 use countersign_core::audit::{AuditEntry, AuditKind};
 use countersign_core::{ApprovalStatus, Timestamp};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use uuid::Uuid;
 
 /// A row of the device listing.
@@ -65,14 +65,14 @@ pub struct ApproverRevocation {
 
 /// Revokes one live device inside `tx`; `None` when it is unknown or revoked already.
 async fn revoke_in(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     key_id: &str,
     now: Timestamp,
     actor: &str,
     reason: &str,
 ) -> Result<Option<RevokedDevice>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT approver_id, device_name FROM devices WHERE key_id = ? AND revoked_at IS NULL",
+        "SELECT approver_id, device_name FROM devices WHERE key_id = $1 AND revoked_at IS NULL",
     )
     .bind(key_id)
     .fetch_optional(&mut *tx)
@@ -81,7 +81,7 @@ async fn revoke_in(
         return Ok(None);
     };
     let changed =
-        sqlx::query("UPDATE devices SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL")
             .bind(now.unix())
             .bind(key_id)
             .execute(&mut *tx)
@@ -103,7 +103,7 @@ async fn revoke_in(
     // Pending approvals first (status index), then this key's decision on each (unique index).
     let decided: Vec<(String, String)> = sqlx::query_as(
         "SELECT d.approval_id, d.verdict FROM approvals a
-         JOIN decisions d ON d.approval_id = a.id AND d.key_id = ?
+         JOIN decisions d ON d.approval_id = a.id AND d.key_id = $1
          WHERE a.status = 'pending' AND d.withdrawn_at IS NULL
          ORDER BY d.approval_id",
     )
@@ -113,7 +113,7 @@ async fn revoke_in(
     let mut withdrawn = Vec::with_capacity(decided.len());
     for (approval_id, verdict) in decided {
         sqlx::query(
-            "UPDATE decisions SET withdrawn_at = ? WHERE approval_id = ? AND key_id = ? AND withdrawn_at IS NULL",
+            "UPDATE decisions SET withdrawn_at = $1 WHERE approval_id = $2 AND key_id = $3 AND withdrawn_at IS NULL",
         )
         .bind(now.unix())
         .bind(&approval_id)
@@ -203,7 +203,7 @@ impl Store {
     ) -> Result<ApproverRevocation, StoreError> {
         let mut tx = self.begin_write().await?;
         let keys: Vec<String> = sqlx::query_scalar(
-            "SELECT key_id FROM devices WHERE approver_id = ? AND revoked_at IS NULL ORDER BY created_at, key_id",
+            "SELECT key_id FROM devices WHERE approver_id = $1 AND revoked_at IS NULL ORDER BY created_at, key_id",
         )
         .bind(approver_id)
         .fetch_all(&mut *tx)
@@ -215,7 +215,7 @@ impl Store {
             }
         }
         let cancelled = sqlx::query(
-            "UPDATE pairing_codes SET expires_at = ? WHERE approver_id = ? AND used_at IS NULL AND expires_at > ?",
+            "UPDATE pairing_codes SET expires_at = $1 WHERE approver_id = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(now.unix())
         .bind(approver_id)
@@ -257,7 +257,7 @@ impl Store {
     /// One device's row.
     pub async fn device_row(&self, key_id: &str) -> Result<Option<DeviceRow>, StoreError> {
         let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT key_id, approver_id, device_name, created_at, revoked_at FROM devices WHERE key_id = ?",
+            "SELECT key_id, approver_id, device_name, created_at, revoked_at FROM devices WHERE key_id = $1",
         )
         .bind(key_id)
         .fetch_optional(&self.reader)
@@ -269,7 +269,7 @@ impl Store {
     /// primary key; wallet requests ask this every time).
     pub async fn device_is_live(&self, key_id: &str) -> Result<bool, StoreError> {
         let revoked_at: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT revoked_at FROM devices WHERE key_id = ?")
+            sqlx::query_scalar("SELECT revoked_at FROM devices WHERE key_id = $1")
                 .bind(key_id)
                 .fetch_optional(&self.reader)
                 .await?;

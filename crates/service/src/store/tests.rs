@@ -55,7 +55,7 @@ fn gates(quorum: u32) -> Vec<RequiredGate> {
 /// Registers a device `key_{approver}` (as pairing would).
 async fn add_device(store: &Store, approver: &str) {
     let key = generate_signing_key().verifying_key();
-    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES (?, ?, ?, 'test', 0)")
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES ($1, $2, $3, 'test', 0)")
         .bind(format!("key_{approver}"))
         .bind(approver)
         .bind(countersign_core::keys::encode_public_key(&key))
@@ -529,7 +529,7 @@ async fn a_withdrawn_approver_cannot_decide_that_approval_again_from_a_new_devic
         .unwrap()
         .unwrap();
     let key = generate_signing_key().verifying_key();
-    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES ('key_alice2', 'alice', ?, 'new', 3)")
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at) VALUES ('key_alice2', 'alice', $1, 'new', 3)")
         .bind(countersign_core::keys::encode_public_key(&key))
         .execute(&store.writer)
         .await
@@ -548,7 +548,7 @@ async fn revoking_an_approver_revokes_every_live_device_and_cancels_unused_codes
     add_device(&store, "alice").await;
     add_device(&store, "bob").await;
     let key = generate_signing_key().verifying_key();
-    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at, revoked_at) VALUES ('key_old', 'alice', ?, 'old', 0, 1)")
+    sqlx::query("INSERT INTO devices (key_id, approver_id, public_key, device_name, created_at, revoked_at) VALUES ('key_old', 'alice', $1, 'old', 0, 1)")
         .bind(countersign_core::keys::encode_public_key(&key))
         .execute(&store.writer)
         .await

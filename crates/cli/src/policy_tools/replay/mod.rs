@@ -24,7 +24,7 @@ pub use tally::{ChangeRow, ChangedApproval, Kind, RefusedRow, ReplayReport, Rule
 use super::PolicyToolError;
 use countersign_core::Timestamp;
 use countersign_service::call::check_path;
-use countersign_service::config::{AppConfig, Config, DatabaseUrl, GrantConfig};
+use countersign_service::config::{AppConfig, Config, GrantConfig};
 use countersign_service::policy::{evaluate_call, CallDecision, CallFacts, Outcome};
 use countersign_service::store::{History, RequestedRow};
 use std::collections::HashMap;
@@ -49,9 +49,7 @@ pub async fn replay(
         History::open_config(config)
             .await
             .map_err(|source| PolicyToolError::OpenDatabase {
-                path: match &config.server.database {
-                    DatabaseUrl::Sqlite { path } => path.clone(),
-                },
+                database: config.server.database.to_string(),
                 source,
             })?;
     let mut replayer = Replayer::new(config, options);

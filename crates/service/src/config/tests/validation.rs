@@ -462,9 +462,15 @@ fn server_checks() {
     );
     assert_refused(
         "database = \"sqlite://countersign.db\"",
-        "database = \"postgres://db/cs\"",
+        "database = \"postgres://db\"",
         "database",
-        "not supported yet",
+        "names no database",
+    );
+    assert_refused(
+        "database = \"sqlite://countersign.db\"",
+        "database = \"mysql://u:hunter2@db/cs\"",
+        "database",
+        "\"the value\" is not a database URL",
     );
     assert_refused(
         "database = \"sqlite://countersign.db\"",
@@ -652,4 +658,34 @@ fn app_key_checks() {
         "name",
         "non-empty",
     );
+}
+
+#[test]
+fn a_postgres_url_selects_postgres_and_never_shows_its_password() {
+    let text = EXAMPLE.replace(
+        "database = \"sqlite://countersign.db\"",
+        "database = \"postgres://cs:hunter2@db.internal:5433/countersign?sslmode=require\"",
+    );
+    let config = Config::parse(&text, Path::new("/etc/cs/c.toml")).unwrap();
+    let DatabaseUrl::Postgres { url } = &config.server.database else {
+        panic!("expected PostgreSQL, got {:?}", config.server.database);
+    };
+    assert_eq!(url.password(), Some("hunter2"));
+    let shown = config.server.database.to_string();
+    assert_eq!(
+        shown,
+        "postgres://cs:***@db.internal:5433/countersign?sslmode=require"
+    );
+    assert!(!format!("{:?}", config.server).contains("hunter2"));
+    let unix = EXAMPLE.replace(
+        "database = \"sqlite://countersign.db\"",
+        "database = \"postgresql://cs@%2Frun%2Fpostgresql/countersign\"",
+    );
+    assert!(matches!(
+        Config::parse(&unix, Path::new("c.toml"))
+            .unwrap()
+            .server
+            .database,
+        DatabaseUrl::Postgres { .. }
+    ));
 }
