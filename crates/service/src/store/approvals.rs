@@ -338,7 +338,7 @@ impl Store {
             first.get_or_insert(entry);
         }
         let first = first.ok_or_else(|| corrupt("an approval needs at least one audit entry"))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Created::Stored(first))
     }
 
@@ -481,7 +481,7 @@ impl Store {
         );
         let entry = append(&mut tx, draft, now).await?;
         let decisions = decisions_of(&mut tx, &id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(DecideOutcome::Recorded {
             status: next,
             entry,
@@ -524,7 +524,7 @@ impl Store {
             return Ok(None);
         }
         let entry = append(&mut tx, audit, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Some(entry))
     }
 

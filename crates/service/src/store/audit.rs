@@ -77,8 +77,18 @@ pub(crate) async fn append(
     .bind(&entry.hash)
     .execute(&mut *conn)
     .await?;
+    if conn.backend_name() == "PostgreSQL" {
+        // Delivered to listening replicas when (and only if) the transaction commits.
+        sqlx::query("SELECT 1 FROM pg_notify($1, '')")
+            .bind(APPENDED_CHANNEL)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(entry)
 }
+
+/// The PostgreSQL notification channel every audit append notifies.
+pub(crate) const APPENDED_CHANNEL: &str = "countersign_audit_appended";
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     let at: String = row.try_get("at")?;
@@ -107,7 +117,7 @@ impl Store {
     ) -> Result<AuditEntry, StoreError> {
         let mut tx = self.begin_write().await?;
         let entry = append(&mut tx, draft, at).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(entry)
     }
 

@@ -37,7 +37,9 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The SQLite schema's migrations.
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -81,6 +83,10 @@ pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     backend: Backend,
+    /// Notified after every committed write of this process (see [`Store::appended`]).
+    appended: Arc<Notify>,
+    /// The PostgreSQL URL, for the connection that listens for other replicas' appends.
+    postgres_url: Option<String>,
 }
 
 impl Store {
@@ -114,6 +120,8 @@ impl Store {
             writer,
             reader,
             backend: Backend::Sqlite,
+            appended: Arc::new(Notify::new()),
+            postgres_url: None,
         })
     }
 
@@ -136,7 +144,59 @@ impl Store {
             writer,
             reader,
             backend: Backend::Postgres,
+            appended: Arc::new(Notify::new()),
+            postgres_url: Some(url.to_string()),
         })
+    }
+
+    /// Commits a write transaction and wakes whoever waits on [`Store::appended`].
+    async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.appended.notify_one();
+        Ok(())
+    }
+
+    /// Notified (one waiter, a permit kept) after this process commits a write, and — on
+    /// PostgreSQL, once [`Store::listen_for_appends`] runs — after any replica appends to the
+    /// audit log. A wake-up only: readers find what changed by reading from their cursor.
+    pub fn appended(&self) -> Arc<Notify> {
+        self.appended.clone()
+    }
+
+    /// On PostgreSQL, listens (on its own session-level connection: not through a
+    /// transaction-mode pooler) for the notification every audit append sends, and wakes
+    /// [`Store::appended`] for each, reconnecting until `stop` is cancelled; wakes once more
+    /// after each reconnect, since notifications sent meanwhile are lost. On SQLite returns at
+    /// once (one service process per file).
+    pub async fn listen_for_appends(&self, stop: tokio_util::sync::CancellationToken) {
+        let Some(url) = &self.postgres_url else {
+            return;
+        };
+        loop {
+            let listened = async {
+                let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+                listener.listen(audit::APPENDED_CHANNEL).await?;
+                self.appended.notify_one();
+                loop {
+                    listener.recv().await?;
+                    self.appended.notify_one();
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            tokio::select! {
+                result = listened => {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "listening for audit appends failed; reconnecting");
+                    }
+                }
+                _ = stop.cancelled() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
     }
 
     /// Which database this is.
@@ -178,7 +238,7 @@ impl Store {
         let id: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'service_id'")
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(id)
     }
 
@@ -205,7 +265,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         audit::append(&mut tx, audit, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

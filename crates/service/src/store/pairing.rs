@@ -78,7 +78,7 @@ impl Store {
             json!({"approver_id": approver_id, "expires_at": expires_at}),
         );
         let entry = append(&mut tx, draft, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(entry)
     }
 
@@ -161,7 +161,7 @@ impl Store {
             json!({"approver_id": approver_id, "key_id": key_id, "public_key": key_text, "device_name": device_name}),
         );
         append(&mut tx, draft, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(PairOutcome::Paired {
             approver_id,
             key_id,
@@ -217,7 +217,7 @@ impl Store {
             now,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 

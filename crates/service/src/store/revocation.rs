@@ -186,7 +186,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let revoked = revoke_in(&mut tx, key_id, now, actor, reason).await?;
         if revoked.is_some() {
-            tx.commit().await?;
+            self.commit(tx).await?;
         }
         Ok(revoked)
     }
@@ -236,7 +236,7 @@ impl Store {
             .await?;
         }
         if !revoked.is_empty() || cancelled > 0 {
-            tx.commit().await?;
+            self.commit(tx).await?;
         }
         Ok(ApproverRevocation {
             devices: revoked,
