@@ -1,9 +1,10 @@
-//! The in-process event bus: every approval state change, as a wallet event with its audit seq.
+//! The in-process event bus: every approval state change, as a wallet event with its audit seq,
+//! published by the event feed (`crate::feed`) from the audit log.
 //!
 //! Long polls listen for their approval; wallet streams filter by approver. Events are derived
 //! from audit entries, so a stream that missed some replays them from the audit log.
 
-use crate::store::ApprovalRecord;
+use crate::store::ApprovalHead;
 use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::audit::AuditEntry;
 use countersign_core::{ApprovalStatus, Statement};
@@ -33,7 +34,9 @@ impl EventBus {
     }
 
     /// Publishes the event recorded by `entry` about `record`, if it is one wallets see.
-    pub fn publish(&self, entry: &AuditEntry, record: &ApprovalRecord) {
+    /// Only the event feed (`crate::feed`) publishes, in audit order, whichever replica
+    /// wrote the entry.
+    pub fn publish(&self, entry: &AuditEntry, record: &ApprovalHead) {
         if let Some(event) = wallet_event(entry, record) {
             // No receivers is fine: nobody is waiting.
             let _ = self.0.send(BusEvent {
@@ -73,7 +76,7 @@ pub fn summary(
 
 /// The wallet event an audit entry stands for (`None` for entries wallets do not see).
 /// The status is the one the entry recorded, so replays show history as it happened.
-pub fn wallet_event(entry: &AuditEntry, record: &ApprovalRecord) -> Option<WalletEvent> {
+pub fn wallet_event(entry: &AuditEntry, record: &ApprovalHead) -> Option<WalletEvent> {
     if record.approvers.is_empty() {
         return None;
     }

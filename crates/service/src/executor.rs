@@ -119,13 +119,12 @@ pub async fn run_started(
             state.clock.now(),
         )
         .await?;
-    if let Some(entry) = entry {
+    if entry.is_some() {
         record.status = to;
         match result {
             Ok(response) => record.response = Some(response),
             Err(f) => record.failure = Some(f),
         }
-        state.bus.publish(&entry, record);
     }
     Ok(())
 }
@@ -257,9 +256,8 @@ pub async fn recover(state: &AppState) -> Result<(), StoreError> {
                 state.clock.now(),
             )
             .await?;
-        tracing::warn!(approval_id = %id, "execution outcome unknown after restart");
-        if let (Some(entry), Some(record)) = (entry, state.store.approval(id).await?) {
-            state.bus.publish(&entry, &record);
+        if entry.is_some() {
+            tracing::warn!(approval_id = %id, "execution outcome unknown after restart");
         }
     }
     for id in state.store.ids_in_status(ApprovalStatus::Approved).await? {

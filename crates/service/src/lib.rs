@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod expiry;
+pub mod feed;
 pub mod policy;
 pub mod routes;
 pub mod server;

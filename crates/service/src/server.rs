@@ -7,7 +7,7 @@ use crate::slots::{Slots, MAX_LONG_POLLS_PER_APP, MAX_STREAMS_PER_KEY};
 use crate::state::{AppState, Inner};
 use crate::store::{AuditDraft, Store, StoreError};
 use crate::wallet_auth::WalletSessions;
-use crate::{executor, expiry, routes};
+use crate::{executor, expiry, feed, routes};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
 use countersign_core::jcs;
@@ -69,12 +69,17 @@ impl Service {
     ) -> Result<Self, ServiceError> {
         let store = open_store(&config).await?;
         let service_id = store.service_id().await?;
+        // Events are published from the log after this point; what came before is replayed
+        // by Wallet streams that ask for it (Last-Event-ID).
+        let feed_from = store.audit_head().await?;
         record_config(&store, &config, &clock).await?;
         revoke_removed_approvers(&store, &config, &clock).await?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .build()?;
+        let shutdown = CancellationToken::new();
+        let listening_stop = shutdown.clone();
         let state = AppState::new(Inner {
             public_url: config.server.public_url.clone(),
             config,
@@ -89,9 +94,12 @@ impl Service {
             http,
             expiry_wakeup: Notify::new(),
             expiry_target: AtomicI64::new(i64::MAX),
-            shutdown: CancellationToken::new(),
+            shutdown,
             executions: TaskTracker::new(),
         });
+        let listening = state.store.clone();
+        tokio::spawn(async move { listening.listen_for_appends(listening_stop).await });
+        tokio::spawn(feed::run(state.clone(), feed_from));
         executor::recover(&state).await?;
         tokio::spawn(expiry::run(state.clone()));
         Ok(Self { state })

@@ -116,7 +116,7 @@ pub async fn cancel(
         format!("app:{app}"),
         json!({"status": "cancelled"}),
     );
-    let entry = state
+    let cancelled = state
         .store
         .transition(
             id,
@@ -127,7 +127,7 @@ pub async fn cancel(
             state.clock.now(),
         )
         .await?;
-    let Some(entry) = entry else {
+    if cancelled.is_none() {
         return Err(ApiError::new(
             ErrorCode::NotPending,
             format!(
@@ -135,8 +135,7 @@ pub async fn cancel(
                 record.status
             ),
         ));
-    };
+    }
     let record = owned(&state, &app, id).await?;
-    state.bus.publish(&entry, &record);
     Ok(Json(approval_view(&record)))
 }

@@ -16,20 +16,19 @@ use super::extract::WalletAuth;
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{wallet_event, BusEvent};
 use crate::state::AppState;
-use crate::store::{ApprovalRecord, StoreError};
+use crate::store::StoreError;
 use crate::wallet_auth::WalletSession;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use countersign_core::api::WalletEvent;
 use futures::Stream;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use uuid::Uuid;
 
 const REPLAY_PAGE: i64 = 500;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -70,12 +69,7 @@ pub async fn events(
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let _slot = slot;
-        let mut stream = ApproverStream {
-            state,
-            session,
-            tx,
-            records: HashMap::new(),
-        };
+        let mut stream = ApproverStream { state, session, tx };
         if let Err(e) = stream.run(after, live).await {
             tracing::warn!(error = %e, "wallet event stream ended on a store error");
         }
@@ -87,7 +81,6 @@ struct ApproverStream {
     state: AppState,
     session: WalletSession,
     tx: mpsc::Sender<Result<Event, Infallible>>,
-    records: HashMap<Uuid, ApprovalRecord>,
 }
 
 /// The client went away; stop quietly.
@@ -162,22 +155,21 @@ impl ApproverStream {
             if !self.live().await? {
                 return Ok(Err(Gone));
             }
-            let entries = self.state.store.audit_after(after, REPLAY_PAGE).await?;
-            for entry in &entries {
+            let entries = self
+                .state
+                .store
+                .audit_after_with_heads(after, REPLAY_PAGE)
+                .await?;
+            for (entry, head) in &entries {
                 after = entry.seq;
-                let Some(id) = entry.approval_id else {
+                let Some(head) = head else {
                     continue;
                 };
-                if skip.contains(&entry.seq) {
+                if skip.contains(&entry.seq) || !head.approvers.contains(&self.session.approver_id)
+                {
                     continue;
                 }
-                let Some(record) = self.record(id).await? else {
-                    continue;
-                };
-                if !record.approvers.contains(&self.session.approver_id) {
-                    continue;
-                }
-                if let Some(event) = wallet_event(entry, &record) {
+                if let Some(event) = wallet_event(entry, head) {
                     if self.send(entry.seq, &event).await.is_err() {
                         return Ok(Err(Gone));
                     }
@@ -187,21 +179,6 @@ impl ApproverStream {
                 return Ok(Ok(after));
             }
         }
-    }
-
-    async fn record(&mut self, id: Uuid) -> Result<Option<ApprovalRecord>, StoreError> {
-        if !self.records.contains_key(&id) {
-            if self.records.len() > 1000 {
-                self.records.clear();
-            }
-            match self.state.store.approval(id).await? {
-                Some(record) => {
-                    self.records.insert(id, record);
-                }
-                None => return Ok(None),
-            }
-        }
-        Ok(self.records.get(&id).cloned())
     }
 
     async fn send(&self, seq: i64, event: &WalletEvent) -> Result<(), Gone> {

@@ -218,12 +218,12 @@ async fn open(
         status: stored_status,
     };
     let max_pending = state.config.server.max_pending_per_app;
-    let entry = match state
+    match state
         .store
         .create_approval(&new, hits, audit, max_pending)
         .await?
     {
-        Created::Stored(entry) => entry,
+        Created::Stored(_) => {}
         Created::RateLimitFilled => return Ok(None),
         Created::TooManyPending => {
             return Err(ApiError::new(
@@ -242,7 +242,6 @@ async fn open(
             (StatusCode::OK, Json(approval_view(&record))).into_response(),
         ));
     }
-    state.bus.publish(&entry, &record);
     state.note_deadline(new.statement.expires_at);
     let pending = PendingBody {
         approval_id: id,

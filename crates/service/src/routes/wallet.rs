@@ -231,13 +231,8 @@ pub async fn decide(
     .map_err(refusal)?;
     match state.store.decide(d, &req.signature, &gates, now).await? {
         DecideOutcome::Recorded {
-            status,
-            entry,
-            decisions,
+            status, decisions, ..
         } => {
-            if let Some(record) = state.store.approval(id).await? {
-                state.bus.publish(&entry, &record);
-            }
             if status == ApprovalStatus::Approved {
                 executor::spawn(&state, id);
             }

@@ -117,6 +117,34 @@ pub struct ApprovalRecord {
     pub failure: Option<ExecutionFailure>,
 }
 
+/// What events about an approval need: its state and statement, and who may see it.
+#[derive(Debug, Clone)]
+pub struct ApprovalHead {
+    /// Its id.
+    pub id: Uuid,
+    /// Its state now.
+    pub status: ApprovalStatus,
+    /// The statement.
+    pub statement: Statement,
+    /// Approvals needed over all gates.
+    pub quorum: u32,
+    /// Everyone eligible in its gates when it was created, sorted.
+    pub approvers: Vec<String>,
+}
+
+impl ApprovalRecord {
+    /// The parts of the record events need.
+    pub fn head(&self) -> ApprovalHead {
+        ApprovalHead {
+            id: self.id,
+            status: self.status,
+            statement: self.statement.clone(),
+            quorum: self.quorum,
+            approvers: self.approvers.clone(),
+        }
+    }
+}
+
 /// A row of an approver's listing.
 #[derive(Debug, Clone)]
 pub struct ListedApproval {
@@ -187,7 +215,7 @@ pub(super) fn before_cursor(before: Option<Uuid>) -> String {
     before.map_or_else(|| "g".to_string(), |b| b.to_string())
 }
 
-fn status_of(text: &str) -> Result<ApprovalStatus, StoreError> {
+pub(super) fn status_of(text: &str) -> Result<ApprovalStatus, StoreError> {
     text.parse().map_err(corrupt)
 }
 

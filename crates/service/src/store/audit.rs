@@ -1,6 +1,6 @@
 //! Appending to and reading the hash-chained audit log.
 
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, ApprovalHead, Store, StoreError};
 use countersign_core::audit::{AuditEntry, AuditKind, ChainBreak, ChainVerifier, GENESIS_HASH};
 use countersign_core::Timestamp;
 use serde_json::Value;
@@ -108,6 +108,24 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// The `head_*` columns of [`Store::audit_after_with_heads`].
+fn head_from_row(row: &sqlx::any::AnyRow) -> Result<Option<ApprovalHead>, StoreError> {
+    let Some(id) = row.try_get::<Option<String>, _>("head_id")? else {
+        return Ok(None);
+    };
+    let statement: String = row.try_get("head_statement")?;
+    let approvers: Option<String> = row.try_get("head_approvers")?;
+    Ok(Some(ApprovalHead {
+        id: id.parse().map_err(corrupt)?,
+        status: super::approvals::status_of(&row.try_get::<String, _>("head_status")?)?,
+        statement: serde_json::from_str(&statement).map_err(corrupt)?,
+        quorum: row.try_get::<i64, _>("head_quorum")? as u32,
+        approvers: approvers
+            .map(|a| a.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    }))
+}
+
 impl Store {
     /// Appends one entry on its own (for changes that have no other row to write).
     pub async fn append_audit(
@@ -129,6 +147,31 @@ impl Store {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Up to `limit` entries with `seq > after`, in order, each with the head of the approval
+    /// it is about (`None` for general entries) — one query per page, for the event feed and
+    /// event streams.
+    pub async fn audit_after_with_heads(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(AuditEntry, Option<ApprovalHead>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.*, p.id AS head_id, p.status AS head_status, p.statement AS head_statement,
+                p.quorum AS head_quorum,
+                (SELECT string_agg(x.approver_id, ',' ORDER BY x.approver_id)
+                 FROM approval_approvers x WHERE x.approval_id = p.id) AS head_approvers
+             FROM audit e LEFT JOIN approvals p ON p.id = e.approval_id
+             WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((entry_from_row(row)?, head_from_row(row)?)))
+            .collect()
     }
 
     /// Entries about one approval, in order.

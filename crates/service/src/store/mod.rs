@@ -20,8 +20,8 @@ pub mod scratch;
 mod tests;
 
 pub use approvals::{
-    approvals_needed, eligible_people, ApprovalRecord, Created, DecideOutcome, ListFilter,
-    ListedApproval, NewApproval, Outcome, RuleHit,
+    approvals_needed, eligible_people, ApprovalHead, ApprovalRecord, Created, DecideOutcome,
+    ListFilter, ListedApproval, NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;
 pub use comparable::PastApproval;
