@@ -186,6 +186,7 @@ async fn record(store: &Store, i: u64, at: i64) -> anyhow::Result<()> {
         } else {
             ApprovalStatus::Executing
         },
+        lease: None,
     };
     let audit = vec![AuditDraft::approval(
         AuditKind::Requested,

@@ -47,7 +47,12 @@ impl Setup {
         let listen = free_port();
         let config = dir.path().join("countersign.toml");
         let db = dir.path().join("countersign.db");
-        let text = demo_config(&listen.to_string(), &provider.base_url(), &api_key, &db);
+        // A short execution lease, so a call cut off by a killed service is settled quickly.
+        let text = demo_config(&listen.to_string(), &provider.base_url(), &api_key, &db).replacen(
+            "[server]\n",
+            "[server]\nexecution_lease = \"2s\"\n",
+            1,
+        );
         std::fs::write(&config, text).unwrap();
         Setup {
             dir,
@@ -224,7 +229,13 @@ async fn a_service_killed_mid_call_settles_the_approval_as_outcome_unknown_and_n
     setup.provider.set_behaviour(Behaviour::Normal);
     let serve = setup.serve("serve-2.log").await;
 
-    let view = setup.sdk().approval(id).await.unwrap();
+    // Settled once the dead process's lease (2 s) lapses, by the new process's sweep.
+    let mut view = setup.sdk().approval(id).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while view.status == ApprovalStatus::Executing && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        view = setup.sdk().approval(id).await.unwrap();
+    }
     assert_eq!(view.status, ApprovalStatus::ExecutionFailed);
     let failure = view.failure.expect("a failure");
     assert_eq!(failure.reason, FailureReason::OutcomeUnknown);

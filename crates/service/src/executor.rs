@@ -1,11 +1,14 @@
 //! Running an approved call: at most once, with the managed secret, recorded either way.
 //!
-//! The move `approved → executing` is committed (with an `execution_started` audit entry)
-//! before anything is sent; only the task that made that move sends. An approval found in
-//! `executing` at start-up is never re-sent: it becomes `execution_failed`, outcome unknown.
+//! The move `approved → executing` is committed (with an `execution_started` audit entry and
+//! a lease owned by this replica) before anything is sent; only the task that made that move
+//! sends, on whichever replica. While the call is in flight the replica renews the lease every
+//! third of `[server] execution_lease`. An execution whose lease lapses (its replica died) is
+//! never re-sent: any replica's [`supervise`] settles it as `execution_failed`, outcome
+//! unknown, and picks up `approved` approvals nobody claimed.
 
 use crate::state::AppState;
-use crate::store::{ApprovalRecord, AuditDraft, Outcome, StoreError};
+use crate::store::{ApprovalRecord, AuditDraft, Lease, Outcome, StoreError};
 use countersign_core::api::{ExecutionFailure, FailureReason, UpstreamResponse};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
@@ -50,14 +53,7 @@ pub fn started_draft(id: Uuid) -> AuditDraft {
 pub async fn execute(state: &AppState, id: Uuid) -> Result<(), StoreError> {
     let started = state
         .store
-        .transition(
-            id,
-            &[ApprovalStatus::Approved],
-            ApprovalStatus::Executing,
-            Outcome::None,
-            started_draft(id),
-            state.clock.now(),
-        )
+        .claim_execution(id, &lease(state), started_draft(id), state.clock.now())
         .await?;
     if started.is_none() {
         return Ok(());
@@ -70,6 +66,14 @@ pub async fn execute(state: &AppState, id: Uuid) -> Result<(), StoreError> {
         .is_grant_revoked(&record.statement.grant)
         .await?;
     run_started(state, &mut record, revoked).await
+}
+
+/// A lease of this replica from now.
+pub fn lease(state: &AppState) -> Lease {
+    Lease {
+        owner: state.replica_id.clone(),
+        until_ms: state.clock.now_millis() + state.config.server.execution_lease.as_millis() as i64,
+    }
 }
 
 /// Sends the call of an approval already committed as `executing` (unless `revoked`), records
@@ -86,7 +90,7 @@ pub async fn run_started(
             "the grant was revoked before the call was sent",
         ))
     } else {
-        send(state, record).await
+        send_renewing(state, record).await
     };
     let (to, outcome, kind, data) = match &result {
         Ok(response) => (
@@ -127,6 +131,27 @@ pub async fn run_started(
         }
     }
     Ok(())
+}
+
+/// [`send`], renewing the lease every third of its length until the answer is in.
+async fn send_renewing(
+    state: &AppState,
+    record: &ApprovalRecord,
+) -> Result<UpstreamResponse, ExecutionFailure> {
+    let every = state.config.server.execution_lease / 3;
+    let sending = send(state, record);
+    tokio::pin!(sending);
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            result = &mut sending => return result,
+            _ = renew.tick() => match state.store.renew_lease(record.id, &lease(state)).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(approval_id = %record.id, "the execution's lease was taken over; its outcome will not be recorded"),
+                Err(e) => tracing::warn!(approval_id = %record.id, error = %e, "renewing the execution's lease failed"),
+            },
+        }
+    }
 }
 
 fn failure(reason: FailureReason, message: impl Into<String>) -> ExecutionFailure {
@@ -232,32 +257,48 @@ fn response_headers(map: &reqwest::header::HeaderMap) -> BTreeMap<String, String
     out
 }
 
-/// After a restart: `executing` approvals become `execution_failed` (outcome unknown; never
-/// re-sent), and `approved` ones that were never started are executed now.
+/// At start: one [`sweep`] (lapsed executions settled, unclaimed approved ones started).
 pub async fn recover(state: &AppState) -> Result<(), StoreError> {
-    for id in state.store.ids_in_status(ApprovalStatus::Executing).await? {
+    sweep(state).await
+}
+
+/// Sweeps every third of the lease until shutdown, so a replica that died mid-call is settled
+/// by the others and an approval nobody claimed runs.
+pub async fn supervise(state: AppState) {
+    let every = state.config.server.execution_lease / 3;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        if let Err(e) = sweep(&state).await {
+            tracing::warn!(error = %e, "sweeping executions failed");
+        }
+    }
+}
+
+/// Settles executions whose lease has lapsed as `execution_failed` (outcome unknown; never
+/// re-sent), and starts `approved` approvals that no task claimed (a replica that died between
+/// the decision and the claim; the claim makes a race with their own replica harmless).
+pub async fn sweep(state: &AppState) -> Result<(), StoreError> {
+    let now_ms = state.clock.now_millis();
+    for id in state.store.lapsed_executions(now_ms).await? {
         let f = failure(
             FailureReason::OutcomeUnknown,
-            "the service stopped while the call was in flight; it was not re-sent",
+            "the service running the call stopped while it was in flight; it was not re-sent",
         );
-        let entry = state
+        let draft = AuditDraft::approval(
+            AuditKind::ExecutionFailed,
+            id,
+            "service",
+            json!({"status": "execution_failed", "reason": f.reason, "message": f.message}),
+        );
+        let settled = state
             .store
-            .transition(
-                id,
-                &[ApprovalStatus::Executing],
-                ApprovalStatus::ExecutionFailed,
-                Outcome::Failure(&f),
-                AuditDraft::approval(
-                    AuditKind::ExecutionFailed,
-                    id,
-                    "service",
-                    json!({"status": "execution_failed", "reason": f.reason, "message": f.message}),
-                ),
-                state.clock.now(),
-            )
+            .settle_lapsed(id, &f, draft, state.clock.now(), now_ms)
             .await?;
-        if entry.is_some() {
-            tracing::warn!(approval_id = %id, "execution outcome unknown after restart");
+        if settled.is_some() {
+            tracing::warn!(approval_id = %id, "execution outcome unknown: its lease lapsed");
         }
     }
     for id in state.store.ids_in_status(ApprovalStatus::Approved).await? {

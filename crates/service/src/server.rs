@@ -9,7 +9,7 @@ use crate::store::{AuditDraft, Store, StoreError};
 use crate::wallet_auth::WalletSessions;
 use crate::{executor, expiry, feed, routes};
 use countersign_core::audit::AuditKind;
-use countersign_core::encoding::sha256_hex;
+use countersign_core::encoding::{random_bytes, sha256_hex};
 use countersign_core::jcs;
 use std::future::Future;
 use std::sync::atomic::AtomicI64;
@@ -86,6 +86,7 @@ impl Service {
             secrets,
             store,
             service_id,
+            replica_id: format!("rep_{}", hex::encode(random_bytes::<8>())),
             bus: EventBus::new(BUS_CAPACITY),
             sessions: WalletSessions::default(),
             streams: Slots::new(MAX_STREAMS_PER_KEY),
@@ -101,6 +102,7 @@ impl Service {
         tokio::spawn(async move { listening.listen_for_appends(listening_stop).await });
         tokio::spawn(feed::run(state.clone(), feed_from));
         executor::recover(&state).await?;
+        tokio::spawn(executor::supervise(state.clone()));
         tokio::spawn(expiry::run(state.clone()));
         Ok(Self { state })
     }

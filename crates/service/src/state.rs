@@ -28,6 +28,8 @@ pub struct Inner {
     pub store: Store,
     /// This service's id (signed into statements).
     pub service_id: String,
+    /// This replica's id, new at every start: the owner of the execution leases it holds.
+    pub replica_id: String,
     /// Where approval links point.
     pub public_url: ServerUrl,
     /// Approval events for long polls and wallets.

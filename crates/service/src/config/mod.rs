@@ -54,8 +54,8 @@ pub use policy::{
 };
 pub use secrets::{hash_api_key, SecretString, Secrets};
 pub use validate::{
-    DEFAULT_BODY_LIMIT, DEFAULT_MAX_PENDING_PER_APP, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW,
-    MAX_WINDOW,
+    DEFAULT_BODY_LIMIT, DEFAULT_EXECUTION_LEASE, DEFAULT_MAX_PENDING_PER_APP,
+    DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW, MAX_WINDOW,
 };
 
 use countersign_core::ServerUrl;
@@ -104,6 +104,10 @@ pub struct ServerConfig {
     pub max_pending_per_app: u32,
     /// Timeout of upstream calls, unless a grant sets its own (default 30 s).
     pub upstream_timeout: Duration,
+    /// How long an execution counts as running without its replica renewing it (renewed
+    /// every third of it; default 30 s). When a replica dies mid-call, another one settles the
+    /// approval as outcome unknown once this has passed.
+    pub execution_lease: Duration,
 }
 
 /// The store's location.

@@ -33,6 +33,7 @@ pub(super) struct RawServer {
     pub max_gated_body_bytes: Option<Spanned<i64>>,
     pub max_pending_per_app: Option<Spanned<i64>>,
     pub upstream_timeout: Option<Spanned<String>>,
+    pub execution_lease: Option<Spanned<String>>,
 }
 
 /// `[[approver]]`.

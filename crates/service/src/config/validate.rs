@@ -26,6 +26,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_MAX_PENDING_PER_APP: u32 = 1000;
 /// Default for `upstream_timeout`.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `[server] execution_lease`.
+pub const DEFAULT_EXECUTION_LEASE: Duration = Duration::from_secs(30);
 /// Default approval window of a policy.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 /// The longest approval window a policy may set.
@@ -233,6 +235,10 @@ fn check_server(ctx: &Ctx, raw: &RawServer, origin: &Path) -> Result<ServerConfi
         None => DEFAULT_UPSTREAM_TIMEOUT,
         Some(value) => positive(ctx, value, subject, "upstream_timeout")?,
     };
+    let execution_lease = match &raw.execution_lease {
+        None => DEFAULT_EXECUTION_LEASE,
+        Some(value) => positive(ctx, value, subject, "execution_lease")?,
+    };
     let max_request_bytes = ctx.positive_size(&raw.max_request_bytes, "max_request_bytes")?;
     // Unset, the review cap follows a smaller request cap; set, it may not exceed it.
     let max_gated_body_bytes = match &raw.max_gated_body_bytes {
@@ -273,6 +279,7 @@ fn check_server(ctx: &Ctx, raw: &RawServer, origin: &Path) -> Result<ServerConfi
         max_gated_body_bytes,
         max_pending_per_app,
         upstream_timeout,
+        execution_lease,
     })
 }
 

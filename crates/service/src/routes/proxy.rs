@@ -216,6 +216,7 @@ async fn open(
         requirement,
         matched,
         status: stored_status,
+        lease: (!needs_approval).then(|| executor::lease(state)),
     };
     let max_pending = state.config.server.max_pending_per_app;
     match state

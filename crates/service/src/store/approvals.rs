@@ -25,6 +25,18 @@ pub struct NewApproval {
     pub matched: Vec<PolicyMatch>,
     /// `pending`, or `executing` for a call that needs no approval.
     pub status: ApprovalStatus,
+    /// The execution's lease, for a call stored as `executing`.
+    pub lease: Option<Lease>,
+}
+
+/// Who runs an execution, and until when it counts as running unless renewed: when the lease
+/// lapses (its replica died), any replica settles the approval as outcome unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The replica (one random id per service start).
+    pub owner: String,
+    /// Unix milliseconds.
+    pub until_ms: i64,
 }
 
 /// What [`Store::create_approval`] did.
@@ -332,8 +344,8 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at, requirement, matched, method)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO approvals (id, app_id, grant_id, policy_id, quorum, status, statement, request_digest, body, created_at, expires_at, requirement, matched, method, lease_owner, lease_until_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&id)
         .bind(&s.app)
@@ -349,6 +361,8 @@ impl Store {
         .bind(serde_json::to_string(&new.requirement).map_err(corrupt)?)
         .bind(serde_json::to_string(&new.matched).map_err(corrupt)?)
         .bind(&s.method)
+        .bind(new.lease.as_ref().map(|l| l.owner.clone()))
+        .bind(new.lease.as_ref().map(|l| l.until_ms))
         .execute(&mut *tx)
         .await?;
         for approver in eligible_people(&new.requirement) {
@@ -549,6 +563,91 @@ impl Store {
             query = query.bind(st.as_str());
         }
         if query.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let entry = append(&mut tx, audit, now).await?;
+        self.commit(tx).await?;
+        Ok(Some(entry))
+    }
+
+    /// Moves an `approved` approval to `executing` under `lease`, with its audit entry; `None`
+    /// when it was not `approved` (another task or replica claimed it). Only the claimer sends.
+    pub async fn claim_execution(
+        &self,
+        id: Uuid,
+        lease: &Lease,
+        audit: AuditDraft,
+        now: Timestamp,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE approvals SET status = 'executing', lease_owner = $1, lease_until_ms = $2
+             WHERE id = $3 AND status = 'approved'",
+        )
+        .bind(&lease.owner)
+        .bind(lease.until_ms)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let entry = append(&mut tx, audit, now).await?;
+        self.commit(tx).await?;
+        Ok(Some(entry))
+    }
+
+    /// Extends the lease of an execution `lease.owner` still holds; false when it no longer
+    /// does (the execution was settled, e.g. as lapsed by another replica).
+    pub async fn renew_lease(&self, id: Uuid, lease: &Lease) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE approvals SET lease_until_ms = $1
+             WHERE id = $2 AND status = 'executing' AND lease_owner = $3",
+        )
+        .bind(lease.until_ms)
+        .bind(id.to_string())
+        .bind(&lease.owner)
+        .execute(&self.writer)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Executions whose lease has lapsed at `now_ms` (or that never had one: stored before
+    /// leases existed), oldest first.
+    pub async fn lapsed_executions(&self, now_ms: i64) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM approvals WHERE status = 'executing'
+               AND (lease_until_ms IS NULL OR lease_until_ms < $1) ORDER BY id",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.reader)
+        .await?;
+        ids.iter().map(|s| s.parse().map_err(corrupt)).collect()
+    }
+
+    /// Settles an execution as `execution_failed` with `failure` if its lease has still lapsed
+    /// at `now` (checked in the same transaction, so a lease renewed meanwhile wins), with its
+    /// audit entry; `None` when it had not.
+    pub async fn settle_lapsed(
+        &self,
+        id: Uuid,
+        failure: &ExecutionFailure,
+        audit: AuditDraft,
+        now: Timestamp,
+        now_ms: i64,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let settled = sqlx::query(
+            "UPDATE approvals SET status = 'execution_failed', failure = $1
+             WHERE id = $2 AND status = 'executing'
+               AND (lease_until_ms IS NULL OR lease_until_ms < $3)",
+        )
+        .bind(serde_json::to_string(failure).map_err(corrupt)?)
+        .bind(id.to_string())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if settled.rows_affected() == 0 {
             return Ok(None);
         }
         let entry = append(&mut tx, audit, now).await?;

@@ -146,6 +146,7 @@ mod tests {
             requirement: Vec::new(),
             matched: Vec::new(),
             status: ApprovalStatus::Pending,
+            lease: None,
         };
         let audit = vec![
             AuditDraft::approval(

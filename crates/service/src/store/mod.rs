@@ -20,7 +20,7 @@ pub mod scratch;
 mod tests;
 
 pub use approvals::{
-    approvals_needed, eligible_people, ApprovalHead, ApprovalRecord, Created, DecideOutcome,
+    approvals_needed, eligible_people, ApprovalHead, ApprovalRecord, Created, DecideOutcome, Lease,
     ListFilter, ListedApproval, NewApproval, Outcome, RuleHit,
 };
 pub use audit::AuditDraft;

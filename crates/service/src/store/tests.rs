@@ -39,6 +39,7 @@ fn new_approval(quorum: u32) -> NewApproval {
         requirement: gates(quorum),
         matched: Vec::new(),
         status: ApprovalStatus::Pending,
+        lease: None,
     }
 }
 
