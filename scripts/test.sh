@@ -24,6 +24,7 @@ echo "==> PostgreSQL: the store's and the integration suite's tests again, on a 
 eval "$(bash scripts/postgres.sh start)"
 trap 'bash scripts/postgres.sh stop' EXIT
 cargo test --locked --no-fail-fast -p countersign-service -p countersign-tests
+cargo test --locked --no-fail-fast -p countersign-cli --test replicas
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"

@@ -174,6 +174,7 @@ async fn record_config(
     store
         .set_meta_audited("config_sha256", &digest, draft, clock.now())
         .await
+        .map(drop)
 }
 
 /// Revokes the live devices of approvers the configuration no longer names (withdrawing their

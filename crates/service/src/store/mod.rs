@@ -250,15 +250,24 @@ impl Store {
             .await?)
     }
 
-    /// Sets a `meta` value and appends `audit` in the same transaction.
+    /// Sets a `meta` value and appends `audit` in the same transaction, unless the value is
+    /// set already (checked under the write lock, so replicas starting together record a
+    /// change once); true when it was written.
     pub async fn set_meta_audited(
         &self,
         key: &str,
         value: &str,
         audit: AuditDraft,
         now: countersign_core::Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        let current: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.as_deref() == Some(value) {
+            return Ok(false);
+        }
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
@@ -266,7 +275,7 @@ impl Store {
             .await?;
         audit::append(&mut tx, audit, now).await?;
         self.commit(tx).await?;
-        Ok(())
+        Ok(true)
     }
 }
 
