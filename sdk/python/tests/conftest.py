@@ -8,6 +8,7 @@ Everything listens on 127.0.0.1 only; every process is bounded and stopped at th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,6 +32,8 @@ BIN = Path(os.environ.get("COUNTERSIGN_BIN", REPO / "target" / "debug" / "counte
 #: How long a process may take to come up, and a headless approver command to finish.
 STARTUP = 30.0
 COMMAND = 60.0
+#: The path of the provider calls :meth:`Provider.sync` makes.
+BARRIER = "/barrier/"
 
 
 def free_port() -> int:
@@ -79,11 +82,31 @@ class Provider:
         self._ready.set()
 
     def calls(self) -> list[dict[str, Any]]:
-        """Every call received so far (``method``, ``uri``, ``idempotency_key``, ``body``)."""
+        """Every call received so far (``method``, ``uri``, ``idempotency_key``, ``body``),
+        complete up to now (see :meth:`sync`), without the markers of :meth:`sync`."""
+        self.sync()
         with self._lock:
-            return list(self._calls)
+            return [c for c in self._calls if not c["uri"].startswith(BARRIER)]
+
+    def sync(self) -> None:
+        """Returns once every call the provider received before now has been read: sends a
+        marker call of its own and waits for its line."""
+        marker = f"{BARRIER}{secrets.token_hex(8)}"
+        # The answer does not matter (and the hanging provider never sends one): the call is
+        # recorded, and its line printed, before the provider answers.
+        with contextlib.suppress(httpx.TimeoutException):
+            httpx.get(self.url + marker, timeout=httpx.Timeout(10, read=0.5))
+        deadline = time.monotonic() + 10
+        while True:
+            with self._lock:
+                if any(c["uri"] == marker for c in self._calls):
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the provider's call log did not show {marker}")
+            time.sleep(0.01)
 
     def calls_with_key(self, idempotency_key: str) -> list[dict[str, Any]]:
+        """The calls that carried ``Idempotency-Key: idempotency_key``, complete up to now."""
         return [c for c in self.calls() if c["idempotency_key"] == idempotency_key]
 
     def stop(self) -> None:
