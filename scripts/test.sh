@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), all
-# tests of the workspace, the Wallet's view checks, its real keychain/notification checks and
-# its end-to-end tests in the real window under Xvfb. Installs what is missing first.
+# tests of the workspace, the Python SDK's checks and tests against the real service, the
+# Wallet's view checks, its real keychain/notification checks and its end-to-end tests in the
+# real window under Xvfb. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -19,6 +20,8 @@ echo "==> cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --locked --no-fail-fast
+echo "==> Python SDK"
+bash scripts/python-sdk-test.sh
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"
