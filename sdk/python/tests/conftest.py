@@ -136,7 +136,7 @@ name = "Bob Example"
 [[app]]
 id = "support-agent"
 api_key_sha256 = "{agent_hash}"
-grants = ["payments", "quick", "flaky", "offline", "hanging"]
+grants = ["payments", "quick", "flaky", "offline", "hanging", "stuck"]
 
 [[app]]
 id = "other-agent"
@@ -178,6 +178,14 @@ secret_env = "PAYMENTS_SECRET"
 inject = {{ header = "Authorization", value = "Bearer {{secret}}" }}
 policy = "refunds"
 timeout = "1s"
+
+[[grant]]
+id = "stuck"                            # the provider never answers, and the service waits
+base_url = "{hanging}"
+secret_env = "PAYMENTS_SECRET"
+inject = {{ header = "Authorization", value = "Bearer {{secret}}" }}
+policy = "refunds"
+timeout = "5m"
 
 [[policy]]
 id = "refunds"
@@ -285,6 +293,13 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.serve.kill()
                 self.serve.wait(10)
+            self.serve = None
+
+    def kill_service(self) -> None:
+        """SIGKILL: no graceful shutdown (a crash)."""
+        if self.serve is not None:
+            self.serve.kill()
+            self.serve.wait(10)
             self.serve = None
 
     def pair(self, approver: str) -> Path:

@@ -425,3 +425,41 @@ def test_expires_at_is_an_aware_utc_time(client: Client) -> None:
     assert pending.expires_at > datetime.now(timezone.utc) + timedelta(minutes=59)
     assert pending.approval_id in repr(pending)
     pending.cancel()
+
+
+def test_a_grant_revoked_before_the_call_runs_fails_it_and_refuses_new_calls(
+    own_stack: Stack,
+) -> None:
+    with Client(own_stack.url, own_stack.api_key) as client:
+        pending = ask_refund(client)
+        out = own_stack.command("grant", "revoke", "--config", str(own_stack.config), "payments")
+        assert "revoked" in out
+        own_stack.approve(pending.approval_id)
+        with pytest.raises(ExecutionFailed) as failed:
+            pending.wait(30)
+        assert failed.value.reason is FailureReason.GRANT_REVOKED
+        assert own_stack.provider.calls_with_key(pending.approval_id) == []
+        with pytest.raises(ApiError) as refused:
+            client.proxy_request("payments", "GET", "/v1/balance", reason="show the balance")
+        assert (refused.value.status, refused.value.code) == (403, "grant_revoked")
+
+
+def test_a_service_killed_mid_call_reports_outcome_unknown_and_never_resends(
+    own_stack: Stack,
+) -> None:
+    with Client(own_stack.url, own_stack.api_key) as client:
+        pending = ask_refund(client, grant="stuck")
+        own_stack.approve(pending.approval_id)
+        deadline = time.monotonic() + 20
+        while pending.status().status is not ApprovalStatus.EXECUTING:
+            assert time.monotonic() < deadline, "the call did not start"
+            time.sleep(0.05)
+        assert len(own_stack.hanging.calls_with_key(pending.approval_id)) == 1
+        own_stack.kill_service()
+        own_stack.start_service()
+        with pytest.raises(ExecutionFailed) as failed:
+            pending.wait(30)
+        assert failed.value.reason is FailureReason.OUTCOME_UNKNOWN
+        assert failed.value.approval_id == pending.approval_id
+        time.sleep(0.5)
+        assert len(own_stack.hanging.calls_with_key(pending.approval_id)) == 1
