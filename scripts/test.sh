@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), all
+<<<<<<< HEAD
 # tests of the workspace (the store's and the integration suite's on SQLite and again on a
 # throwaway PostgreSQL cluster), the Wallet's view checks, its real keychain/notification checks and
 # its end-to-end tests in the real window under Xvfb. Installs what is missing first.
+=======
+# tests of the workspace, the Python SDK's checks and tests against the real service, the
+# Wallet's view checks, its real keychain/notification checks and its end-to-end tests in the
+# real window under Xvfb. Installs what is missing first.
+>>>>>>> python-sdk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -25,6 +31,8 @@ eval "$(bash scripts/postgres.sh start)"
 trap 'bash scripts/postgres.sh stop' EXIT
 cargo test --locked --no-fail-fast -p countersign-service -p countersign-tests
 cargo test --locked --no-fail-fast -p countersign-cli --test replicas
+echo "==> Python SDK"
+bash scripts/python-sdk-test.sh
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"

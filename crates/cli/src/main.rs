@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use countersign_approver::Verdict;
 use countersign_cli::policy_tools::explain::{explain, ExplainInput};
 use countersign_cli::policy_tools::replay::{replay, ReplayOptions};
+use countersign_cli::sample_provider::{self, Behaviour};
 use countersign_cli::{demo, devices, display, headless, policy_tools, serve};
 use countersign_core::Timestamp;
 use countersign_service::config::parse_duration;
@@ -62,6 +63,23 @@ enum Command {
     },
     /// Run the whole flow on loopback with a temporary database.
     Demo,
+    /// Run the sample "payments" provider (the demo's upstream) on a free loopback port, for
+    /// tests in other languages: prints `listening on <url>`, then one JSON line per call.
+    SampleProvider {
+        /// The environment variable holding the secret calls must carry as
+        /// `Authorization: Bearer <secret>`.
+        #[arg(long, default_value = demo::SECRET_ENV)]
+        secret_env: String,
+        /// Answer every call with this status and a JSON error body.
+        #[arg(long, conflicts_with_all = ["delay", "hang"])]
+        fail: Option<u16>,
+        /// Wait this long (`2s`, `500ms`) before answering.
+        #[arg(long, conflicts_with = "hang")]
+        delay: Option<String>,
+        /// Never answer.
+        #[arg(long)]
+        hang: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -314,6 +332,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config).await?,
         Command::Demo => demo::run().await?,
+        Command::SampleProvider {
+            secret_env,
+            fail,
+            delay,
+            hang,
+        } => {
+            let secret = std::env::var(&secret_env)
+                .with_context(|| format!("reading the secret from ${secret_env}"))?;
+            let behaviour = match (fail, delay, hang) {
+                (Some(status), _, _) => Behaviour::Fail(status),
+                (_, Some(delay), _) => Behaviour::Delay(
+                    parse_duration(&delay).map_err(|e| anyhow::anyhow!("--delay: {e}"))?,
+                ),
+                (_, _, true) => Behaviour::Hang,
+                _ => Behaviour::Normal,
+            };
+            sample_provider::run_process(&secret, behaviour, serve::shutdown_signal())
+                .await
+                .context("running the sample provider")?;
+        }
         Command::Policy { command } => {
             return Ok(match policy(command).await {
                 Ok(code) => ExitCode::from(code),

@@ -56,6 +56,8 @@ struct Shared {
     secret: String,
     behaviour: Mutex<Behaviour>,
     calls: Mutex<Vec<RecordedCall>>,
+    /// Woken after each recorded call.
+    received: tokio::sync::Notify,
 }
 
 /// A running sample provider.
@@ -75,6 +77,7 @@ impl SampleProvider {
             secret: secret.to_string(),
             behaviour: Mutex::new(Behaviour::Normal),
             calls: Mutex::new(Vec::new()),
+            received: tokio::sync::Notify::new(),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -96,6 +99,19 @@ impl SampleProvider {
     /// Every call received so far.
     pub fn calls(&self) -> Vec<RecordedCall> {
         self.shared.calls.lock().expect("calls lock").clone()
+    }
+
+    /// The calls received after the first `seen`, waiting until there is at least one.
+    pub async fn calls_after(&self, seen: usize) -> Vec<RecordedCall> {
+        loop {
+            // Made before the check, so a call recorded in between still wakes it.
+            let received = self.shared.received.notified();
+            let calls = self.calls();
+            if calls.len() > seen {
+                return calls[seen..].to_vec();
+            }
+            received.await;
+        }
     }
 
     /// Stops the server.
@@ -131,6 +147,7 @@ async fn handle(
             .collect(),
         body: body.to_vec(),
     });
+    shared.received.notify_waiters();
     let behaviour = shared.behaviour.lock().expect("behaviour lock").clone();
     match behaviour {
         Behaviour::Normal => {}
@@ -175,4 +192,40 @@ async fn handle(
         _ => (StatusCode::NOT_FOUND, Json(json!({"error": {"type": "not_found", "message": format!("no route {}", uri.path())}})))
             .into_response(),
     }
+}
+
+/// `countersign sample-provider`: runs the provider as its own process until `shutdown`
+/// completes, for tests written in other languages.
+///
+/// Prints `listening on http://127.0.0.1:<port>` as the first line of stdout, then one JSON
+/// line per call received: `{"method", "uri", "idempotency_key", "body"}` (`body` as lossy
+/// UTF-8 text, `idempotency_key` null when absent).
+pub async fn run_process(
+    secret: &str,
+    behaviour: Behaviour,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let provider = SampleProvider::start(secret).await?;
+    provider.set_behaviour(behaviour);
+    println!("listening on {}", provider.base_url());
+    let mut seen = 0;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            calls = provider.calls_after(seen) => {
+                seen += calls.len();
+                for call in calls {
+                    println!("{}", json!({
+                        "method": call.method,
+                        "uri": call.uri,
+                        "idempotency_key": call.header("idempotency-key"),
+                        "body": String::from_utf8_lossy(&call.body),
+                    }));
+                }
+            }
+        }
+    }
+    provider.stop();
+    Ok(())
 }
