@@ -2,7 +2,8 @@
 //! [`History`] reads the requested calls read-only, for tools.
 //!
 //! Modules: `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
-//! revocation), `revocation` (revoking devices and withdrawing their decisions), `audit`.
+//! revocation), `revocation` (revoking devices and withdrawing their decisions), `sessions`
+//! (Wallet challenges and session tokens), `audit`.
 //!
 //! SQLite in WAL mode. Writes go through one connection and `BEGIN IMMEDIATE`, so every state
 //! change is a compare-and-set in one transaction together with the audit entry that records
@@ -16,6 +17,7 @@ mod history;
 mod pairing;
 mod revocation;
 pub mod scratch;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +30,7 @@ pub use comparable::PastApproval;
 pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
+pub use sessions::TokenLookup;
 
 use crate::config::DatabaseUrl;
 use countersign_core::encoding::random_bytes;
