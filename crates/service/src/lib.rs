@@ -9,9 +9,11 @@
 //! - [`executor`]: running an approved call at most once; crash recovery.
 //! - [`expiry`]: closing approval windows on time.
 //! - [`events`]: the in-process bus behind long polls and wallet event streams.
-//! - [`wallet_auth`]: wallet challenges and session tokens (memory only).
+//! - [`wallet_auth`]: wallet challenges and session tokens: lifetimes and bounds (kept in
+//!   the store, so shared by replicas).
 //! - [`slots`]: caps on concurrent event streams per device key and long polls per app.
-//! - [`store`]: SQLite persistence, every change with its audit entry in one transaction.
+//! - [`store`]: SQLite or PostgreSQL persistence, every change with its audit entry in one
+//!   transaction.
 //! - [`admin`]: pairing codes, grant and device revocation, removing an approver's devices
 //!   and audit verification for the CLI.
 //! - [`clock`], [`error`], [`state`]: time source, error answers, shared state.

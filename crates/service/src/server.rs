@@ -6,7 +6,6 @@ use crate::events::EventBus;
 use crate::slots::{Slots, MAX_LONG_POLLS_PER_APP, MAX_STREAMS_PER_KEY};
 use crate::state::{AppState, Inner};
 use crate::store::{AuditDraft, Store, StoreError};
-use crate::wallet_auth::WalletSessions;
 use crate::{executor, expiry, feed, routes};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::{random_bytes, sha256_hex};
@@ -88,7 +87,6 @@ impl Service {
             service_id,
             replica_id: format!("rep_{}", hex::encode(random_bytes::<8>())),
             bus: EventBus::new(BUS_CAPACITY),
-            sessions: WalletSessions::default(),
             streams: Slots::new(MAX_STREAMS_PER_KEY),
             long_polls: Slots::new(MAX_LONG_POLLS_PER_APP),
             clock,

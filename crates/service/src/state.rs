@@ -5,7 +5,6 @@ use crate::config::{Config, Secrets};
 use crate::events::EventBus;
 use crate::slots::Slots;
 use crate::store::Store;
-use crate::wallet_auth::WalletSessions;
 use countersign_core::ServerUrl;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,8 +33,6 @@ pub struct Inner {
     pub public_url: ServerUrl,
     /// Approval events for long polls and wallets.
     pub bus: EventBus,
-    /// Wallet challenges and session tokens (memory only).
-    pub sessions: WalletSessions,
     /// Open event streams per device key.
     pub streams: Slots,
     /// Long polls in progress per app.

@@ -136,6 +136,8 @@ error_codes! {
     Internal = ("internal", INTERNAL_SERVER_ERROR),
     /// The service is stopping.
     ShuttingDown = ("shutting_down", SERVICE_UNAVAILABLE),
+    /// The database cannot be reached for now; retry later.
+    StorageUnavailable = ("storage_unavailable", SERVICE_UNAVAILABLE),
 }
 
 impl fmt::Display for ErrorCode {

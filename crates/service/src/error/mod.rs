@@ -1,7 +1,8 @@
 //! [`ApiError`]: every error an endpoint answers, as `{"error": {"code", "message"}}`.
 //!
 //! Database and internal errors are logged and answered with a generic message; their text
-//! never reaches clients.
+//! never reaches clients. A database that cannot be reached is answered 503
+//! `storage_unavailable` (retry later); any other database error 500 `internal`.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -60,6 +61,14 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(ErrorCode::Internal, "internal error; see the service log")
     }
+    /// 503: the database cannot be reached for now; logs `cause` and answers without it.
+    pub fn storage_unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(
+            ErrorCode::StorageUnavailable,
+            "the database cannot be reached; retry shortly",
+        )
+    }
     /// 503: the service is stopping.
     pub fn shutting_down() -> Self {
         Self::new(ErrorCode::ShuttingDown, "the service is shutting down")
@@ -82,7 +91,10 @@ impl std::error::Error for ApiError {}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            StoreError::Unavailable(_) => ApiError::storage_unavailable(e),
+            _ => ApiError::internal(e),
+        }
     }
 }
 

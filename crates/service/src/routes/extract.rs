@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+use crate::store::TokenLookup;
 use crate::wallet_auth::WalletSession;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -98,18 +99,17 @@ impl FromRequestParts<AppState> for WalletAuth {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)
             .ok_or_else(|| ApiError::unauthorized("a wallet session token is required"))?;
-        let session = state
-            .sessions
-            .lookup(token, state.clock.now())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the session token is unknown or expired; sign in again")
-            })?;
-        // Devices are revoked in the database, possibly by another process (the admin CLI):
-        // the token map alone cannot know, so every request asks (one primary-key lookup).
-        if !state.store.device_is_live(&session.key_id).await? {
-            state.sessions.forget(token);
-            return Err(ApiError::unauthorized("device revoked"));
-        }
+        // One read joins the token with its device: devices are revoked in the database,
+        // possibly by another replica or process (the admin CLI), and that holds at once.
+        let session = match state.store.session(token, state.clock.now()).await? {
+            TokenLookup::Live(session) => session,
+            TokenLookup::Revoked => return Err(ApiError::unauthorized("device revoked")),
+            TokenLookup::Unknown => {
+                return Err(ApiError::unauthorized(
+                    "the session token is unknown or expired; sign in again",
+                ))
+            }
+        };
         Ok(WalletAuth(session))
     }
 }

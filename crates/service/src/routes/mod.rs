@@ -3,6 +3,7 @@
 mod approvals;
 mod events;
 pub mod extract;
+mod health;
 mod history;
 mod pair;
 mod proxy;
@@ -40,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallet/approvals/{id}/decision", post(wallet::decide))
         .route("/v1/wallet/approvals/{id}/history", get(history::history))
         .route("/v1/wallet/events", get(events::events))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::new(ErrorCode::NoSuchEndpoint, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -33,8 +33,9 @@ pub async fn challenge(
         _ => return Err(ApiError::unauthorized("unknown or revoked device key")),
     }
     let (nonce, expires_at) = state
-        .sessions
-        .challenge(&req.key_id, state.clock.now())
+        .store
+        .create_nonce(&req.key_id, state.clock.now())
+        .await?
         .ok_or_else(|| {
             ApiError::too_many("too many outstanding challenges in all; retry shortly")
         })?;
@@ -47,7 +48,7 @@ pub async fn session(
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<Json<SessionToken>, ApiError> {
     let now = state.clock.now();
-    if !state.sessions.take_nonce(&req.nonce, &req.key_id, now) {
+    if !state.store.take_nonce(&req.nonce, &req.key_id, now).await? {
         return Err(ApiError::unauthorized(
             "unknown, used or expired nonce; ask for a new challenge",
         ));
@@ -59,8 +60,10 @@ pub async fn session(
     verify_nonce(&device.public_key, &req.nonce, &req.signature)
         .map_err(|_| ApiError::unauthorized("the nonce signature does not verify"))?;
     let (token, session) = state
-        .sessions
-        .open(&device.approver_id, &device.key_id, now);
+        .store
+        .open_session(&device.approver_id, &device.key_id, now)
+        .await?
+        .ok_or_else(|| ApiError::too_many("too many live session tokens in all; retry later"))?;
     Ok(Json(SessionToken {
         token,
         expires_at: session.expires_at,

@@ -2,7 +2,9 @@
 //! [`History`] reads the requested calls read-only, for tools.
 //!
 //! Modules: `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
-//! revocation), `revocation` (revoking devices and withdrawing their decisions), `audit`.
+//! revocation), `revocation` (revoking devices and withdrawing their decisions), `sessions`
+//! (Wallet challenges and session tokens), `audit`, `unavailable` (which database errors mean
+//! the database cannot be reached: [`StoreError::Unavailable`]).
 //!
 //! SQLite in WAL mode. Writes go through one connection and `BEGIN IMMEDIATE`, so every state
 //! change is a compare-and-set in one transaction together with the audit entry that records
@@ -16,8 +18,10 @@ mod history;
 mod pairing;
 mod revocation;
 pub mod scratch;
+mod sessions;
 #[cfg(test)]
 mod tests;
+mod unavailable;
 
 pub use approvals::{
     approvals_needed, eligible_people, ApprovalHead, ApprovalRecord, Created, DecideOutcome, Lease,
@@ -28,6 +32,7 @@ pub use comparable::PastApproval;
 pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
+pub use sessions::TokenLookup;
 
 use crate::config::DatabaseUrl;
 use countersign_core::encoding::random_bytes;
@@ -54,9 +59,14 @@ const POSTGRES_WRITE_LOCK: i64 = 0x436f_756e_7465_7273; // "Counters"
 /// A storage failure (never shown to clients).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database cannot be reached for now (connection refused or lost, no connection
+    /// within the pool's acquire timeout, the server shutting down or refusing connections):
+    /// worth retrying later; the pools reconnect by themselves.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     /// The database answered with an error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -64,6 +74,20 @@ pub enum StoreError {
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
 }
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if unavailable::is_unavailable(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+/// How long a request waits for a PostgreSQL connection (including opening one) before it
+/// is answered `storage_unavailable`: short, so an outage is reported rather than queued.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Which database a [`Store`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,13 +155,13 @@ impl Store {
         sqlx::any::install_default_drivers();
         let writer = AnyPoolOptions::new()
             .max_connections(2)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         POSTGRES_MIGRATIONS.run(&writer).await?;
         let reader = AnyPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         Ok(Self {
@@ -197,6 +221,12 @@ impl Store {
                 _ = stop.cancelled() => return,
             }
         }
+    }
+
+    /// Checks that the database answers a trivial query (for readiness probes).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
     }
 
     /// Which database this is.

@@ -20,3 +20,54 @@ pub async fn create_database(server: &str) -> Result<String, StoreError> {
     url.set_path(&name);
     Ok(url.to_string())
 }
+
+/// Makes the database at `database_url` (on the server `server` is a URL of, connecting as a
+/// superuser) refuse new connections and ends every session on it, waiting until they are
+/// gone (`allowed` false: an outage as clients see it); or accepts connections again
+/// (`allowed` true).
+pub async fn allow_connections(
+    server: &str,
+    database_url: &str,
+    allowed: bool,
+) -> Result<(), StoreError> {
+    let url = url::Url::parse(database_url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let name = url.path().trim_start_matches('/').to_string();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StoreError::Corrupt(format!("database name {name:?}")));
+    }
+    let mut conn = PgConnection::connect(server).await?;
+    conn.execute(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}").as_str())
+        .await?;
+    if !allowed {
+        // pg_terminate_backend only signals: wait until the sessions have ended.
+        let mut tries = 0;
+        loop {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+            if left == 0 {
+                break;
+            }
+            tries += 1;
+            if tries > 200 {
+                return Err(StoreError::Corrupt(format!(
+                    "{left} sessions on {name} did not end"
+                )));
+            }
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&name)
+            .execute(&mut conn)
+            .await?;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
