@@ -206,9 +206,9 @@ function onUpdate(u: WalletUpdate): void {
     case "inbox_changed":
       countBadge.textContent = String(u.count);
       // The list on screen asks for its visible rows again (coalesced during a flood); an
-      // empty inbox has no list yet: draw it.
+      // inbox that had no list, or has no row any more, is drawn again.
       if (screen.kind === "inbox") {
-        if (list) list.refresh();
+        if (list && u.count > 0) list.refresh();
         else void render();
       }
       break;

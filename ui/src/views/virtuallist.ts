@@ -26,7 +26,8 @@ export interface VirtualListOptions<T> {
   fetch: (offset: number, limit: number) => Promise<Rows<T>>;
   /** One row's content (placed by the list). */
   render: (row: T) => HTMLElement;
-  /** What identifies a row (a re-fetched row with the same key and data is not redrawn). */
+  /** What identifies a row and what it shows that can change (a re-fetched row with the
+   * same key is not drawn again). */
   key: (row: T) => string;
   /** Told whenever the row count is learned. */
   onCount?: (count: number) => void;
@@ -44,7 +45,6 @@ export interface VirtualList {
 
 interface Drawn {
   key: string;
-  generation: number;
   el: HTMLElement;
 }
 
@@ -52,8 +52,10 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
   let count = o.initial.count;
   let generation = 0;
   let chunks = new Map<number, T[]>();
+  // What was known before the last refresh: shown until the fresh rows arrive (no flicker).
+  let stale = new Map<number, T[]>();
   const loading = new Set<number>();
-  const drawn = new Map<number, Drawn>();
+  let drawn = new Map<number, Drawn>();
   const element = h("ul", { class: "rows vlist", "data-testid": o.testid, role: "list" });
 
   function setCount(n: number): void {
@@ -82,32 +84,13 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
         schedule();
       })
       .catch(() => {})
-      .finally(() => loading.delete(chunk));
+      .finally(() => {
+        if (asked === generation) loading.delete(chunk);
+      });
   }
 
-  function rowAt(i: number): T | undefined {
-    return chunks.get(Math.floor(i / CHUNK))?.[i % CHUNK];
-  }
-
-  function place(i: number, row: T | undefined): void {
-    const had = drawn.get(i);
-    if (row === undefined) {
-      // Not fetched yet: keep what was drawn there (a refresh is on its way), or a placeholder.
-      if (!had) {
-        const el = h("li", { class: "vrow placeholder" });
-        el.style.top = `${i * o.rowHeight}px`;
-        element.appendChild(el);
-        drawn.set(i, { key: "", generation: -1, el });
-      }
-      return;
-    }
-    const key = o.key(row);
-    if (had && had.key === key && had.generation === generation) return;
-    const el = h("li", { class: "vrow", "data-index": String(i) }, o.render(row));
-    el.style.top = `${i * o.rowHeight}px`;
-    if (had) element.replaceChild(el, had.el);
-    else element.appendChild(el);
-    drawn.set(i, { key, generation, el });
+  function rowIn(from: Map<number, T[]>, i: number): T | undefined {
+    return from.get(Math.floor(i / CHUNK))?.[i % CHUNK];
   }
 
   /** The rows in and near the viewport, when the list is on screen; else the first ones. */
@@ -119,19 +102,34 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
     return [Math.max(0, first), Math.min(count - 1, last)];
   }
 
+  /**
+   * Draws the rows of the range. A row already drawn (same key) keeps its element and only
+   * moves (rows are not replaced under the pointer while a flood shifts the list); rows not
+   * fetched yet show what was known before the last refresh, or a placeholder.
+   */
   function update(): void {
     const [first, last] = range();
-    for (const [i, d] of drawn) {
-      if (i < first || i > last) {
-        d.el.remove();
-        drawn.delete(i);
-      }
-    }
+    const byKey = new Map<string, HTMLElement>();
+    for (const d of drawn.values()) byKey.set(d.key, d.el);
+    const next = new Map<number, Drawn>();
     for (let i = first; i <= last; i++) {
-      const row = rowAt(i);
-      place(i, row);
-      if (row === undefined) load(Math.floor(i / CHUNK));
+      const fresh = rowIn(chunks, i);
+      if (fresh === undefined) load(Math.floor(i / CHUNK));
+      const row = fresh ?? rowIn(stale, i);
+      const key = row === undefined ? `placeholder ${i}` : o.key(row);
+      let el = byKey.get(key);
+      if (el) byKey.delete(key);
+      else {
+        el = row === undefined ? h("li", { class: "vrow placeholder" }) : h("li", { class: "vrow" }, o.render(row));
+        element.appendChild(el);
+      }
+      const top = `${i * o.rowHeight}px`;
+      if (el.style.top !== top) el.style.top = top;
+      el.setAttribute("data-index", String(i));
+      next.set(i, { key, el });
     }
+    for (const el of byKey.values()) el.remove();
+    drawn = next;
     // The next chunk in the direction of travel, before it is needed.
     if (last >= 0 && last + CHUNK / 2 < count) load(Math.floor((last + CHUNK / 2) / CHUNK));
   }
@@ -151,6 +149,7 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
     timer = undefined;
     lastRefresh = performance.now();
     generation++;
+    if (chunks.size > 0) stale = chunks;
     chunks = new Map();
     loading.clear();
     schedule();
