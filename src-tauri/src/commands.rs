@@ -7,8 +7,9 @@
 use crate::state::AppState;
 use countersign_core::{ServerUrl, Verdict};
 use countersign_wallet::links::LinkAction;
+use countersign_wallet::pages::BodyPage;
 use countersign_wallet::review::ReviewView;
-use countersign_wallet::wallet::{HistoryRow, InboxView, PairingPreviewView, PairingView};
+use countersign_wallet::wallet::{HistoryPage, InboxPage, PairingPreviewView, PairingView};
 use countersign_wallet::WalletError;
 use tauri::State;
 use uuid::Uuid;
@@ -25,10 +26,10 @@ pub fn ui_ready(state: State<'_, AppState>) -> Vec<String> {
     state.links.lock().expect("link queue lock").mark_ready()
 }
 
-/// Pending requests, newest first.
+/// Pending requests `offset..offset + limit`, newest first, and how many there are.
 #[tauri::command]
-pub fn inbox(state: State<'_, AppState>) -> InboxView {
-    state.wallet.inbox()
+pub fn inbox(state: State<'_, AppState>, offset: u32, limit: u32) -> InboxPage {
+    state.wallet.inbox_page(offset, limit)
 }
 
 /// Paired services and their connection state.
@@ -91,7 +92,7 @@ pub async fn review(
 /// The person saw the body of the request last shown to its end (the digest it showed).
 /// The Wallet signs an approval only after this, for that digest.
 #[tauri::command]
-pub fn body_seen(
+pub async fn body_seen(
     state: State<'_, AppState>,
     server_url: String,
     approval_id: Uuid,
@@ -100,6 +101,22 @@ pub fn body_seen(
     state
         .wallet
         .body_seen(&server(&server_url)?, approval_id, &shown_digest)
+        .await
+}
+
+/// One page of the body of the request last shown (the Wallet records it as fetched).
+#[tauri::command]
+pub async fn body_page(
+    state: State<'_, AppState>,
+    server_url: String,
+    approval_id: Uuid,
+    shown_digest: String,
+    index: u32,
+) -> Result<BodyPage> {
+    state
+        .wallet
+        .body_page(&server(&server_url)?, approval_id, &shown_digest, index)
+        .await
 }
 
 /// Approves or denies the request last shown.
@@ -124,8 +141,19 @@ pub async fn decide(
         .await
 }
 
-/// Finished requests matching `query`.
+/// Searches finished requests for `query`: the first `limit` rows and how many matched.
 #[tauri::command]
-pub async fn history(state: State<'_, AppState>, query: String) -> Result<Vec<HistoryRow>> {
-    state.wallet.history(&query).await
+pub async fn history(state: State<'_, AppState>, query: String, limit: u32) -> Result<HistoryPage> {
+    state.wallet.history_search(&query, limit).await
+}
+
+/// Rows `offset..offset + limit` of the history search `search`.
+#[tauri::command]
+pub fn history_page(
+    state: State<'_, AppState>,
+    search: u64,
+    offset: u32,
+    limit: u32,
+) -> Result<HistoryPage> {
+    state.wallet.history_page(search, offset, limit)
 }

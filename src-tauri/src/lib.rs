@@ -59,8 +59,10 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::remove_pairing,
             commands::review,
             commands::body_seen,
+            commands::body_page,
             commands::decide,
             commands::history,
+            commands::history_page,
         ])
         .on_window_event(tray::on_window_event)
         .setup(|app| {

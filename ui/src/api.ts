@@ -3,8 +3,9 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   isWalletError,
-  type HistoryRow,
-  type InboxView,
+  type BodyPage,
+  type HistoryPage,
+  type InboxPage,
   type LinkAction,
   type PairingPreview,
   type PairingView,
@@ -25,7 +26,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const api = {
   uiReady: () => call<string[]>("ui_ready"),
-  inbox: () => call<InboxView>("inbox"),
+  inbox: (offset: number, limit: number) => call<InboxPage>("inbox", { offset, limit }),
   pairings: () => call<PairingView[]>("pairings"),
   openLink: (link: string) => call<LinkAction>("open_link", { link }),
   previewPairing: (serverUrl: string, code: string) =>
@@ -35,6 +36,8 @@ export const api = {
   removePairing: (serverUrl: string) => call<void>("remove_pairing", { serverUrl }),
   review: (serverUrl: string, approvalId: string) =>
     call<ReviewView>("review", { serverUrl, approvalId }),
+  bodyPage: (serverUrl: string, approvalId: string, shownDigest: string, index: number) =>
+    call<BodyPage>("body_page", { serverUrl, approvalId, shownDigest, index }),
   bodySeen: (serverUrl: string, approvalId: string, shownDigest: string) =>
     call<void>("body_seen", { serverUrl, approvalId, shownDigest }),
   decide: (
@@ -44,7 +47,9 @@ export const api = {
     comment: string | null,
     shownDigest: string,
   ) => call<ReviewView>("decide", { serverUrl, approvalId, verdict, comment, shownDigest }),
-  history: (query: string) => call<HistoryRow[]>("history", { query }),
+  history: (query: string, limit: number) => call<HistoryPage>("history", { query, limit }),
+  historyPage: (search: number, offset: number, limit: number) =>
+    call<HistoryPage>("history_page", { search, offset, limit }),
 };
 
 export function onWalletUpdate(handler: (u: WalletUpdate) => void): Promise<UnlistenFn> {

@@ -8,7 +8,8 @@ import { tickCountdowns } from "./time";
 import { isWalletError, type WalletError, type WalletUpdate } from "./types";
 import { errorView } from "./views/errors";
 import { historyView } from "./views/history";
-import { inboxView, PAGE } from "./views/inbox";
+import { inboxView } from "./views/inbox";
+import { CHUNK, type VirtualList } from "./views/virtuallist";
 import { pairConfirmView, pairingsView } from "./views/pairing";
 import { reviewView } from "./views/review";
 
@@ -27,28 +28,39 @@ let screen: Screen = { kind: "inbox" };
 let busy = false;
 let renderSeq = 0;
 let scrollTop = false;
-let inboxLimit = PAGE;
+/** The list on screen (inbox or history), refreshed in place when the inbox changes. */
+let list: VirtualList | null = null;
 
 function asError(e: unknown): WalletError {
   return isWalletError(e) ? e : { code: "internal", message: String(e) };
 }
 
 function go(next: Screen): void {
-  if (next.kind === "inbox" && screen.kind !== "inbox") inboxLimit = PAGE;
   screen = next;
   scrollTop = true;
   void render();
 }
 
+interface Built {
+  view: HTMLElement;
+  list?: VirtualList | null;
+}
+
 async function render(): Promise<void> {
   const seq = ++renderSeq;
-  let view: HTMLElement;
+  let built: Built;
   try {
-    view = await build(screen);
+    built = await build(screen);
   } catch (e) {
-    view = errorView(asError(e), () => go({ kind: "inbox" }));
+    built = { view: errorView(asError(e), () => go({ kind: "inbox" })) };
   }
-  if (seq !== renderSeq) return; // a newer render started meanwhile
+  if (seq !== renderSeq) {
+    built.list?.destroy();
+    return; // a newer render started meanwhile
+  }
+  list?.destroy();
+  list = built.list ?? null;
+  const view = built.view;
   clear(main);
   main.appendChild(view);
   tickCountdowns(main);
@@ -58,40 +70,46 @@ async function render(): Promise<void> {
   }
 }
 
-async function build(s: Screen): Promise<HTMLElement> {
+async function build(s: Screen): Promise<Built> {
   switch (s.kind) {
     case "inbox": {
-      const [inbox, pairings] = await Promise.all([api.inbox(), api.pairings()]);
+      const [inbox, pairings] = await Promise.all([api.inbox(0, CHUNK), api.pairings()]);
       countBadge.textContent = String(inbox.count);
-      return inboxView(
+      const shown = inboxView(
         inbox,
         pairings.length > 0,
         (row) => go({ kind: "review", server: row.server, id: row.approval_id }),
-        inboxLimit,
-        () => {
-          inboxLimit += PAGE;
-          void render();
+        (offset, limit) => api.inbox(offset, limit),
+        (count) => {
+          countBadge.textContent = String(count);
         },
       );
+      return { view: shown.element, list: shown.list };
     }
     case "history": {
-      const rows = await api.history(s.query);
-      return historyView(rows, s.query, (q) => go({ kind: "history", query: q }), (row) =>
-        go({ kind: "review", server: row.server, id: row.approval_id }),
+      const first = await api.history(s.query, CHUNK);
+      const shown = historyView(
+        first,
+        s.query,
+        (q) => go({ kind: "history", query: q }),
+        (row) => go({ kind: "review", server: row.server, id: row.approval_id }),
+        (offset, limit) => api.historyPage(first.search, offset, limit),
       );
+      return { view: shown.element, list: shown.list };
     }
     case "pairings": {
       const list = await api.pairings();
-      return pairingsView(list, async (server) => {
+      const view = pairingsView(list, async (server) => {
         await api.removePairing(server).catch((e) => go({ kind: "error", error: asError(e) }));
         go({ kind: "pairings" });
       });
+      return { view };
     }
     case "review":
-      return reviewScreen(s.server, s.id);
+      return { view: await reviewScreen(s.server, s.id) };
     case "pair": {
       const preview = await api.previewPairing(s.server, s.code);
-      return pairConfirmView(
+      const view = pairConfirmView(
         preview,
         async () => {
           busy = true;
@@ -107,9 +125,10 @@ async function build(s: Screen): Promise<HTMLElement> {
         () => go({ kind: "inbox" }),
         busy,
       );
+      return { view };
     }
     case "error":
-      return errorView(s.error, () => go({ kind: "inbox" }));
+      return { view: errorView(s.error, () => go({ kind: "inbox" })) };
   }
 }
 
@@ -119,6 +138,7 @@ async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
     view,
     {
       back: () => go({ kind: "inbox" }),
+      bodyPage: (index) => api.bodyPage(server, id, view.digest, index),
       bodySeen: () => api.bodySeen(server, id, view.digest),
       decide: async (verdict, comment) => {
         if (busy) return;
@@ -128,7 +148,18 @@ async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
           const after = await api.decide(server, id, verdict, comment, view.digest);
           busy = false;
           clear(main);
-          main.appendChild(reviewView(after, { back: () => go({ kind: "inbox" }), bodySeen: async () => {}, decide: () => {} }, false));
+          main.appendChild(
+            reviewView(
+              after,
+              {
+                back: () => go({ kind: "inbox" }),
+                bodyPage: (index) => api.bodyPage(server, id, after.digest, index),
+                bodySeen: async () => {},
+                decide: () => {},
+              },
+              false,
+            ),
+          );
           window.scrollTo(0, 0); // the outcome is at the top
           if (after.status === "approved" || after.status === "executing") followOutcome(server, id);
         } catch (e) {
@@ -174,7 +205,12 @@ function onUpdate(u: WalletUpdate): void {
   switch (u.type) {
     case "inbox_changed":
       countBadge.textContent = String(u.count);
-      if (screen.kind === "inbox") void render();
+      // The list on screen asks for its visible rows again (coalesced during a flood); an
+      // inbox that had no list, or has no row any more, is drawn again.
+      if (screen.kind === "inbox") {
+        if (list && u.count > 0) list.refresh();
+        else void render();
+      }
       break;
     case "approval_changed":
       if (screen.kind === "review" && screen.server === u.server && screen.id === u.approval_id && !busy) void render();
@@ -231,7 +267,7 @@ async function start(): Promise<void> {
   await render();
   for (const link of early) await openLink(link);
   window.setInterval(() => {
-    if (tickCountdowns(main) && screen.kind === "inbox") void render();
+    if (tickCountdowns(main) && screen.kind === "inbox") list?.refresh();
   }, 1000);
 }
 

@@ -27,6 +27,13 @@ use uuid::Uuid;
 /// The `Last-Event-ID` request header of Server-Sent Events.
 const LAST_EVENT_ID: &str = "Last-Event-ID";
 
+/// Rows asked for per page by [`ApproverClient::list`]: the most the service's list endpoint
+/// gives (its default is 200).
+pub const LIST_PAGE: u32 = 1000;
+
+/// At most this many rows are listed by [`ApproverClient::list`].
+pub const LIST_MAX: usize = 10_000;
+
 /// Decodes a JSON answer, or turns an error status into [`ApproverError::Api`].
 pub(crate) async fn read_json<T: DeserializeOwned>(answer: Response) -> Result<T, ApproverError> {
     let status = answer.status();
@@ -151,14 +158,30 @@ impl ApproverClient {
     }
 
     /// Approvals visible to this approver (`GET /v1/wallet/approvals?status=<filter>`):
-    /// `filter` is `pending`, `all`, or a status name such as `denied`. Newest first.
+    /// `filter` is `pending`, `history`, `all`, or a status name such as `denied`. Newest
+    /// first, all of them up to [`LIST_MAX`]: page after page of [`LIST_PAGE`] ([`Self::list_page`]),
+    /// each asked `before` the last id of the previous one, so a flood of requests does not
+    /// hide older ones behind the service's first page. A service older than the cursor answers
+    /// its first page again: paging stops there (only that page is known).
     pub async fn list(&self, filter: &str) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
-        let url = self.inner.pairing.server.endpoint("/v1/wallet/approvals");
-        let answer = self
-            .send_authed(|http| http.get(&url).query(&[("status", filter)]))
-            .await?;
-        let list: WalletApprovalList = read_json(answer).await?;
-        Ok(list.approvals)
+        let mut rows: Vec<WalletApprovalSummary> = Vec::new();
+        let mut before: Option<Uuid> = None;
+        while rows.len() < LIST_MAX {
+            let page = self.list_page(filter, before, LIST_PAGE).await?;
+            let full = page.len() >= LIST_PAGE as usize;
+            let older: Vec<_> = page
+                .into_iter()
+                .filter(|r| before.is_none_or(|b| r.approval_id < b))
+                .collect();
+            let Some(last) = older.last() else { break };
+            before = Some(last.approval_id);
+            rows.extend(older);
+            if !full {
+                break;
+            }
+        }
+        rows.truncate(LIST_MAX);
+        Ok(rows)
     }
 
     /// One page of approvals visible to this approver

@@ -36,6 +36,9 @@ struct Fake {
     pair_answer: Option<PairResponse>,
     /// Every pairing request received.
     pair_requests: Vec<PairRequest>,
+    /// When set, the pending list is this many approvals (ids 1..=n), paged by `limit` and
+    /// `before` as the service does.
+    many: Option<u128>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -181,6 +184,30 @@ fn app(fake: Shared) -> Router {
                         return err(StatusCode::BAD_REQUEST, "bad_filter", "only pending here");
                     }
                     let s = statement();
+                    if let Some(n) = f.lock().unwrap().many {
+                        let limit: u128 = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(200);
+                        let before = q
+                            .get("before")
+                            .and_then(|b| b.parse::<Uuid>().ok())
+                            .map_or(n + 1, |b| b.as_u128());
+                        let approvals = (1..before.min(n + 1))
+                            .rev()
+                            .take(limit.min(1000) as usize)
+                            .map(|i| WalletApprovalSummary {
+                                approval_id: Uuid::from_u128(i),
+                                status: ApprovalStatus::Pending,
+                                reason: format!("Request {i}"),
+                                app: s.app.clone(),
+                                grant: s.grant.clone(),
+                                method: s.method.clone(),
+                                url: s.url.clone(),
+                                created_at: s.created_at,
+                                expires_at: s.expires_at,
+                                progress: None,
+                            })
+                            .collect();
+                        return Json(WalletApprovalList { approvals }).into_response();
+                    }
                     Json(WalletApprovalList {
                         approvals: vec![WalletApprovalSummary {
                             approval_id: s.approval_id,
@@ -434,6 +461,16 @@ async fn list_review_decide_with_one_sign_in_and_renewal_after_401() {
 
     let bad = client.list("everything").await.unwrap_err();
     assert_eq!(bad.code(), Some("bad_filter"));
+}
+
+#[tokio::test]
+async fn list_pages_beyond_the_services_first_page() {
+    let (client, fake) = paired().await;
+    fake.lock().unwrap().many = Some(2500);
+    let rows = client.list("pending").await.unwrap();
+    assert_eq!(rows.len(), 2500, "not one page of 200 or 1000");
+    assert_eq!(rows[0].approval_id, Uuid::from_u128(2500), "newest first");
+    assert_eq!(rows[2499].approval_id, Uuid::from_u128(1), "the oldest too");
 }
 
 #[tokio::test]

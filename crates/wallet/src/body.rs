@@ -27,11 +27,13 @@ pub fn request_body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
 /// Why a request body cannot be approved in the Wallet: it is not in the view whole
 /// ("what cannot be shown cannot be approved"). `None` when it is shown whole.
 pub fn not_shown_whole(b: &BodyView) -> Option<String> {
-    b.truncated.then(|| {
-        format!(
-            "the body ({} bytes) is too large to show whole here, so it cannot be approved",
-            b.size
-        )
+    cut_short(b.truncated, b.size)
+}
+
+/// [`not_shown_whole`] of a body of `size` bytes whose view is `truncated` or not.
+pub fn cut_short(truncated: bool, size: u64) -> Option<String> {
+    truncated.then(|| {
+        format!("the body ({size} bytes) is too large to show whole here, so it cannot be approved")
     })
 }
 

@@ -42,6 +42,25 @@ pub enum WalletError {
     /// digest).
     #[error("read the whole body first: it was not seen to the end; nothing was signed")]
     BodyNotSeen,
+    /// The view reported the body seen while the Wallet had not handed it every page.
+    #[error("the body was reported seen, but only {served} of its {pages} pages were fetched; read it to the end")]
+    PagesNotFetched {
+        /// Pages the view fetched.
+        served: u32,
+        /// Pages in all.
+        pages: u32,
+    },
+    /// The view asked for a page past the end of the body.
+    #[error("page {index} does not exist: the body has {pages} pages")]
+    NoSuchPage {
+        /// The page asked for (from 0).
+        index: u32,
+        /// Pages in all.
+        pages: u32,
+    },
+    /// The view asked for a page of a history search that a newer search replaced.
+    #[error("this history search was replaced by a newer one; search again")]
+    HistoryGone,
     /// The body cannot be shown whole, so it cannot be approved here (it can be denied).
     #[error("{0}; nothing was signed")]
     BodyNotShown(String),
@@ -113,6 +132,9 @@ impl WalletError {
             WalletError::StaleReview => "stale_review",
             WalletError::BodyNotSeen => "body_not_seen",
             WalletError::BodyNotShown(_) => "body_not_shown",
+            WalletError::PagesNotFetched { .. } => "pages_not_fetched",
+            WalletError::NoSuchPage { .. } => "no_such_page",
+            WalletError::HistoryGone => "history_gone",
             WalletError::NotPending { .. } => "not_pending",
             WalletError::Integrity(_) => "integrity",
             WalletError::InsecureServer(_) => "insecure_server",

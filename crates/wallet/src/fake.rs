@@ -113,7 +113,17 @@ impl ApprovalSource for FakeSource {
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|r| filter == "all" || r.status.as_str() == filter)
+                .filter(|r| match filter.as_str() {
+                    "all" => true,
+                    // The service's finished requests: not pending, approved or executing.
+                    "history" => !matches!(
+                        r.status,
+                        ApprovalStatus::Pending
+                            | ApprovalStatus::Approved
+                            | ApprovalStatus::Executing
+                    ),
+                    status => r.status.as_str() == status,
+                })
                 .filter(|r| before.is_none_or(|b| r.approval_id < b))
                 .cloned()
                 .collect();

@@ -210,6 +210,35 @@ impl Inbox {
             .collect()
     }
 
+    /// Rows `offset..offset + limit` of the open items at `now`, newest first, and how many
+    /// are open: only the rows asked for are made.
+    pub fn page(&self, now: Timestamp, offset: usize, limit: usize) -> (Vec<InboxRow>, usize) {
+        let mut open: Vec<(&(ServerUrl, Uuid), &WalletApprovalSummary)> = self
+            .items
+            .iter()
+            .filter(|(_, s)| s.expires_at > now)
+            .collect();
+        let count = open.len();
+        open.sort_unstable_by(|(_, a), (_, b)| {
+            (b.created_at, b.approval_id).cmp(&(a.created_at, a.approval_id))
+        });
+        let rows = open
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|((server, _), s)| {
+                InboxRow::new(
+                    &InboxItem {
+                        server: server.clone(),
+                        summary: s.clone(),
+                    },
+                    now,
+                )
+            })
+            .collect();
+        (rows, count)
+    }
+
     /// How many items are open at `now`.
     pub fn count(&self, now: Timestamp) -> usize {
         self.items.values().filter(|s| s.expires_at > now).count()

@@ -10,7 +10,8 @@
 //! - [`sync`]: one loop per service: SSE events, backoff, full refresh after reconnecting.
 //! - [`source`]: the service as traits; the real one wraps the approver client.
 //! - [`links`]: `countersign://` links to actions, with typed refusals.
-//! - [`review`], [`body`]: what the review screen shows, built in Rust.
+//! - [`review`], [`body`], [`pages`]: what the review screen shows, built in Rust; the body
+//!   cut into pages the view asks for one at a time.
 //! - [`reveal`]: bidi and invisible characters made visible.
 //! - [`notify`]: notification content and the desktop notifier.
 //! - [`bindings`]: the view's TypeScript types (`ui/src/bindings/`), generated and checked.
@@ -29,6 +30,7 @@ pub mod keystore;
 pub mod links;
 pub mod model;
 pub mod notify;
+pub mod pages;
 pub mod registry;
 pub mod reveal;
 pub mod review;

@@ -112,6 +112,30 @@ pub struct InboxView {
     pub count: usize,
 }
 
+/// A page of the inbox: what the view draws of a long list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct InboxPage {
+    /// Rows `offset..offset + rows.len()`, newest first.
+    pub rows: Vec<InboxRow>,
+    /// The index of the first row.
+    pub offset: u32,
+    /// Pending requests in all.
+    pub count: u32,
+}
+
+/// A page of a history search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct HistoryPage {
+    /// The search these rows belong to (ask for more pages of it by this number).
+    pub search: u64,
+    /// Rows `offset..offset + rows.len()`, newest first.
+    pub rows: Vec<HistoryRow>,
+    /// The index of the first row.
+    pub offset: u32,
+    /// Rows the search found in all.
+    pub count: u32,
+}
+
 /// One history row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct HistoryRow {

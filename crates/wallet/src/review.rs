@@ -4,9 +4,8 @@
 //! Wallet recomputed with the core crate from the statement below it; the decision signed later
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
-use crate::body::{
-    body_view, body_warning, not_shown_whole, request_body_view, BodyKind, BodyView,
-};
+use crate::body::{body_view, cut_short, request_body_view, BodyKind, BodyView};
+use crate::pages::{BodyHead, BodyPage, BodyPages};
 use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_approver::progress::{
     policy_progress, GateLine, GateState, PolicyLine, PolicyProgress, RuleMatch,
@@ -173,9 +172,9 @@ pub struct BodyGate {
 }
 
 impl BodyGate {
-    /// The gate of a request body `b`, not yet seen (unless empty).
-    pub fn of(b: &BodyView) -> Self {
-        let why_not = not_shown_whole(b);
+    /// The gate of a request body described by `b`, not yet seen (unless empty).
+    pub fn of(b: &BodyHead) -> Self {
+        let why_not = cut_short(b.truncated, b.size);
         BodyGate {
             shown_whole: why_not.is_none(),
             why_not,
@@ -208,8 +207,10 @@ pub struct ReviewView {
     pub url: Revealed,
     /// Non-secret headers.
     pub headers: Vec<HeaderView>,
-    /// The body.
-    pub body: BodyView,
+    /// The body's description (kind, size, duplicates, pages).
+    pub body: BodyHead,
+    /// Its first page; the view asks for the others ([`crate::Wallet::body_page`]).
+    pub body_page: BodyPage,
     /// Whether the body lets Approve be pressed (shown whole, seen to the end).
     pub body_gate: BodyGate,
     /// What is new compared with the approved history of this kind of request, in words
@@ -253,6 +254,30 @@ pub fn review_view(
     my_approver_id: &str,
     now: Timestamp,
 ) -> ReviewView {
+    let body = request_body_view(
+        &detail.body,
+        countersign_core::body::content_type(&detail.statement.headers),
+    );
+    review_view_paged(
+        server,
+        detail,
+        digest,
+        my_approver_id,
+        now,
+        &BodyPages::new(body),
+    )
+}
+
+/// [`review_view`] with the request body already cut into `pages` (the Wallet keeps them to
+/// serve the other pages).
+pub fn review_view_paged(
+    server: &ServerUrl,
+    detail: &WalletApprovalDetail,
+    digest: &str,
+    my_approver_id: &str,
+    now: Timestamp,
+    pages: &BodyPages,
+) -> ReviewView {
     let st = &detail.statement;
     let headers: Vec<HeaderView> = st
         .headers
@@ -262,10 +287,8 @@ pub fn review_view(
             value: reveal(v),
         })
         .collect();
-    let body = request_body_view(
-        &detail.body,
-        countersign_core::body::content_type(&st.headers),
-    );
+    let body = pages.head().clone();
+    let body_page = pages.page(0).expect("a body has a first page");
     let body_gate = BodyGate::of(&body);
     let decisions: Vec<DecisionView> = detail.decisions.iter().map(decision_view).collect();
     let progress = policy_progress(detail);
@@ -292,6 +315,7 @@ pub fn review_view(
         url: reveal(&st.url),
         headers,
         body,
+        body_page,
         body_gate,
         what_is_new: Vec::new(),
         what_is_new_note: None,
@@ -334,7 +358,7 @@ fn any_warning(v: &ReviewView) -> bool {
     [&v.reason, &v.app, &v.grant, &v.method, &v.url]
         .iter()
         .any(|r| r.warning)
-        || body_warning(&v.body)
+        || v.body.warning
         || v.headers.iter().any(|h| h.name.warning || h.value.warning)
         || policy_warning(&v.policy)
         || v.decisions.iter().any(|d| d.approver_id.warning)
@@ -457,6 +481,7 @@ pub fn outcome_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pages::PageLines;
     use countersign_core::api::{GateStatus, PolicyMatch, PolicyStatus};
     use countersign_core::encoding::sha256_hex;
     use countersign_core::Statement;
@@ -505,7 +530,12 @@ mod tests {
         assert_eq!(v.fingerprint, fingerprint(&digest));
         assert_eq!(v.fingerprint.len(), 19);
         assert_eq!(v.seconds_left, 1800);
-        assert_eq!(v.body.display.text, "{\n  \"order\": 42\n}");
+        let PageLines::Json(lines) = &v.body_page.lines else {
+            panic!("json lines")
+        };
+        let tokens: Vec<&str> = lines.iter().map(|l| l.token.text.as_str()).collect();
+        assert_eq!(tokens, vec!["{", "42", "}"]);
+        assert_eq!((v.body.pages, v.body.lines), (1, 3));
         assert!(v.can_decide);
         assert!(!v.warning);
         assert_eq!(v.outcome, None);
@@ -527,9 +557,10 @@ mod tests {
         let now = "2026-11-24T12:30:00Z".parse().unwrap();
         let v = review_view(&server(), &d, &d.request_digest, "alice", now);
         assert_eq!(v.body.kind, crate::body::BodyKind::Json);
-        let amounts: Vec<&str> = v
-            .body
-            .json
+        let PageLines::Json(lines) = &v.body_page.lines else {
+            panic!("json lines")
+        };
+        let amounts: Vec<&str> = lines
             .iter()
             .filter(|l| l.duplicate)
             .map(|l| l.token.text.as_str())
@@ -547,9 +578,10 @@ mod tests {
         d.body = body.to_vec();
         let v = review_view(&server(), &d, &d.request_digest, "alice", now);
         assert_eq!(v.body.kind, crate::body::BodyKind::Form);
-        assert!(v
-            .body
-            .form
+        let PageLines::Form(fields) = &v.body_page.lines else {
+            panic!("form fields")
+        };
+        assert!(fields
             .iter()
             .any(|f| f.name.text == "amount" && f.value.as_ref().unwrap().text == "1000000"));
     }

@@ -86,14 +86,21 @@ impl Session {
     }
 
     /// Finds the first element matching `css`, if any.
+    /// An element removed while the driver made its handle (a virtual list moving its rows)
+    /// counts as not found: the caller looks again.
     pub async fn find(&self, css: &str) -> anyhow::Result<Option<Element>> {
-        let v = self
+        let v = match self
             .call(
                 reqwest::Method::POST,
                 "/elements",
                 Some(json!({"using": "css selector", "value": css})),
             )
-            .await?;
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if e.to_string().contains("stale element reference") => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(v.as_array()
             .and_then(|a| a.first())
             .and_then(|e| e[ELEMENT_KEY].as_str())
@@ -111,6 +118,43 @@ impl Session {
                 bail!("no element {css} after {timeout:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Scrolls the window from its top down, a screen at a time, until an element matching
+    /// `css` exists (a virtual list draws only the rows near the viewport), brings it into
+    /// view and returns it; fails after `timeout`.
+    pub async fn scroll_to(&self, css: &str, timeout: Duration) -> anyhow::Result<Element> {
+        let start = Instant::now();
+        let css_js = serde_json::to_string(css)?;
+        self.execute("window.scrollTo(0, 0); return true").await?;
+        loop {
+            let state = self
+                .execute(&format!(
+                    "const e = document.querySelector({css_js});
+                     if (e) {{ e.scrollIntoView({{block: 'center'}}); return 'found'; }}
+                     const end = document.scrollingElement.scrollHeight - window.innerHeight;
+                     if (window.scrollY >= end - 1) return 'end';
+                     window.scrollBy(0, Math.floor(window.innerHeight * 0.8));
+                     return 'more';"
+                ))
+                .await?;
+            if state == "found" {
+                // Let the list settle around the row, then take it as drawn now.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if let Some(e) = self.find(css).await? {
+                    return Ok(e);
+                }
+            }
+            if start.elapsed() > timeout {
+                bail!("no element {css} after scrolling for {timeout:?} ({state})");
+            }
+            if state == "end" {
+                // Rows still loading, or the list changed: look again from the top.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                self.execute("window.scrollTo(0, 0); return true").await?;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
         }
     }
 

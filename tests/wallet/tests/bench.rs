@@ -9,7 +9,8 @@
 //!   page drawn, and to Approve enabled after paging to its end through WebDriver;
 //! - an inbox of 10,000 pending requests (the bench stack raises `max_pending_per_app`): a
 //!   fresh start to its rows drawn, a re-draw from another view, and frame times while a
-//!   script scrolls the list (a `requestAnimationFrame` loop records the frame deltas).
+//!   script scrolls the (virtual) list slowly and fast (a `requestAnimationFrame` loop records
+//!   the frame deltas); the history view drawn with those 10,000 pending; memory after.
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
@@ -73,9 +74,10 @@ async fn in_page_draw(s: &Session, ready: &str, action: &str) -> anyhow::Result<
     }
 }
 
-/// Frame deltas (ms) while a script scrolls the window down by `step` pixels a frame to the
-/// end of the page, from a `requestAnimationFrame` loop injected into the page.
-async fn scroll_frames(s: &Session, step: u32) -> anyhow::Result<Vec<f64>> {
+/// Frame deltas (ms) while a script scrolls the window down by `step` pixels a frame, for
+/// `frames` frames or to the end of the page, from a `requestAnimationFrame` loop injected
+/// into the page.
+async fn scroll_frames(s: &Session, step: u32, frames: u32) -> anyhow::Result<Vec<f64>> {
     s.execute(&format!(
         "window.scrollTo(0, 0);
          window.__benchFrames = []; window.__benchDone = false;
@@ -84,7 +86,8 @@ async fn scroll_frames(s: &Session, step: u32) -> anyhow::Result<Vec<f64>> {
            if (last !== null) window.__benchFrames.push(t - last);
            last = t;
            const end = document.scrollingElement.scrollHeight - window.innerHeight;
-           if (window.scrollY >= end - 1) {{ window.__benchDone = true; return; }}
+           if (window.scrollY >= end - 1 || window.__benchFrames.length >= {frames}) {{
+             window.__benchDone = true; return; }}
            window.scrollBy(0, {step});
            requestAnimationFrame(tick);
          }};
@@ -288,8 +291,9 @@ async fn wallet_figures() -> anyhow::Result<()> {
     for p in approvals.into_iter().take(15) {
         s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
             .await?;
+        s.wait_for(&testid("inbox-row"), WAIT).await?;
         let row = s
-            .wait_for(
+            .scroll_to(
                 &format!(
                     "[data-testid=\"inbox-row\"][data-approval-id=\"{}\"]",
                     p.approval_id
@@ -324,8 +328,10 @@ async fn wallet_figures() -> anyhow::Result<()> {
     s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
         .await?;
     s.wait_until(
-        "the first page of rows",
-        "return document.querySelectorAll('[data-testid=inbox-row]').length === 200",
+        "the rows in view",
+        "const c = document.querySelector('[data-testid=inbox-count]');
+         return !!c && c.textContent === '1000'
+           && document.querySelectorAll('[data-testid=inbox-row]').length > 0",
         WAIT,
     )
     .await?;
@@ -350,7 +356,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
     s.wait_for(&testid("history-row"), WAIT).await?;
     s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
         .await?;
-    s.wait_for(
+    s.wait_for(&testid("inbox-row"), WAIT).await?;
+    s.scroll_to(
         &format!(
             "[data-testid=\"inbox-row\"][data-approval-id=\"{}\"]",
             big.approval_id
@@ -437,23 +444,41 @@ async fn wallet_figures() -> anyhow::Result<()> {
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let frames_200 = scroll_frames(&s, 100).await?;
-    // 1,000 rows drawn ("Show more" four times), scrolled again.
-    for _ in 0..4 {
-        let rows = s
-            .execute("return document.querySelectorAll('[data-testid=inbox-row]').length")
-            .await?;
-        s.click(&s.wait_for(&testid("inbox-more"), WAIT).await?)
-            .await?;
-        s.wait_until(
-            "more rows",
-            &format!("return document.querySelectorAll('[data-testid=inbox-row]').length > {rows}"),
-            WAIT,
-        )
+    let rows_in_dom = s
+        .execute("return document.querySelectorAll('[data-testid=inbox-row]').length")
         .await?;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let frames_1000 = scroll_frames(&s, 100).await?;
+    let frames_slow = scroll_frames(&s, 100, 600).await?;
+    let frames_fast = scroll_frames(&s, 1000, 600).await?;
+    // To the very end of the list: the oldest row is drawn.
+    let t_end = Instant::now();
+    s.execute("window.scrollTo(0, document.scrollingElement.scrollHeight); return true")
+        .await?;
+    s.wait_until(
+        "the last row drawn",
+        &format!(
+            "return !!document.querySelector('li.vrow[data-index=\"{}\"] [data-testid=inbox-row]')",
+            MANY - 1
+        ),
+        WAIT,
+    )
+    .await?;
+    let to_last_row = t_end.elapsed();
+
+    // The history view with 10,000 pending (it lists finished requests only).
+    let history_ms = in_page_draw(
+        &s,
+        "!!document.querySelector('[data-testid=history-row]')",
+        "document.querySelector('[data-testid=nav-history]').click();",
+    )
+    .await?;
+    let history_count = s
+        .execute("return document.querySelector('[data-testid=history-count]').textContent")
+        .await?;
+    let frames_history = scroll_frames(&s, 100, 300).await?;
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss_after, pss_after, detail_after) = memory_kb(&app);
     s.quit().await?;
 
     // A fresh start with 10,000 pending: to the first row drawn, and to all of them synced.
@@ -492,9 +517,13 @@ async fn wallet_figures() -> anyhow::Result<()> {
          {} pending created with 32 concurrent SDK calls: {:.1} s ({:.0} requests/s)\n\
          RSS with {} pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          inbox of {} pending: fresh start (WebDriver session included) to the first row \
-         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the pairings view {:.0} ms\n\
-         inbox scroll frames, 200 rows drawn: {}\n\
-         inbox scroll frames, 1000 rows drawn: {}\n",
+         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the pairings view {:.0} ms \
+         ({} rows in the DOM); jump to the end to the last row drawn {:.0} ms\n\
+         inbox scroll frames, 100 px a frame (600 frames): {}\n\
+         inbox scroll frames, 1000 px a frame (600 frames): {}\n\
+         history view with {} pending: click to the first row drawn {:.0} ms ({} finished \
+         requests); scroll frames, 100 px a frame: {}\n\
+         RSS with {} pending after scrolling the inbox and the history: {:.1} MB, PSS {:.1} MB ({})\n",
         cold.as_secs_f64() * 1000.0,
         percentile(&mut to_notify.clone(), 0.5),
         percentile(&mut to_notify.clone(), 0.99),
@@ -526,8 +555,18 @@ async fn wallet_figures() -> anyhow::Result<()> {
         MANY,
         fresh_all.as_secs_f64() * 1000.0,
         redraw_ms,
-        frame_summary(&frames_200),
-        frame_summary(&frames_1000),
+        rows_in_dom,
+        to_last_row.as_secs_f64() * 1000.0,
+        frame_summary(&frames_slow),
+        frame_summary(&frames_fast),
+        MANY,
+        history_ms,
+        history_count.as_str().unwrap_or("?"),
+        frame_summary(&frames_history),
+        MANY,
+        rss_after as f64 / 1024.0,
+        pss_after as f64 / 1024.0,
+        detail_after,
     );
     eprintln!("\n{report}");
     std::fs::write(shots.join("bench.txt"), report)?;

@@ -147,6 +147,7 @@ async fn pair_live_inbox_approve_and_deny() {
     assert_eq!(early.code(), "body_not_seen");
     w.wallet
         .body_seen(&w.server, view.approval_id, &view.digest)
+        .await
         .unwrap();
     let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(20)).await });
     let after = w

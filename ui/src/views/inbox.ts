@@ -1,23 +1,30 @@
-// The inbox: pending requests across services, newest first, with time left.
+// The inbox: pending requests across services, newest first, with time left. Drawn virtually
+// (see virtuallist.ts): a flood of 10,000 requests costs what twenty do, and every one of
+// them stays reachable by scrolling.
 import { h, revealed } from "../dom";
-import type { InboxView, InboxRow } from "../types";
+import type { InboxPage, InboxRow } from "../types";
 import { countdown } from "./common";
+import { virtualList, type VirtualList } from "./virtuallist";
 
-/** Rows drawn at first; more on request (a thousand pending rows stay cheap). */
-export const PAGE = 200;
+/** The height of one inbox row, gap included (style.css: `.inbox .vrow`). */
+export const INBOX_ROW = 100;
+
+export interface InboxScreen {
+  element: HTMLElement;
+  /** The list, to refresh when the inbox changed (absent when empty). */
+  list: VirtualList | null;
+}
 
 export function inboxView(
-  inbox: InboxView,
+  first: InboxPage,
   paired: boolean,
   open: (row: InboxRow) => void,
-  limit: number,
-  showMore: () => void,
-): HTMLElement {
-  const root = h("section", { class: "inbox", "data-testid": "inbox" });
-  root.appendChild(
-    h("h1", {}, "Inbox ", h("span", { class: "count", "data-testid": "inbox-count" }, String(inbox.count))),
-  );
-  if (inbox.rows.length === 0) {
+  fetch: (offset: number, limit: number) => Promise<InboxPage>,
+  onCount: (count: number) => void,
+): InboxScreen {
+  const count = h("span", { class: "count", "data-testid": "inbox-count" }, String(first.count));
+  const root = h("section", { class: "inbox", "data-testid": "inbox" }, h("h1", {}, "Inbox ", count));
+  if (first.count === 0) {
     root.appendChild(
       h(
         "p",
@@ -27,59 +34,60 @@ export function inboxView(
           : "This Wallet is not paired yet. Open a countersign://pair link from your administrator, or paste it above.",
       ),
     );
-    return root;
+    return { element: root, list: null };
   }
-  const list = h("ul", { class: "rows" });
-  for (const row of inbox.rows.slice(0, limit)) list.appendChild(inboxRow(row, open));
-  root.appendChild(list);
-  const hidden = inbox.rows.length - limit;
-  if (hidden > 0) {
-    root.appendChild(
-      h("button", { class: "more", "data-testid": "inbox-more", onclick: showMore }, `Show ${Math.min(hidden, PAGE)} more of ${hidden}`),
-    );
-  }
-  return root;
+  const list = virtualList<InboxRow>({
+    rowHeight: INBOX_ROW,
+    initial: first,
+    fetch,
+    render: (row) => inboxRow(row, open),
+    key: (row) => `${row.server} ${row.approval_id} ${row.progress?.approvals ?? ""}`,
+    onCount: (n) => {
+      count.textContent = String(n);
+      onCount(n);
+    },
+    testid: "inbox-list",
+  });
+  root.appendChild(list.element);
+  return { element: root, list };
 }
 
 function inboxRow(row: InboxRow, open: (row: InboxRow) => void): HTMLElement {
   const warn = row.reason.warning || row.app.warning || row.url.warning;
   return h(
-    "li",
-    {},
+    "button",
+    {
+      class: `row${warn ? " has-warning" : ""}`,
+      "data-testid": "inbox-row",
+      "data-approval-id": row.approval_id,
+      title: row.reason.text,
+      onclick: () => open(row),
+    },
+    h("div", { class: "row-reason", "data-testid": "row-reason" }, revealed(row.reason)),
     h(
-      "button",
-      {
-        class: `row${warn ? " has-warning" : ""}`,
-        "data-testid": "inbox-row",
-        "data-approval-id": row.approval_id,
-        onclick: () => open(row),
-      },
-      h("div", { class: "row-reason", "data-testid": "row-reason" }, revealed(row.reason)),
-      h(
-        "div",
-        { class: "row-meta" },
-        revealed(row.app, "app"),
-        " · ",
-        revealed(row.grant, "grant"),
-        " · ",
-        revealed(row.method, "method"),
-        " ",
-        revealed(row.url, "url"),
-      ),
-      h(
-        "div",
-        { class: "row-side" },
-        countdown(row.seconds_left),
-        row.progress
-          ? h(
-              "span",
-              { class: "row-progress", "data-testid": "row-progress", title: "approvals counted of approvals needed" },
-              `${row.progress.approvals} of ${row.progress.needed} approval${row.progress.needed === 1 ? "" : "s"}`,
-            )
-          : null,
-        h("span", { class: "server" }, row.server),
-      ),
-      warn ? h("div", { class: "row-warning" }, "Contains hidden characters") : null,
+      "div",
+      { class: "row-meta" },
+      revealed(row.app, "app"),
+      " · ",
+      revealed(row.grant, "grant"),
+      " · ",
+      revealed(row.method, "method"),
+      " ",
+      revealed(row.url, "url"),
+    ),
+    h(
+      "div",
+      { class: "row-side" },
+      countdown(row.seconds_left),
+      row.progress
+        ? h(
+            "span",
+            { class: "row-progress", "data-testid": "row-progress", title: "approvals counted of approvals needed" },
+            `${row.progress.approvals} of ${row.progress.needed} approval${row.progress.needed === 1 ? "" : "s"}`,
+          )
+        : null,
+      warn ? h("span", { class: "row-warning" }, "Contains hidden characters") : null,
+      h("span", { class: "server" }, row.server),
     ),
   );
 }

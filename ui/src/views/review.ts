@@ -3,12 +3,14 @@
 // decisions, and approve / deny. Only here can a request be approved.
 import { append, h, revealed, text } from "../dom";
 import { formatSize, formatTime } from "../time";
-import type { BodyView, GateView, PolicyLineView, Revealed, ReviewView } from "../types";
+import type { BodyPage, BodyView, GateView, PolicyLineView, Revealed, ReviewView } from "../types";
 import { countdown, statusBadge, warningBanner } from "./common";
 import { pagedBody } from "./pagedbody";
 
 export interface ReviewActions {
   decide: (verdict: "approve" | "deny", comment: string | null) => void;
+  /** Asks the Wallet for one page of the body (it records every page it hands out). */
+  bodyPage: (index: number) => Promise<BodyPage>;
   /** Tells the Wallet the body was seen to the end (it signs no approval before). */
   bodySeen: () => Promise<void>;
   back: () => void;
@@ -87,8 +89,8 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
   };
   const refresh = () => form?.setGate(gateState());
   root.appendChild(h("h2", {}, "Body"));
-  const bodyBox = bodyBlock(v.body, "body", false);
-  const paged = pagedBody(v.body, (seenPages, of, atEnd) => {
+  const bodyBox = bodyBlock(v.body, "body", null);
+  const paged = pagedBody(v.body, v.body_page, actions.bodyPage, (seenPages, of, atEnd) => {
     pages = { seen: seenPages, of };
     if (atEnd && !seen && !reporting && v.body_gate.shown_whole && v.can_decide) {
       reporting = true;
@@ -244,8 +246,11 @@ function gateLine(g: GateView): HTMLElement {
   return li;
 }
 
+/** What the description of a body needs (a request body's head, or a provider's body). */
+type BodyMeta = Pick<BodyView, "kind" | "size" | "content_type" | "truncated" | "note" | "duplicates">;
+
 /** The body's description, note and duplicate warning; with `content`, the body itself. */
-export function bodyBlock(b: BodyView, testid: string, content = true): HTMLElement {
+export function bodyBlock(b: BodyMeta, testid: string, content: BodyView | null): HTMLElement {
   const kind = { empty: "no body", json: "JSON", form: "form", text: "text", binary: "binary (hex)" }[b.kind];
   const wrap = h("div", { class: "body", "data-testid": testid, "data-kind": b.kind });
   wrap.appendChild(
@@ -277,9 +282,9 @@ export function bodyBlock(b: BodyView, testid: string, content = true): HTMLElem
     );
   }
   if (!content) return wrap;
-  if (b.kind === "json") wrap.appendChild(jsonBlock(b));
-  else if (b.kind === "form") wrap.appendChild(formTable(b));
-  else if (b.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${b.kind}` }, revealed(b.display)));
+  if (content.kind === "json") wrap.appendChild(jsonBlock(content));
+  else if (content.kind === "form") wrap.appendChild(formTable(content));
+  else if (content.kind !== "empty") wrap.appendChild(h("pre", { class: `body-text ${content.kind}` }, revealed(content.display)));
   return wrap;
 }
 
@@ -332,7 +337,7 @@ function outcomeBlock(v: ReviewView): HTMLElement {
   box.appendChild(h("p", { "data-testid": "outcome-text" }, line));
   if (o.provider_status !== null) box.appendChild(h("p", {}, "Provider status: ", h("strong", { "data-testid": "provider-status" }, String(o.provider_status))));
   if (o.failure) box.appendChild(h("p", { class: "failure" }, revealed(o.failure)));
-  if (o.provider_body) box.appendChild(bodyBlock(o.provider_body, "provider-body"));
+  if (o.provider_body) box.appendChild(bodyBlock(o.provider_body, "provider-body", o.provider_body));
   return box;
 }
 

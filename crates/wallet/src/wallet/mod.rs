@@ -21,14 +21,16 @@ use crate::error::WalletError;
 use crate::inbox::Inbox;
 use crate::keystore::KeyStore;
 pub use crate::model::{
-    matches_query, Clock, HistoryRow, InboxView, Observer, PairingPreviewView, PairingView,
-    SystemClock, WalletUpdate,
+    matches_query, Clock, HistoryPage, HistoryRow, InboxPage, InboxView, Observer,
+    PairingPreviewView, PairingView, SystemClock, WalletUpdate,
 };
 use crate::notify::{Notifier, NotifyThrottle};
+use crate::pages::{KeptPages, PageLedger};
 use crate::registry::{PairingRegistry, Registered};
 use crate::source::{ApprovalSource, Connector};
 use crate::sync::{SyncConfig, SyncStatus};
 use countersign_core::ServerUrl;
+use inbox::HistorySnapshot;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -44,6 +46,10 @@ pub const HISTORY_MAX: usize = 5_000;
 
 /// At most this many past approvals are compared for "what is new".
 pub const NOVELTY_HISTORY: usize = 10_000;
+
+/// The pages of at most this many request bodies are kept (a megabyte of JSON is tens of
+/// megabytes of pages); older ones are made again when asked for.
+pub const BODY_PAGES_KEPT: usize = 4;
 
 /// Longest accepted comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -79,6 +85,12 @@ struct Inner {
     reviews: Mutex<HashMap<(ServerUrl, Uuid), Review>>,
     /// Bodies the view reported seen to the end: (server, approval, request digest).
     seen: Mutex<HashSet<(ServerUrl, Uuid, String)>>,
+    /// Request bodies cut into pages, for the last few reviews.
+    pages: Mutex<KeptPages<(ServerUrl, Uuid)>>,
+    /// Which pages of each body (server, approval, request digest) the view fetched.
+    ledgers: Mutex<HashMap<(ServerUrl, Uuid, String), PageLedger>>,
+    /// The last history search, which the view pages through.
+    history: Mutex<Option<HistorySnapshot>>,
     throttle: Mutex<NotifyThrottle>,
 }
 
@@ -123,6 +135,9 @@ impl Wallet {
                 services: Mutex::new(HashMap::new()),
                 reviews: Mutex::new(HashMap::new()),
                 seen: Mutex::new(HashSet::new()),
+                pages: Mutex::new(KeptPages::new(BODY_PAGES_KEPT)),
+                ledgers: Mutex::new(HashMap::new()),
+                history: Mutex::new(None),
                 throttle: Mutex::new(NotifyThrottle::new(
                     NOTIFY_BURST,
                     std::time::Duration::from_secs(10),

@@ -3,11 +3,13 @@
 
 use super::{Wallet, MAX_COMMENT_CHARS, NOVELTY_HISTORY};
 use crate::approver::{Pairing, Review};
-use crate::body::{not_shown_whole, request_body_view};
+use crate::body::{cut_short, request_body_view};
 use crate::error::WalletError;
 use crate::model::WalletUpdate;
-use crate::review::{review_view, BodyGate, ReviewView};
+use crate::pages::{BodyPage, BodyPages, PageLedger};
+use crate::review::{review_view, review_view_paged, BodyGate, ReviewView};
 use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
+use std::sync::Arc;
 use uuid::Uuid;
 
 impl Wallet {
@@ -24,13 +26,17 @@ impl Wallet {
             .await
             .map_err(|e| WalletError::from_client(e, server, Some(approval_id)))?;
         verify_locally(&review, source.pairing(), approval_id)?;
-        let mut view = review_view(
+        let pages = self.body_pages(server, &review).await;
+        let mut view = review_view_paged(
             server,
             review.detail(),
             review.digest(),
             &source.pairing().approver_id,
             self.inner.clock.now(),
+            &pages,
         );
+        // The first page is in the view.
+        self.serve_page(server, approval_id, review.digest(), &pages, 0);
         view.body_gate.seen |= self.is_seen(server, approval_id, review.digest());
         if view.status == ApprovalStatus::Pending {
             match source.what_is_new(&review, NOVELTY_HISTORY).await {
@@ -52,6 +58,87 @@ impl Wallet {
         Ok(view)
     }
 
+    /// The request body of `review` cut into pages: the ones kept for that approval when
+    /// they are of the same digest, otherwise made (off the async threads: a megabyte of JSON
+    /// takes a while) and kept, the least recently used beyond [`super::BODY_PAGES_KEPT`] dropped.
+    async fn body_pages(&self, server: &ServerUrl, review: &Review) -> Arc<BodyPages> {
+        let key = (server.clone(), review.detail().statement.approval_id);
+        if let Some(p) = self.kept_pages(&key, review.digest()) {
+            return p;
+        }
+        let owned = review.clone();
+        let made = tokio::task::spawn_blocking(move || BodyPages::new(request_body(&owned)))
+            .await
+            .map(Arc::new);
+        let pages = match made {
+            Ok(p) => p,
+            // The blocking pool is gone (shutting down): make them here.
+            Err(_) => Arc::new(BodyPages::new(request_body(review))),
+        };
+        let mut kept = self.inner.pages.lock().expect("pages lock");
+        kept.insert(key, review.digest().to_string(), pages.clone());
+        pages
+    }
+
+    fn kept_pages(&self, key: &(ServerUrl, Uuid), digest: &str) -> Option<Arc<BodyPages>> {
+        self.inner
+            .pages
+            .lock()
+            .expect("pages lock")
+            .get(key, digest)
+    }
+
+    /// Records page `index` of the body of `digest` as handed to the view.
+    fn serve_page(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+        digest: &str,
+        pages: &BodyPages,
+        index: u32,
+    ) {
+        self.inner
+            .ledgers
+            .lock()
+            .expect("ledgers lock")
+            .entry((server.clone(), approval_id, digest.to_string()))
+            .or_insert_with(|| PageLedger::new(pages.pages()))
+            .serve(index);
+    }
+
+    /// Page `index` (from 0) of the body of the request last shown by [`Wallet::review`],
+    /// whose digest the view showed as `shown_digest`. Each page handed out is recorded:
+    /// [`Wallet::body_seen`] accepts the end seen only once every page was.
+    pub async fn body_page(
+        &self,
+        server: &ServerUrl,
+        approval_id: Uuid,
+        shown_digest: &str,
+        index: u32,
+    ) -> Result<BodyPage, WalletError> {
+        let review = self.reviewed(server, approval_id)?;
+        if review.digest() != shown_digest {
+            return Err(WalletError::StaleReview);
+        }
+        let pages = self.body_pages(server, &review).await;
+        let page = pages.page(index).ok_or(WalletError::NoSuchPage {
+            index,
+            pages: pages.pages(),
+        })?;
+        self.serve_page(server, approval_id, review.digest(), &pages, index);
+        Ok(page)
+    }
+
+    fn reviewed(&self, server: &ServerUrl, approval_id: Uuid) -> Result<Review, WalletError> {
+        self.inner
+            .reviews
+            .lock()
+            .expect("reviews lock")
+            .get(&(server.clone(), approval_id))
+            .cloned()
+            .ok_or(WalletError::NotReviewed)
+    }
+
     pub(super) fn is_seen(&self, server: &ServerUrl, approval_id: Uuid, digest: &str) -> bool {
         self.inner.seen.lock().expect("seen lock").contains(&(
             server.clone(),
@@ -62,27 +149,42 @@ impl Wallet {
 
     /// The view reports that the person saw the body of the request last shown by
     /// [`Wallet::review`] to its end. `shown_digest` is the digest the view displayed; it must
-    /// be the one the Wallet verified. Only a body shown whole can be marked seen. Approving
+    /// be the one the Wallet verified. Only a body shown whole can be marked seen, and only
+    /// once the view fetched every one of its pages ([`Wallet::body_page`]). Approving
     /// ([`Wallet::decide`]) requires this mark for the digest signed.
-    pub fn body_seen(
+    pub async fn body_seen(
         &self,
         server: &ServerUrl,
         approval_id: Uuid,
         shown_digest: &str,
     ) -> Result<(), WalletError> {
-        let review = self
-            .inner
-            .reviews
-            .lock()
-            .expect("reviews lock")
-            .get(&(server.clone(), approval_id))
-            .cloned()
-            .ok_or(WalletError::NotReviewed)?;
+        let review = self.reviewed(server, approval_id)?;
         if review.digest() != shown_digest {
             return Err(WalletError::StaleReview);
         }
-        if let Some(why) = not_shown_whole(&request_body(&review)) {
+        let pages = self.body_pages(server, &review).await;
+        let head = pages.head();
+        if let Some(why) = cut_short(head.truncated, head.size) {
             return Err(WalletError::BodyNotShown(why));
+        }
+        let served = self
+            .inner
+            .ledgers
+            .lock()
+            .expect("ledgers lock")
+            .get(&(server.clone(), approval_id, review.digest().to_string()))
+            .map_or(0, |l| {
+                if l.complete() {
+                    pages.pages()
+                } else {
+                    l.served()
+                }
+            });
+        if served < pages.pages() {
+            return Err(WalletError::PagesNotFetched {
+                served,
+                pages: pages.pages(),
+            });
         }
         self.inner.seen.lock().expect("seen lock").insert((
             server.clone(),
@@ -106,14 +208,7 @@ impl Wallet {
         shown_digest: &str,
     ) -> Result<ReviewView, WalletError> {
         let source = self.source(server).await?;
-        let review = self
-            .inner
-            .reviews
-            .lock()
-            .expect("reviews lock")
-            .get(&(server.clone(), approval_id))
-            .cloned()
-            .ok_or(WalletError::NotReviewed)?;
+        let review = self.reviewed(server, approval_id)?;
         if review.digest() != shown_digest {
             return Err(WalletError::StaleReview);
         }
@@ -130,7 +225,7 @@ impl Wallet {
             });
         }
         if verdict == Verdict::Approve {
-            let gate = BodyGate::of(&request_body(&review));
+            let gate = BodyGate::of(self.body_pages(server, &review).await.head());
             if let Some(why) = gate.why_not {
                 return Err(WalletError::BodyNotShown(why));
             }

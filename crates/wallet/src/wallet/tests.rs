@@ -297,7 +297,10 @@ async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
     let id = Uuid::from_u128(11);
     source.details.lock().unwrap().insert(id, detail);
     let view = h.wallet.review(&server(), id).await.unwrap();
-    h.wallet.body_seen(&server(), id, &view.digest).unwrap();
+    h.wallet
+        .body_seen(&server(), id, &view.digest)
+        .await
+        .unwrap();
     let after = h
         .wallet
         .decide(&server(), id, Verdict::Approve, None, &view.digest)
@@ -676,6 +679,7 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     assert_eq!(
         h.wallet
             .body_seen(&server(), a, &digest_a)
+            .await
             .unwrap_err()
             .code(),
         "not_reviewed"
@@ -696,10 +700,11 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
 
     // Another request's "seen" does not count for this one, nor a digest not shown.
     h.wallet.review(&server(), b).await.unwrap();
-    h.wallet.body_seen(&server(), b, &digest_b).unwrap();
+    h.wallet.body_seen(&server(), b, &digest_b).await.unwrap();
     assert_eq!(
         h.wallet
             .body_seen(&server(), a, &digest_b)
+            .await
             .unwrap_err()
             .code(),
         "stale_review"
@@ -712,7 +717,7 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     assert_eq!(err.code(), "body_not_seen");
 
     // Seen to the end: a fresh review says so, and the approval is signed.
-    h.wallet.body_seen(&server(), a, &digest_a).unwrap();
+    h.wallet.body_seen(&server(), a, &digest_a).await.unwrap();
     assert!(h
         .wallet
         .review(&server(), a)
@@ -728,6 +733,76 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
 }
 
 #[tokio::test]
+async fn the_end_counts_as_seen_only_once_every_page_was_fetched() {
+    let (h, source) = paired().await;
+    let id = Uuid::from_u128(25);
+    let items: Vec<String> = (0..1000).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
+    let body = format!("[{}]", items.join(","));
+    let d = detail_of(25, "Refund in items", body.as_bytes());
+    let digest = d.request_digest.clone();
+    source.details.lock().unwrap().insert(id, d);
+    let view = h.wallet.review(&server(), id).await.unwrap();
+    let pages = view.body.pages;
+    assert_eq!((view.body.lines, pages), (3002, 7));
+    assert_eq!(
+        view.body_page.index, 0,
+        "the first page comes with the review"
+    );
+    // The view cannot claim the end before it fetched every page.
+    let err = h
+        .wallet
+        .body_seen(&server(), id, &digest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "pages_not_fetched");
+    assert!(err.to_string().contains("only 1 of its 7 pages"), "{err}");
+    for index in 1..pages - 1 {
+        let page = h
+            .wallet
+            .body_page(&server(), id, &digest, index)
+            .await
+            .unwrap();
+        assert_eq!((page.index, page.first_line), (index, index * 500));
+    }
+    let err = h
+        .wallet
+        .body_seen(&server(), id, &digest)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("only 6 of its 7 pages"), "{err}");
+    let err = h
+        .wallet
+        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "body_not_seen");
+    // Pages of another digest, or past the end, are not served.
+    let stale = h
+        .wallet
+        .body_page(&server(), id, "0000", 6)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), "stale_review");
+    let past = h
+        .wallet
+        .body_page(&server(), id, &digest, 7)
+        .await
+        .unwrap_err();
+    assert_eq!(past.code(), "no_such_page");
+    let last = h.wallet.body_page(&server(), id, &digest, 6).await.unwrap();
+    let crate::pages::PageLines::Json(lines) = last.lines else {
+        panic!("json lines")
+    };
+    assert_eq!(lines.last().unwrap().token.text, "]");
+    h.wallet.body_seen(&server(), id, &digest).await.unwrap();
+    h.wallet
+        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .await
+        .unwrap();
+    assert_eq!(source.decided.lock().unwrap()[0].1, digest);
+}
+
+#[tokio::test]
 async fn a_new_body_under_the_same_id_must_be_seen_again_and_deny_needs_nothing() {
     let (h, source) = paired().await;
     let id = Uuid::from_u128(23);
@@ -735,7 +810,7 @@ async fn a_new_body_under_the_same_id_must_be_seen_again_and_deny_needs_nothing(
     let digest1 = first.request_digest.clone();
     source.details.lock().unwrap().insert(id, first);
     h.wallet.review(&server(), id).await.unwrap();
-    h.wallet.body_seen(&server(), id, &digest1).unwrap();
+    h.wallet.body_seen(&server(), id, &digest1).await.unwrap();
     // The service now shows another body under the same id: the old mark does not count.
     let second = detail_of(23, "Refund", br#"{"amount":1000000}"#);
     let digest2 = second.request_digest.clone();
@@ -776,6 +851,7 @@ async fn a_body_too_large_for_the_view_cannot_be_approved() {
     assert_eq!(
         h.wallet
             .body_seen(&server(), id, &digest)
+            .await
             .unwrap_err()
             .code(),
         "body_not_shown"
@@ -932,6 +1008,61 @@ async fn a_service_without_the_cursor_gives_its_first_page_once() {
         2,
         "the repeated page ends the paging"
     );
+}
+
+#[tokio::test]
+async fn pending_requests_do_not_crowd_finished_ones_out_of_the_history() {
+    let (h, source) = paired().await;
+    // 300 denied, then 6,000 pending (newer): more than the history searches of one service.
+    let mut rows = open_rows(300, ApprovalStatus::Denied);
+    let mut flood = open_rows(6300, ApprovalStatus::Pending);
+    flood.drain(..300);
+    rows.extend(flood);
+    *source.rows.lock().unwrap() = rows;
+    let first = h.wallet.history_search("", 100).await.unwrap();
+    assert_eq!((first.count, first.rows.len(), first.offset), (300, 100, 0));
+    let last = h.wallet.history_page(first.search, 250, 100).unwrap();
+    assert_eq!(last.rows.len(), 50);
+    assert_eq!(
+        last.rows.last().unwrap().row.approval_id,
+        Uuid::from_u128(1),
+        "the oldest is reachable"
+    );
+    // A newer search replaces it.
+    let again = h.wallet.history_search("denied", 10).await.unwrap();
+    assert_ne!(again.search, first.search);
+    assert_eq!(
+        h.wallet
+            .history_page(first.search, 0, 10)
+            .unwrap_err()
+            .code(),
+        "history_gone"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_is_handed_out_a_page_at_a_time_newest_first() {
+    let (h, source) = paired().await;
+    *source.rows.lock().unwrap() = open_rows(1200, ApprovalStatus::Pending);
+    let _tx = refresh_from(&h, &source);
+    eventually("1200 requests in the inbox", || {
+        h.wallet.inbox().count == 1200
+    })
+    .await;
+    let all = h.wallet.inbox().rows;
+    let page = h.wallet.inbox_page(1150, 100);
+    assert_eq!((page.count, page.offset, page.rows.len()), (1200, 1150, 50));
+    assert_eq!(
+        page.rows,
+        all[1150..].to_vec(),
+        "the same order as the whole list"
+    );
+    assert_eq!(
+        h.wallet.inbox_page(0, 10_000).rows.len(),
+        500,
+        "pages are capped"
+    );
+    assert!(h.wallet.inbox_page(5000, 10).rows.is_empty());
 }
 
 #[tokio::test]
