@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, clippy (warnings are errors), all
-<<<<<<< HEAD
 # tests of the workspace (the store's and the integration suite's on SQLite and again on a
-# throwaway PostgreSQL cluster), the Wallet's view checks, its real keychain/notification checks and
-# its end-to-end tests in the real window under Xvfb. Installs what is missing first.
-=======
-# tests of the workspace, the Python SDK's checks and tests against the real service, the
-# Wallet's view checks, its real keychain/notification checks and its end-to-end tests in the
-# real window under Xvfb. Installs what is missing first.
->>>>>>> python-sdk
+# throwaway PostgreSQL cluster, with three replicas on one database), the Python SDK's checks
+# and tests against the real service, the Wallet's view checks, its real keychain/notification
+# checks and its end-to-end tests in the real window under Xvfb. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
