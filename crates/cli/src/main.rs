@@ -10,6 +10,7 @@ use countersign_cli::sample_provider::{self, Behaviour};
 use countersign_cli::{demo, devices, display, headless, policy_tools, serve};
 use countersign_core::Timestamp;
 use countersign_service::config::parse_duration;
+use countersign_service::store::Store;
 use countersign_service::{Admin, Config, DeviceRevocation};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,24 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Apply the database migrations of the config's database and exit (for deploy
+    /// pipelines; `serve` applies them too). Safe while other replicas start.
+    Migrate {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Copy the config's SQLite database (approvals, decisions, devices, pairing codes,
+    /// revocations, rate-limit counts, the audit chain) into a new, empty database — for
+    /// moving an install to PostgreSQL. Stop the service first; the copy is verified.
+    Export {
+        /// The TOML configuration file (its database is the source; it is only read).
+        #[arg(long)]
+        config: PathBuf,
+        /// The target database URL, e.g. postgres://countersign@db.internal/countersign.
+        #[arg(long)]
+        to: String,
     },
     /// Run the whole flow on loopback with a temporary database.
     Demo,
@@ -332,6 +351,48 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config).await?,
         Command::Demo => demo::run().await?,
+        Command::Migrate { config } => {
+            let config = Config::load(&config)?;
+            let store = Store::open(&config.server.database).await?;
+            let (version, applied) = store.schema_version().await?;
+            store.close().await;
+            println!(
+                "{}: schema at migration {version} ({applied} applied)",
+                config.server.database
+            );
+        }
+        Command::Export { config, to } => {
+            let config = Config::load(&config)?;
+            let target_url = Config::parse_database_url(&to, Path::new("."))
+                .map_err(|why| anyhow::anyhow!("--to: {why}"))?;
+            if target_url == config.server.database {
+                anyhow::bail!("--to names the config's own database");
+            }
+            let source = Store::open(&config.server.database).await?;
+            let target = Store::open(&target_url)
+                .await
+                .with_context(|| format!("opening {target_url}"))?;
+            let report = source.export_to(&target).await;
+            source.close().await;
+            let report = match report {
+                Ok(report) => report,
+                Err(e) => {
+                    target.close().await;
+                    return Err(e.into());
+                }
+            };
+            for (table, rows) in &report.tables {
+                println!("{table:<20} {rows:>10} rows");
+            }
+            let verified = target.verify_audit().await?;
+            target.close().await;
+            match verified {
+                Ok(n) => {
+                    println!("copied into {target_url}; its audit chain verifies ({n} entries)")
+                }
+                Err(brk) => anyhow::bail!("the copy's audit chain does not verify: {brk}"),
+            }
+        }
         Command::SampleProvider {
             secret_env,
             fail,

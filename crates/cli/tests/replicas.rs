@@ -476,3 +476,166 @@ async fn audit_verify_holds_on_postgres_and_finds_a_changed_byte() {
     assert!(text.contains('2'), "names the entry: {text}");
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_prepares_a_database_and_export_moves_an_sqlite_install_to_postgres() {
+    let Ok(server) = std::env::var(scratch::TEST_SERVER_ENV) else {
+        eprintln!("skipped: set {}", scratch::TEST_SERVER_ENV);
+        return;
+    };
+    if server.is_empty() {
+        return;
+    }
+    // An SQLite install with history: one approval approved and executed, one pending.
+    let dir = tempfile::tempdir().unwrap();
+    let secret = format!("sk_exp_{}", random_token());
+    let api_key = format!("cs_exp_{}", random_token());
+    let provider = SampleProvider::start(&secret).await.unwrap();
+    let listen = free_port();
+    let config = dir.path().join("countersign.toml");
+    let sqlite = dir.path().join("countersign.db");
+    std::fs::write(
+        &config,
+        config_with(
+            &listen.to_string(),
+            &provider.base_url(),
+            &api_key,
+            &sqlite,
+            "",
+            &POLICY.replace("{window}", "1h"),
+        ),
+    )
+    .unwrap();
+    let command = |args: &[&str], database: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .args(["--config", config.to_str().unwrap()])
+            .env(SECRET_ENV, &secret)
+            .env("COUNTERSIGN_LOG", "warn")
+            .env_remove("COUNTERSIGN_DATABASE_URL")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(url) = database {
+            cmd.env("COUNTERSIGN_DATABASE_URL", url);
+        }
+        cmd
+    };
+    let serve = |database: Option<&str>| {
+        command(&["serve"], database)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let url = format!("http://{listen}");
+    let healthy = |url: String| async move {
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the service did not start");
+    };
+    let mut child = serve(None);
+    healthy(url.clone()).await;
+    let sdk = Client::new(&url, api_key.clone()).unwrap();
+    let refund = |reason: &'static str| {
+        let sdk = sdk.clone();
+        async move {
+            let request = ProxyRequest::post("payments", "/v1/refunds", reason)
+                .json(&serde_json::json!({"order": "P-9", "amount": 900, "currency": "EUR"}))
+                .unwrap();
+            match sdk.proxy_request(request).await.unwrap() {
+                ProxyOutcome::Pending(p) => p.approval_id,
+                other => panic!("expected pending, got {other:?}"),
+            }
+        }
+    };
+    let out = command(&["approver", "invite", "alice"], None)
+        .output()
+        .await
+        .unwrap();
+    let link = String::from_utf8(out.stdout).unwrap();
+    let DeepLink::Pair {
+        server: pair_url,
+        code,
+    } = DeepLink::parse(link.trim()).unwrap()
+    else {
+        panic!("not a pairing link");
+    };
+    let key = generate_signing_key();
+    let http = reqwest::Client::new();
+    let pairing = ApproverClient::pair(&http, &pair_url, &code, "export test", &key)
+        .await
+        .unwrap();
+    let alice = ApproverClient::new(http, pairing, key);
+    let done = refund("Refund P-9 (approved before the move)").await;
+    let review = alice.review(done).await.unwrap();
+    alice.decide(&review, Verdict::Approve, None).await.unwrap();
+    sdk.wait(done, WAIT).await.unwrap();
+    let pending = refund("Refund P-9 again (pending across the move)").await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    child.wait().await.unwrap();
+
+    // migrate: three at once on a new database, each succeeds.
+    let target = scratch::create_database(&server).await.unwrap();
+    let runs = (0..3).map(|_| command(&["migrate"], Some(&target)).output());
+    for out in futures::future::join_all(runs).await {
+        let out = out.unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("schema at migration"));
+    }
+
+    // export into it (the config still names the SQLite file).
+    let out = command(&["export", "--to", &target], None)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("its audit chain verifies"), "{text}");
+    // A second export into the now non-empty database is refused.
+    let out = command(&["export", "--to", &target], None)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not empty"),
+        "{out:?}"
+    );
+
+    // The service on PostgreSQL: the history is there, the device still signs in, and the
+    // pending approval is decided and runs there.
+    let mut child = serve(Some(&target));
+    healthy(url.clone()).await;
+    assert_eq!(
+        sdk.approval(done).await.unwrap().status,
+        ApprovalStatus::Succeeded
+    );
+    let review = alice.review(pending).await.unwrap();
+    alice.decide(&review, Verdict::Approve, None).await.unwrap();
+    let result = sdk.wait(pending, WAIT).await.unwrap();
+    assert_eq!(result.status(), 200);
+    assert_eq!(provider.calls().len(), 2, "each refund ran once");
+    let verify = command(&["audit", "verify"], Some(&target))
+        .output()
+        .await
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    child.wait().await.unwrap();
+    provider.stop();
+}

@@ -258,6 +258,12 @@ impl Config {
         validate::validate(raw, text, origin)
     }
 
+    /// Parses a database URL as `[server] database` does (a relative SQLite path against
+    /// `origin`'s directory); the error says why not.
+    pub fn parse_database_url(text: &str, origin: &Path) -> Result<DatabaseUrl, String> {
+        validate::parse_database(text, origin)
+    }
+
     /// The approver with this id.
     pub fn approver(&self, id: &str) -> Option<&ApproverConfig> {
         self.approvers.iter().find(|a| a.id == id)

@@ -14,6 +14,7 @@
 mod approvals;
 mod audit;
 mod comparable;
+mod export;
 mod history;
 mod pairing;
 mod revocation;
@@ -29,6 +30,7 @@ pub use approvals::{
 };
 pub use audit::AuditDraft;
 pub use comparable::PastApproval;
+pub use export::{ExportError, ExportReport};
 pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
@@ -227,6 +229,15 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    /// The newest migration applied, and how many are applied.
+    pub async fn schema_version(&self) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(MAX(version), 0), COUNT(*) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&self.reader)
+        .await?)
     }
 
     /// Which database this is.

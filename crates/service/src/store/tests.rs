@@ -589,3 +589,72 @@ async fn revoking_an_approver_revokes_every_live_device_and_cancels_unused_codes
     assert!(again.devices.is_empty() && again.codes_cancelled == 0);
     assert_eq!(store.audit_head().await.unwrap(), head);
 }
+
+#[tokio::test]
+async fn an_export_copies_everything_and_the_copy_still_verifies_and_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open_sqlite(&dir.path().join("source.db"))
+        .await
+        .unwrap();
+    let service_id = source.service_id().await.unwrap();
+    add_device(&source, "alice").await;
+    add_device(&source, "bob").await;
+    let decided = create(&source, 2).await;
+    decide(&source, &decided, "alice", Verdict::Approve, 1, 1).await;
+    decide(&source, &decided, "bob", Verdict::Approve, 2, 2).await;
+    let pending = create(&source, 2).await;
+    decide(&source, &pending, "bob", Verdict::Approve, 3, 3).await;
+    let before = source
+        .approval(decided.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Into a fresh database of the backend under test (PostgreSQL when configured).
+    let (target, _guard) = temp_store().await;
+    let report = source.export_to(&target).await.unwrap();
+    let rows = |table: &str| report.tables.iter().find(|(t, _)| *t == table).unwrap().1;
+    assert_eq!(rows("approvals"), 2);
+    assert_eq!(rows("decisions"), 3);
+    assert_eq!(rows("devices"), 2);
+    assert_eq!(rows("audit"), 5);
+
+    assert_eq!(target.verify_audit().await.unwrap(), Ok(5));
+    assert_eq!(target.service_id().await.unwrap(), service_id);
+    let after = target
+        .approval(decided.statement.approval_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status, ApprovalStatus::Approved);
+    assert_eq!(after.statement, before.statement);
+    assert_eq!(after.decisions.len(), 2);
+    assert_eq!(
+        after.decisions[0].approver_id, "alice",
+        "decision order kept"
+    );
+    // The copy goes on: alice completes the pending approval there, the chain grows, and the
+    // per-app pending count was rebuilt (the one pending approval counts).
+    let pending_count: i64 =
+        sqlx::query_scalar("SELECT pending FROM app_pending WHERE app_id = 'app'")
+            .fetch_one(&target.reader)
+            .await
+            .unwrap();
+    assert_eq!(pending_count, 1);
+    let done = decide(&target, &pending, "alice", Verdict::Approve, 4, 4).await;
+    assert!(matches!(
+        done,
+        DecideOutcome::Recorded {
+            status: ApprovalStatus::Approved,
+            ..
+        }
+    ));
+    assert_eq!(target.verify_audit().await.unwrap(), Ok(6));
+
+    // A second export into the same target is refused and changes nothing.
+    let again = source.export_to(&target).await.unwrap_err();
+    assert!(matches!(again, ExportError::TargetNotEmpty(_)), "{again}");
+    assert_eq!(target.verify_audit().await.unwrap(), Ok(6));
+    source.close().await;
+    target.close().await;
+}
