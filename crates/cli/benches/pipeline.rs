@@ -34,6 +34,13 @@
 //! COUNTERSIGN_BENCH_SCALE=0.1 cargo bench -p countersign-cli --bench pipeline   # quick run
 //! ```
 //!
+//! The store is a temporary SQLite file, or with `COUNTERSIGN_BENCH_DATABASE=postgres` a new
+//! database on the PostgreSQL server `COUNTERSIGN_TEST_POSTGRES` names (`scripts/postgres.sh
+//! start`); `COUNTERSIGN_BENCH_REPLICAS=N` (default 1) starts N service replicas on it (in this
+//! process, each with its own port, event feed and executor): part 2's agent waits on the last
+//! replica while the approver decides on the first, and part 3's agents take turns over the
+//! replicas. `scripts/bench-replicas.sh` runs SQLite and PostgreSQL with 1, 2 and 3 replicas.
+//!
 //! `COUNTERSIGN_BENCH_SCALE` (default 1) multiplies every count and the duration of part 3
 //! (at least 1 s). `COUNTERSIGN_BENCH_AGENTS` (default 8) sets the agents of part 3, and
 //! `COUNTERSIGN_BENCH_PARTS` (default `1,2,3`) which parts run (e.g. `3` alone, for
@@ -76,6 +83,9 @@ struct Plan {
     throughput_agents: usize,
     throughput_time: Duration,
     parts: Vec<u32>,
+    /// `None`: a temporary SQLite file; else a PostgreSQL server URL to make a database on.
+    postgres_server: Option<String>,
+    replicas: usize,
 }
 
 impl Plan {
@@ -105,6 +115,29 @@ impl Plan {
                 .with_context(|| format!("COUNTERSIGN_BENCH_PARTS={text:?}: use e.g. 1,3"))?,
             Err(_) => vec![1, 2, 3],
         };
+        let postgres_server = match std::env::var("COUNTERSIGN_BENCH_DATABASE").as_deref() {
+            Err(_) | Ok("sqlite") => None,
+            Ok("postgres") => Some(
+                std::env::var(countersign_service::store::scratch::TEST_SERVER_ENV).context(
+                    "COUNTERSIGN_BENCH_DATABASE=postgres needs COUNTERSIGN_TEST_POSTGRES (scripts/postgres.sh start)",
+                )?,
+            ),
+            Ok(other) => bail!("COUNTERSIGN_BENCH_DATABASE={other:?}: use sqlite or postgres"),
+        };
+        let replicas: usize = match std::env::var("COUNTERSIGN_BENCH_REPLICAS") {
+            Ok(text) => text
+                .parse()
+                .with_context(|| format!("COUNTERSIGN_BENCH_REPLICAS={text:?} is not a count"))?,
+            Err(_) => 1,
+        };
+        ensure!(
+            (1..=8).contains(&replicas),
+            "COUNTERSIGN_BENCH_REPLICAS must be 1 to 8"
+        );
+        ensure!(
+            replicas == 1 || postgres_server.is_some(),
+            "several replicas need COUNTERSIGN_BENCH_DATABASE=postgres"
+        );
         let n = |base: f64, min: usize| ((base * scale).round() as usize).max(min);
         Ok(Self {
             scale,
@@ -118,6 +151,8 @@ impl Plan {
             throughput_agents: agents,
             throughput_time: Duration::from_secs_f64((10.0 * scale).max(1.0)),
             parts,
+            postgres_server,
+            replicas,
         })
     }
 }
@@ -130,8 +165,22 @@ struct Harness {
 }
 
 impl Harness {
-    async fn start() -> anyhow::Result<Self> {
-        let stack = DemoStack::start_for_benchmark(countersign_cli::demo::DEMO_POLICY).await?;
+    async fn start(plan: &Plan) -> anyhow::Result<Self> {
+        let database = match &plan.postgres_server {
+            Some(server) => {
+                Some(countersign_service::store::scratch::create_database(server).await?)
+            }
+            None => None,
+        };
+        let mut stack = DemoStack::start_on(
+            database.as_deref(),
+            "max_pending_per_app = 10000000",
+            countersign_cli::demo::DEMO_POLICY,
+        )
+        .await?;
+        for _ in 1..plan.replicas {
+            stack.add_replica().await?;
+        }
         let approver = stack.pair("alice", "bench approver").await?;
         let admin = stack.admin().await?;
         Ok(Self {
@@ -143,6 +192,12 @@ impl Harness {
 
     fn agent(&self) -> anyhow::Result<Client> {
         self.stack.agent()
+    }
+
+    /// An agent on replica `i` (taken modulo the replicas).
+    fn agent_on(&self, i: usize) -> anyhow::Result<Client> {
+        let urls = self.stack.urls();
+        self.stack.agent_at(&urls[i % urls.len()])
     }
 
     /// Stops everything; returns the number of audit entries (the chain verified).
@@ -275,8 +330,13 @@ async fn run() -> anyhow::Result<()> {
         "  machine: {cores} cores available; tokio multi-thread runtime ({cores} workers); scale {}",
         plan.scale
     );
+    let store = match &plan.postgres_server {
+        Some(_) => "PostgreSQL (a new database on the local test server)",
+        None => "SQLite WAL on a temp file",
+    };
     println!(
-        "  provider, service (SQLite WAL on a temp file), approver and agents all run in this one process, over loopback HTTP"
+        "  provider, {} service replica(s) ({store}), approver and agents all run in this one process, over loopback HTTP",
+        plan.replicas
     );
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
@@ -286,7 +346,7 @@ async fn run() -> anyhow::Result<()> {
         );
     }
 
-    let h = Harness::start().await?;
+    let h = Harness::start(&plan).await?;
     if plan.parts.contains(&1) {
         overhead(&h, &plan).await?;
         parts(&h, &plan).await?;
@@ -381,7 +441,7 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         ms(p.pct(99.0).saturating_sub(d.pct(99.0)))
     );
     println!(
-        "  SQLite rows written per proxied call: 1 approval + {:.2} audit (hash-chained)",
+        "  rows written per proxied call: 1 approval + {:.2} audit (hash-chained)",
         audit_rows as f64 / calls as f64
     );
 
@@ -481,7 +541,8 @@ async fn parts(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
 
 /// Part 2: from just before `decide` to the agent's `wait` returning.
 async fn decisions(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
-    let agent = h.agent()?;
+    // The approver decides on the first replica; the agent waits on the last.
+    let agent = h.agent_on(plan.replicas - 1)?;
     let mut e2e = Vec::with_capacity(plan.decisions_n);
     let mut rtt = Vec::with_capacity(plan.decisions_n);
     let t = Instant::now();
@@ -531,7 +592,12 @@ async fn decisions(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         wall.as_secs_f64()
     );
     header();
-    row("decide() sent -> wait() returned", e2e.0.len(), &e2e);
+    let name = if plan.replicas > 1 {
+        "decide() on A sent -> wait() on B"
+    } else {
+        "decide() sent -> wait() returned"
+    };
+    row(name, e2e.0.len(), &e2e);
     row("decide() round trip alone", rtt.0.len(), &rtt);
     println!(
         "  goal p99 < 30 ms: {}",
@@ -547,8 +613,8 @@ async fn throughput(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     // Warm up each agent's connection before the clock starts.
     let mut agents = Vec::new();
-    for _ in 0..plan.throughput_agents {
-        let agent = h.agent()?;
+    for a in 0..plan.throughput_agents {
+        let agent = h.agent_on(a)?;
         match agent.proxy_request(refund_request(0)?).await? {
             ProxyOutcome::Pending(_) => {}
             ProxyOutcome::Completed(_) => bail!("the refund ran without approval"),

@@ -1,5 +1,6 @@
-//! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file,
-//! configured by [`crate::demo::demo_config`] (or another policy). The demo and the pipeline benchmark run on it.
+//! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file
+//! or a given database, configured by [`crate::demo::demo_config`] (or another policy), with
+//! as many replicas as asked for. The demo and the pipeline benchmark run on it.
 
 use crate::demo::{config_with, DEMO_POLICY, SECRET_ENV};
 use crate::sample_provider::SampleProvider;
@@ -29,6 +30,12 @@ pub struct DemoStack {
     pub state: AppState,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<(), ServiceError>>,
+    /// Further replicas on the same database: `(base URL, stop, task)`.
+    replicas: Vec<(
+        String,
+        oneshot::Sender<()>,
+        JoinHandle<Result<(), ServiceError>>,
+    )>,
     _dir: tempfile::TempDir,
 }
 
@@ -46,6 +53,15 @@ impl DemoStack {
 
     /// Like [`DemoStack::start`], with `server_lines` added to `[server]` and `policy`.
     pub async fn start_with(server_lines: &str, policy: &str) -> anyhow::Result<Self> {
+        Self::start_on(None, server_lines, policy).await
+    }
+
+    /// Like [`DemoStack::start_with`], on `database` (a URL) instead of a temporary SQLite file.
+    pub async fn start_on(
+        database: Option<&str>,
+        server_lines: &str,
+        policy: &str,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let provider_secret = format!("sk_demo_{}", random_token());
         let api_key = format!("cs_demo_{}", random_token());
@@ -53,14 +69,22 @@ impl DemoStack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let listen = listener.local_addr()?.to_string();
         let config_path = dir.path().join("countersign.toml");
-        let text = config_with(
+        let sqlite = dir.path().join("countersign.db");
+        let mut text = config_with(
             &listen,
             &provider.base_url(),
             &api_key,
-            &dir.path().join("countersign.db"),
+            &sqlite,
             server_lines,
             policy,
         );
+        if let Some(url) = database {
+            text = text.replacen(
+                &format!("database = \"sqlite://{}\"", sqlite.display()),
+                &format!("database = \"{url}\""),
+                1,
+            );
+        }
         std::fs::write(&config_path, &text)?;
         let config = Config::parse(&text, &config_path)?;
         let secrets = Secrets::resolve(&config, &|name| {
@@ -81,8 +105,39 @@ impl DemoStack {
             state,
             stop,
             server,
+            replicas: Vec::new(),
             _dir: dir,
         })
+    }
+
+    /// Starts one more replica of the service on the same configuration and database, on its
+    /// own loopback port; returns its base URL.
+    pub async fn add_replica(&mut self) -> anyhow::Result<String> {
+        let secret = self.provider_secret.clone();
+        let secrets = Secrets::resolve(&self.config, &|name| {
+            (name == SECRET_ENV).then(|| secret.clone())
+        })?;
+        let service = Service::start(self.config.clone(), secrets).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(service.serve(listener, async {
+            let _ = stop_rx.await;
+        }));
+        self.replicas.push((url.clone(), stop, server));
+        Ok(url)
+    }
+
+    /// The base URLs of every replica, the first one's first.
+    pub fn urls(&self) -> Vec<String> {
+        std::iter::once(self.url.clone())
+            .chain(self.replicas.iter().map(|(url, _, _)| url.clone()))
+            .collect()
+    }
+
+    /// An SDK client for the demo agent on the replica at `url`.
+    pub fn agent_at(&self, url: &str) -> anyhow::Result<Client> {
+        Ok(Client::new(url, self.api_key.clone())?)
     }
 
     /// An SDK client for the demo agent.
@@ -111,8 +166,12 @@ impl DemoStack {
         Ok(ApproverClient::with_clients(&http, pairing, key))
     }
 
-    /// Stops the service gracefully, then the provider.
+    /// Stops every replica gracefully, then the provider.
     pub async fn stop(self) -> anyhow::Result<()> {
+        for (_, stop, server) in self.replicas {
+            let _ = stop.send(());
+            server.await??;
+        }
         let _ = self.stop.send(());
         self.server.await??;
         self.provider.stop();

@@ -48,6 +48,9 @@ pub const CONFIG_ACTOR: &str = "config";
 /// Their reason.
 pub const APPROVER_REMOVED: &str = "approver removed from the configuration";
 
+/// How often the SQLite WAL is checkpointed in the background.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// A started service: store open, devices of removed approvers revoked, crashed executions
 /// settled, expiry running.
 pub struct Service {
@@ -98,6 +101,13 @@ impl Service {
         });
         let listening = state.store.clone();
         tokio::spawn(async move { listening.listen_for_appends(listening_stop).await });
+        let checkpointing = state.store.clone();
+        let checkpoint_stop = state.shutdown.clone();
+        tokio::spawn(async move {
+            checkpointing
+                .checkpoint_wal(WAL_CHECKPOINT_EVERY, checkpoint_stop)
+                .await
+        });
         tokio::spawn(feed::run(state.clone(), feed_from));
         executor::recover(&state).await?;
         tokio::spawn(executor::supervise(state.clone()));

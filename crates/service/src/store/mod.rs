@@ -113,6 +113,9 @@ pub struct Store {
     appended: Arc<Notify>,
     /// The PostgreSQL URL, for the connection that listens for other replicas' appends.
     postgres_url: Option<String>,
+    /// SQLite: the connection that checkpoints the WAL in the background (see
+    /// [`Store::checkpoint_wal`]), so no request waits for a checkpoint.
+    checkpointer: Option<AnyPool>,
 }
 
 impl Store {
@@ -142,12 +145,19 @@ impl Store {
             .after_connect(sqlite_reader_settings)
             .connect(&sqlite_url(path, "ro"))
             .await?;
+        let checkpointer = AnyPoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(1)
+            .after_connect(sqlite_reader_settings)
+            .connect(&sqlite_url(path, "rw"))
+            .await?;
         Ok(Self {
             writer,
             reader,
             backend: Backend::Sqlite,
             appended: Arc::new(Notify::new()),
             postgres_url: None,
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -172,6 +182,7 @@ impl Store {
             backend: Backend::Postgres,
             appended: Arc::new(Notify::new()),
             postgres_url: Some(url.to_string()),
+            checkpointer: None,
         })
     }
 
@@ -245,10 +256,35 @@ impl Store {
         self.backend
     }
 
-    /// Closes both pools (on SQLite, checkpoints the WAL when this is the last connection).
+    /// Closes the pools (on SQLite, checkpoints the WAL when this is the last connection).
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
+        }
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    /// SQLite: checkpoints the WAL every `every` on a connection of its own until `stop`
+    /// is cancelled. The writing connection never checkpoints (`wal_autocheckpoint = 0`), so
+    /// a checkpoint never lands on a request; a passive checkpoint waits for no one.
+    /// PostgreSQL: returns at once.
+    pub async fn checkpoint_wal(&self, every: Duration, stop: tokio_util::sync::CancellationToken) {
+        let Some(checkpointer) = &self.checkpointer else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_all(checkpointer)
+                .await
+            {
+                tracing::warn!(error = %e, "checkpointing the WAL failed");
+            }
+        }
     }
 
     /// A write transaction that holds the database's write lock from its first statement.
@@ -321,7 +357,8 @@ impl Store {
 }
 
 /// Settings of the SQLite connection that writes: WAL (readers never block the writer),
-/// foreign keys, and a wait for the lock another process holds.
+/// foreign keys, a wait for the lock another process holds, and no checkpoints (the
+/// background task does them: [`Store::checkpoint_wal`]).
 fn sqlite_writer_settings(
     conn: &mut AnyConnection,
     _: PoolConnectionMetadata,
@@ -329,7 +366,8 @@ fn sqlite_writer_settings(
     Box::pin(async move {
         conn.execute(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .await
         .map(drop)

@@ -658,3 +658,43 @@ async fn an_export_copies_everything_and_the_copy_still_verifies_and_decides() {
     source.close().await;
     target.close().await;
 }
+
+#[tokio::test]
+async fn on_sqlite_the_writer_never_checkpoints_and_the_background_task_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("c.db")).await.unwrap();
+    let auto: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&store.writer)
+        .await
+        .unwrap();
+    assert_eq!(auto, 0, "no checkpoint on the request path");
+    for _ in 0..300 {
+        create(&store, 1).await;
+    }
+    let db_size = || std::fs::metadata(dir.path().join("c.db")).unwrap().len();
+    let wal = std::fs::metadata(dir.path().join("c.db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal > 0, "the writes are in the WAL");
+    let before = db_size();
+    // The background task checkpoints: the database file takes the WAL's pages.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            store
+                .checkpoint_wal(std::time::Duration::from_millis(20), stop)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.cancel();
+    task.await.unwrap();
+    assert!(
+        db_size() > before + 100 * 1024,
+        "the task copied the WAL into the database ({before} -> {} bytes)",
+        db_size()
+    );
+    store.close().await;
+}
