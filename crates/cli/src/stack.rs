@@ -14,6 +14,13 @@ use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// A further replica of the service.
+struct Replica {
+    url: String,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<Result<(), ServiceError>>,
+}
+
 /// A running provider and service.
 pub struct DemoStack {
     /// The provider (counts the calls it receives).
@@ -30,12 +37,8 @@ pub struct DemoStack {
     pub state: AppState,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<(), ServiceError>>,
-    /// Further replicas on the same database: `(base URL, stop, task)`.
-    replicas: Vec<(
-        String,
-        oneshot::Sender<()>,
-        JoinHandle<Result<(), ServiceError>>,
-    )>,
+    /// Further replicas on the same database.
+    replicas: Vec<Replica>,
     _dir: tempfile::TempDir,
 }
 
@@ -124,14 +127,18 @@ impl DemoStack {
         let server = tokio::spawn(service.serve(listener, async {
             let _ = stop_rx.await;
         }));
-        self.replicas.push((url.clone(), stop, server));
+        self.replicas.push(Replica {
+            url: url.clone(),
+            stop,
+            server,
+        });
         Ok(url)
     }
 
     /// The base URLs of every replica, the first one's first.
     pub fn urls(&self) -> Vec<String> {
         std::iter::once(self.url.clone())
-            .chain(self.replicas.iter().map(|(url, _, _)| url.clone()))
+            .chain(self.replicas.iter().map(|r| r.url.clone()))
             .collect()
     }
 
@@ -168,9 +175,9 @@ impl DemoStack {
 
     /// Stops every replica gracefully, then the provider.
     pub async fn stop(self) -> anyhow::Result<()> {
-        for (_, stop, server) in self.replicas {
-            let _ = stop.send(());
-            server.await??;
+        for replica in self.replicas {
+            let _ = replica.stop.send(());
+            replica.server.await??;
         }
         let _ = self.stop.send(());
         self.server.await??;
