@@ -40,7 +40,7 @@ use countersign_core::{ApprovalStatus, Decision, DeepLink, Verdict};
 use countersign_sdk::{Client, PendingApproval, ProxyOutcome, ProxyRequest};
 use countersign_service::clock::{SharedClock, SystemClock};
 use countersign_service::state::AppState;
-use countersign_service::store::{scratch, Store};
+use countersign_service::store::Store;
 use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
 use futures::StreamExt;
 use std::fmt;
@@ -309,22 +309,7 @@ struct Running {
     task: JoinHandle<Result<(), ServiceError>>,
 }
 
-/// The database a test service uses: `sqlite://<dir>/countersign.db`, or when the
-/// environment variable `COUNTERSIGN_TEST_POSTGRES` names a PostgreSQL server, a new empty
-/// database on it (so the whole suite runs on either backend).
-pub async fn test_database(dir: &std::path::Path) -> String {
-    match std::env::var(scratch::TEST_SERVER_ENV) {
-        Ok(server) if !server.is_empty() => scratch::create_database(&server)
-            .await
-            .expect("creating a PostgreSQL test database"),
-        _ => format!("sqlite://{}", dir.join("countersign.db").display()),
-    }
-}
-
-/// True when [`test_database`] gives PostgreSQL databases.
-pub fn on_postgres() -> bool {
-    std::env::var(scratch::TEST_SERVER_ENV).is_ok_and(|s| !s.is_empty())
-}
+pub use countersign_kit::database::on_postgres;
 
 /// A running service with its upstream, database and clients (see the crate docs).
 pub struct TestApp {
@@ -353,7 +338,7 @@ pub struct TestApp {
     /// The config file.
     pub config_path: PathBuf,
     /// The database URL: an SQLite file in [`dir`](Self::dir), or a fresh PostgreSQL
-    /// database when `COUNTERSIGN_TEST_POSTGRES` names a server (see [`test_database`]).
+    /// database when `COUNTERSIGN_TEST_POSTGRES` names a server (the kit's `test_database`).
     pub database: String,
     /// A plain HTTP client for raw requests (no timeout on the client; set one per request).
     pub http: reqwest::Client,
@@ -389,7 +374,9 @@ impl TestApp {
             .await
             .expect("binding the service port");
         let addr = listener.local_addr().expect("local address");
-        let database = test_database(dir.path()).await;
+        let database = countersign_kit::database::test_database(dir.path())
+            .await
+            .expect("creating the test database");
         let config_path = dir.path().join("countersign.toml");
         let config_text = config_text(
             &opts,

@@ -117,11 +117,9 @@ impl Plan {
         };
         let postgres_server = match std::env::var("COUNTERSIGN_BENCH_DATABASE").as_deref() {
             Err(_) | Ok("sqlite") => None,
-            Ok("postgres") => Some(
-                std::env::var(countersign_service::store::scratch::TEST_SERVER_ENV).context(
-                    "COUNTERSIGN_BENCH_DATABASE=postgres needs COUNTERSIGN_TEST_POSTGRES (scripts/postgres.sh start)",
-                )?,
-            ),
+            Ok("postgres") => Some(countersign_kit::database::postgres_server().context(
+                "COUNTERSIGN_BENCH_DATABASE=postgres needs COUNTERSIGN_TEST_POSTGRES (scripts/postgres.sh start)",
+            )?),
             Ok(other) => bail!("COUNTERSIGN_BENCH_DATABASE={other:?}: use sqlite or postgres"),
         };
         let replicas: usize = match std::env::var("COUNTERSIGN_BENCH_REPLICAS") {

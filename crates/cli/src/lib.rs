@@ -3,8 +3,8 @@
 //! - [`serve`]: run the service from a config file until Ctrl-C / SIGTERM.
 //! - [`headless`]: the headless approver (key in a file) for scripts and tests.
 //! - [`demo`]: the whole flow on loopback with a temporary database.
-//! - [`sample_provider`]: the tiny "payments" upstream the demo and tests call.
-//! - [`stack`]: provider and service on loopback, for the demo and the benchmark.
+//! - [`sample_provider`], [`stack`]: the test kit's sample upstream and provider + service
+//!   stack (`countersign-kit`), re-exported: the demo runs on them.
 //! - [`display`]: printing untrusted text inertly in a terminal.
 //! - [`devices`]: what `device list`, `device revoke` and `approver remove` print.
 //! - [`policy_tools`]: `policy explain` and `policy replay`, for people who write policies.
@@ -14,6 +14,5 @@ pub mod devices;
 pub mod display;
 pub mod headless;
 pub mod policy_tools;
-pub mod sample_provider;
 pub mod serve;
-pub mod stack;
+pub use countersign_kit::{sample_provider, stack};

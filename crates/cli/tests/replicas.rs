@@ -14,6 +14,7 @@ use countersign_core::api::WalletEventKind;
 use countersign_core::encoding::random_token;
 use countersign_core::keys::{generate_signing_key, SigningKey};
 use countersign_core::{DeepLink, ServerUrl};
+use countersign_kit::database::postgres_server;
 use countersign_sdk::{ApprovalStatus, Client, Error, FailureReason, ProxyOutcome, ProxyRequest};
 use countersign_service::store::{scratch, Store};
 use futures::StreamExt;
@@ -74,9 +75,9 @@ impl Cluster {
 
     /// As [`start`](Self::start), approvals open for `window`.
     async fn start_with_window(window: &str) -> Option<Cluster> {
-        let server = match std::env::var(scratch::TEST_SERVER_ENV) {
-            Ok(s) if !s.is_empty() => s,
-            _ => {
+        let server = match postgres_server() {
+            Some(s) => s,
+            None => {
                 eprintln!(
                     "skipped: set {} to a PostgreSQL server URL (scripts/postgres.sh start)",
                     scratch::TEST_SERVER_ENV
@@ -479,13 +480,10 @@ async fn audit_verify_holds_on_postgres_and_finds_a_changed_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrate_prepares_a_database_and_export_moves_an_sqlite_install_to_postgres() {
-    let Ok(server) = std::env::var(scratch::TEST_SERVER_ENV) else {
+    let Some(server) = postgres_server() else {
         eprintln!("skipped: set {}", scratch::TEST_SERVER_ENV);
         return;
     };
-    if server.is_empty() {
-        return;
-    }
     // An SQLite install with history: one approval approved and executed, one pending.
     let dir = tempfile::tempdir().unwrap();
     let secret = format!("sk_exp_{}", random_token());

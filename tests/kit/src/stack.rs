@@ -1,8 +1,8 @@
 //! [`DemoStack`]: the sample provider and the service on loopback, on a temporary SQLite file
-//! or a given database, configured by [`crate::demo::demo_config`] (or another policy), with
+//! or a given database, configured by [`crate::config::demo_config`] (or another policy), with
 //! as many replicas as asked for. The demo and the pipeline benchmark run on it.
 
-use crate::demo::{config_with, DEMO_POLICY, SECRET_ENV};
+use crate::config::{config_with, DEMO_POLICY, SECRET_ENV};
 use crate::sample_provider::SampleProvider;
 use countersign_approver::ApproverClient;
 use countersign_core::encoding::random_token;

@@ -1,0 +1,13 @@
+//! Countersign's test kit: what the demo, the benchmarks and every test suite start a service
+//! with, so there is one way to do it.
+//!
+//! - [`sample_provider`]: the tiny "payments" upstream (counts calls; can fail, slow down, hang).
+//! - [`config`]: the demo's configuration (one approver, one app, one grant, a policy).
+//! - [`database`]: the database a test runs on — a temporary SQLite file, or a new
+//!   PostgreSQL database when `COUNTERSIGN_TEST_POSTGRES` names a server.
+//! - [`stack`]: provider and service on loopback, on either backend, with N replicas.
+
+pub mod config;
+pub mod database;
+pub mod sample_provider;
+pub mod stack;
