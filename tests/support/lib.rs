@@ -901,3 +901,85 @@ pub async fn next_event(
         Ok(Some(Err(e))) => panic!("bad wallet event: {e}"),
     }
 }
+
+/// A second service on `app`'s configuration and database, serving on another loopback port.
+pub struct Replica {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), countersign_service::ServiceError>>,
+}
+
+impl Replica {
+    /// Starts it.
+    pub async fn start(app: &TestApp) -> Self {
+        let secret = app.provider_secret.clone();
+        let secrets = countersign_service::Secrets::resolve(&app.config, &|name| {
+            (name == SECRET_ENV).then(|| secret.clone())
+        })
+        .expect("resolving secrets");
+        let service = countersign_service::Service::start(app.config.clone(), secrets)
+            .await
+            .expect("starting the second service");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(service.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base_url,
+            stop,
+            task,
+        }
+    }
+
+    /// A raw `GET` with a bearer token.
+    pub async fn get(&self, app: &TestApp, path: &str, token: &str) -> RawAnswer {
+        raw_request(
+            &app.http,
+            &self.base_url,
+            "GET",
+            path,
+            None,
+            Some(token),
+            &[],
+        )
+        .await
+    }
+
+    /// A raw `POST` of JSON without a token.
+    pub async fn post(&self, app: &TestApp, path: &str, body: serde_json::Value) -> RawAnswer {
+        let body = body.to_string();
+        raw_request(
+            &app.http,
+            &self.base_url,
+            "POST",
+            path,
+            Some(&body),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    /// Stops it gracefully.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+impl Replica {
+    /// An SDK client of [`APP`] on this replica.
+    pub fn sdk(&self, app: &TestApp) -> Client {
+        Client::new(&self.base_url, app.api_key.clone()).expect("SDK client")
+    }
+
+    /// `approver`'s device, signed in through this replica.
+    pub fn approver(&self, approver: &TestApprover) -> ApproverClient {
+        let mut pairing = approver.pairing.clone();
+        pairing.server = countersign_core::ServerUrl::parse(&self.base_url).expect("replica URL");
+        ApproverClient::new(reqwest::Client::new(), pairing, (*approver.key).clone())
+    }
+}

@@ -2,73 +2,9 @@
 //! a second replica would be) accepts a session opened through the first, a nonce issued by
 //! one works on the other once, and a revocation holds on both at once.
 
-use countersign_service::{DeviceRevocation, Secrets, Service};
-use countersign_tests::{raw_request, AppOptions, RawAnswer, TestApp, SECRET_ENV};
+use countersign_service::DeviceRevocation;
+use countersign_tests::{AppOptions, Replica, TestApp};
 use serde_json::json;
-use tokio::sync::oneshot;
-
-/// A second service on `app`'s configuration and database, serving on another loopback port.
-struct Replica {
-    base_url: String,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), countersign_service::ServiceError>>,
-}
-
-impl Replica {
-    async fn start(app: &TestApp) -> Self {
-        let secret = app.provider_secret.clone();
-        let secrets = Secrets::resolve(&app.config, &|name| {
-            (name == SECRET_ENV).then(|| secret.clone())
-        })
-        .expect("resolving secrets");
-        let service = Service::start(app.config.clone(), secrets)
-            .await
-            .expect("starting the second service");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(service.serve(listener, async {
-            let _ = stopped.await;
-        }));
-        Self {
-            base_url,
-            stop,
-            task,
-        }
-    }
-
-    async fn get(&self, app: &TestApp, path: &str, token: &str) -> RawAnswer {
-        raw_request(
-            &app.http,
-            &self.base_url,
-            "GET",
-            path,
-            None,
-            Some(token),
-            &[],
-        )
-        .await
-    }
-
-    async fn post(&self, app: &TestApp, path: &str, body: serde_json::Value) -> RawAnswer {
-        let body = body.to_string();
-        raw_request(
-            &app.http,
-            &self.base_url,
-            "POST",
-            path,
-            Some(&body),
-            None,
-            &[],
-        )
-        .await
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_opened_on_one_service_works_on_another_until_the_device_is_revoked() {
