@@ -77,17 +77,12 @@ pub(crate) async fn append(
     .bind(&entry.hash)
     .execute(&mut *conn)
     .await?;
-    if conn.backend_name() == "PostgreSQL" {
-        // Delivered to listening replicas when (and only if) the transaction commits.
-        sqlx::query("SELECT 1 FROM pg_notify($1, '')")
-            .bind(APPENDED_CHANNEL)
-            .execute(&mut *conn)
-            .await?;
-    }
+    // On PostgreSQL a trigger notifies the replicas (migration 0004), delivered when (and only
+    // if) the transaction commits.
     Ok(entry)
 }
 
-/// The PostgreSQL notification channel every audit append notifies.
+/// The PostgreSQL notification channel every audit append notifies (by trigger).
 pub(crate) const APPENDED_CHANNEL: &str = "countersign_audit_appended";
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
