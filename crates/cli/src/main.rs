@@ -353,7 +353,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run().await?,
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
-            let store = Store::open(&config.server.database).await?;
+            let store = Store::open(&config.server.database)
+                .await
+                .with_context(|| format!("opening {}", config.server.database))?;
             let (version, applied) = store.schema_version().await?;
             store.close().await;
             println!(
@@ -368,7 +370,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if target_url == config.server.database {
                 anyhow::bail!("--to names the config's own database");
             }
-            let source = Store::open(&config.server.database).await?;
+            let source = Store::open(&config.server.database)
+                .await
+                .with_context(|| format!("opening {}", config.server.database))?;
             let target = Store::open(&target_url)
                 .await
                 .with_context(|| format!("opening {target_url}"))?;
