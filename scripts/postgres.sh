@@ -21,6 +21,7 @@ run_as_owner() {
 
 start() {
   [ -x "$PG_BIN/initdb" ] || ensure_apt postgresql-15 >&2
+  command -v python3 >/dev/null 2>&1 || ensure_apt python3 >&2
   local dir port
   dir=$(mktemp -d /tmp/countersign-pg.XXXXXX)
   chmod 755 "$dir"
