@@ -14,14 +14,48 @@ use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// A further replica of the service.
-struct Replica {
+/// One running service (a replica) and how to stop it.
+struct Running {
     url: String,
+    state: AppState,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<(), ServiceError>>,
 }
 
-/// A running provider and service.
+impl Running {
+    /// Starts a service for `config` serving on `listener`.
+    async fn start(
+        config: &Config,
+        provider_secret: &str,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Self> {
+        let secrets = Secrets::resolve(config, &|name| {
+            (name == SECRET_ENV).then(|| provider_secret.to_string())
+        })?;
+        let service = Service::start(config.clone(), secrets).await?;
+        let state = service.state().clone();
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(service.serve(listener, async {
+            let _ = stop_rx.await;
+        }));
+        Ok(Self {
+            url,
+            state,
+            stop,
+            server,
+        })
+    }
+
+    /// Stops it gracefully and waits until it has.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await??;
+        Ok(())
+    }
+}
+
+/// A running provider and service (one or more replicas on one database).
 pub struct DemoStack {
     /// The provider (counts the calls it receives).
     pub provider: SampleProvider,
@@ -29,16 +63,14 @@ pub struct DemoStack {
     pub provider_secret: String,
     /// The agent's API key.
     pub api_key: String,
-    /// The service's base URL.
+    /// The first replica's base URL (kept across [`restart`](Self::restart)).
     pub url: String,
     /// The loaded configuration.
     pub config: Config,
-    /// The service's shared state.
+    /// The first replica's shared state (replaced by [`restart`](Self::restart)).
     pub state: AppState,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<Result<(), ServiceError>>,
-    /// Further replicas on the same database.
-    replicas: Vec<Replica>,
+    /// Every replica, the first one first; the first is `None` while restarting.
+    replicas: Vec<Option<Running>>,
     _dir: tempfile::TempDir,
 }
 
@@ -90,25 +122,15 @@ impl DemoStack {
         }
         std::fs::write(&config_path, &text)?;
         let config = Config::parse(&text, &config_path)?;
-        let secrets = Secrets::resolve(&config, &|name| {
-            (name == SECRET_ENV).then(|| provider_secret.clone())
-        })?;
-        let service = Service::start(config.clone(), secrets).await?;
-        let state = service.state().clone();
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(service.serve(listener, async {
-            let _ = stop_rx.await;
-        }));
+        let first = Running::start(&config, &provider_secret, listener).await?;
         Ok(Self {
             provider,
             provider_secret,
             api_key,
-            url: format!("http://{listen}"),
+            url: first.url.clone(),
             config,
-            state,
-            stop,
-            server,
-            replicas: Vec::new(),
+            state: first.state.clone(),
+            replicas: vec![Some(first)],
             _dir: dir,
         })
     }
@@ -116,29 +138,38 @@ impl DemoStack {
     /// Starts one more replica of the service on the same configuration and database, on its
     /// own loopback port; returns its base URL.
     pub async fn add_replica(&mut self) -> anyhow::Result<String> {
-        let secret = self.provider_secret.clone();
-        let secrets = Secrets::resolve(&self.config, &|name| {
-            (name == SECRET_ENV).then(|| secret.clone())
-        })?;
-        let service = Service::start(self.config.clone(), secrets).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(service.serve(listener, async {
-            let _ = stop_rx.await;
-        }));
-        self.replicas.push(Replica {
-            url: url.clone(),
-            stop,
-            server,
-        });
+        let replica = Running::start(&self.config, &self.provider_secret, listener).await?;
+        let url = replica.url.clone();
+        self.replicas.push(Some(replica));
         Ok(url)
+    }
+
+    /// Stops the first replica, waits `down_for`, and starts it again on the same address
+    /// and database.
+    pub async fn restart(&mut self, down_for: std::time::Duration) -> anyhow::Result<()> {
+        if let Some(first) = self.replicas[0].take() {
+            first.stop().await?;
+        }
+        tokio::time::sleep(down_for).await;
+        let address = self.url.trim_start_matches("http://");
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let first = Running::start(&self.config, &self.provider_secret, listener).await?;
+        self.state = first.state.clone();
+        self.replicas[0] = Some(first);
+        Ok(())
     }
 
     /// The base URLs of every replica, the first one's first.
     pub fn urls(&self) -> Vec<String> {
         std::iter::once(self.url.clone())
-            .chain(self.replicas.iter().map(|r| r.url.clone()))
+            .chain(
+                self.replicas
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .map(|r| r.url.clone()),
+            )
             .collect()
     }
 
@@ -149,12 +180,20 @@ impl DemoStack {
 
     /// An SDK client for the demo agent.
     pub fn agent(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(&self.url, self.api_key.clone())?)
+        self.agent_at(&self.url)
     }
 
     /// Administrative access to the service's database.
     pub async fn admin(&self) -> anyhow::Result<Admin> {
         Ok(Admin::open(self.config.clone()).await?)
+    }
+
+    /// A one-time pairing link for `approver_id`.
+    pub async fn invite(&self, approver_id: &str) -> anyhow::Result<String> {
+        let admin = self.admin().await?;
+        let invite = admin.invite(approver_id).await;
+        admin.close().await;
+        Ok(invite?.link)
     }
 
     /// Pairs a fresh in-memory key for `approver_id` through a one-time link.
@@ -163,10 +202,7 @@ impl DemoStack {
         approver_id: &str,
         device_name: &str,
     ) -> anyhow::Result<ApproverClient> {
-        let admin = self.admin().await?;
-        let invite = admin.invite(approver_id).await?;
-        admin.close().await;
-        let link = DeepLink::parse(&invite.link)?;
+        let link = DeepLink::parse(&self.invite(approver_id).await?)?;
         let key = generate_signing_key();
         let http = countersign_approver::HttpClients::new("countersign-demo")?;
         let pairing = ApproverClient::pair_link(&http.requests, &link, device_name, &key).await?;
@@ -175,12 +211,9 @@ impl DemoStack {
 
     /// Stops every replica gracefully, then the provider.
     pub async fn stop(self) -> anyhow::Result<()> {
-        for replica in self.replicas {
-            let _ = replica.stop.send(());
-            replica.server.await??;
+        for replica in self.replicas.into_iter().flatten() {
+            replica.stop().await?;
         }
-        let _ = self.stop.send(());
-        self.server.await??;
         self.provider.stop();
         Ok(())
     }
