@@ -5,8 +5,13 @@
 //! - [`config`]: the demo's configuration (one approver, one app, one grant, a policy).
 //! - [`database`]: the database a test runs on — a temporary SQLite file, or a new
 //!   PostgreSQL database when `COUNTERSIGN_TEST_POSTGRES` names a server.
-//! - [`stack`]: provider and service on loopback, on either backend, with N replicas.
+//! - [`stack`]: provider and service on loopback, on either backend, with N replicas (the
+//!   demo, the benchmarks, the Wallet's end-to-end tests).
+//! - [`app`]: [`app::TestApp`], the integration suite's service with every option it tests
+//!   (several approvers and apps, gates, limits, a fake clock), raw HTTP helpers, and
+//!   [`app::Replica`], a second service on the same database.
 
+pub mod app;
 pub mod config;
 pub mod database;
 pub mod sample_provider;
