@@ -280,11 +280,15 @@ function shell(): void {
 async function start(): Promise<void> {
   markOnce("wallet-script");
   shell();
+  // The first screen is asked for at once, not after the listeners are registered (each is a
+  // round trip to Rust); an inbox change in between is caught by the refresh below.
+  const first = render();
   await onWalletUpdate(onUpdate);
   await onOpenLink((link) => void openLink(link));
   const early = await api.uiReady();
   markOnce("wallet-ui-ready");
-  await render();
+  await first;
+  if (screen.kind === "inbox") list?.refresh();
   for (const link of early) await openLink(link);
   window.setInterval(() => {
     if (tickCountdowns(main) && screen.kind === "inbox") list?.refresh();
