@@ -3,9 +3,10 @@
 // framework means no template language that could be misused with untrusted text, nothing to
 // audit beyond these files, and a tiny bundle under a strict CSP.
 import { api, onOpenLink, onWalletUpdate } from "./api";
+import { markOnce, measure } from "./perf";
 import { clear, h } from "./dom";
 import { tickCountdowns } from "./time";
-import { isWalletError, type WalletError, type WalletUpdate } from "./types";
+import { isWalletError, type ReviewView, type WalletError, type WalletUpdate } from "./types";
 import { errorView } from "./views/errors";
 import { historyView } from "./views/history";
 import { inboxView } from "./views/inbox";
@@ -74,6 +75,7 @@ async function build(s: Screen): Promise<Built> {
   switch (s.kind) {
     case "inbox": {
       const [inbox, pairings] = await Promise.all([api.inbox(0, CHUNK), api.pairings()]);
+      if (inbox.rows.length > 0) markOnce("wallet-inbox-first-data");
       countBadge.textContent = String(inbox.count);
       const shown = inboxView(
         inbox,
@@ -133,7 +135,18 @@ async function build(s: Screen): Promise<Built> {
 }
 
 async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
+  const t0 = performance.now();
   const view = await api.review(server, id);
+  const t1 = performance.now();
+  measure("review-ipc", t0);
+  try {
+    return buildReview(server, id, view);
+  } finally {
+    measure("review-build", t1);
+  }
+}
+
+function buildReview(server: string, id: string, view: ReviewView): HTMLElement {
   return reviewView(
     view,
     {
@@ -224,6 +237,11 @@ function onUpdate(u: WalletUpdate): void {
       break;
     case "connection":
       if (screen.kind === "pairings") void render();
+      // A service's list became complete (or its sync restarted): the "syncing" mark follows.
+      if (screen.kind === "inbox") {
+        if (list) list.refresh();
+        else void render();
+      }
       break;
     default:
       unhandled(u);
@@ -260,11 +278,17 @@ function shell(): void {
 }
 
 async function start(): Promise<void> {
+  markOnce("wallet-script");
   shell();
+  // The first screen is asked for at once, not after the listeners are registered (each is a
+  // round trip to Rust); an inbox change in between is caught by the refresh below.
+  const first = render();
   await onWalletUpdate(onUpdate);
   await onOpenLink((link) => void openLink(link));
   const early = await api.uiReady();
-  await render();
+  markOnce("wallet-ui-ready");
+  await first;
+  if (screen.kind === "inbox") list?.refresh();
   for (const link of early) await openLink(link);
   window.setInterval(() => {
     if (tickCountdowns(main) && screen.kind === "inbox") list?.refresh();

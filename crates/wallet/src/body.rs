@@ -24,6 +24,19 @@ pub fn request_body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
     countersign_core::body::body_view_with(bytes, content_type, Limits::WHOLE, reveal, reveal_name)
 }
 
+/// [`request_body_view`] for the paged review ([`crate::pages::BodyPages`]): a JSON body's
+/// `display` (the whole re-indented text) is left empty instead of revealed, since its pages
+/// are made of its lines, each token revealed on its own (a hidden character of the text is in
+/// one of them). Revealing a megabyte of text a second time was most of the time a review of a
+/// 1 MiB JSON body took before its first page could be drawn.
+pub fn request_body_lines(bytes: &[u8], content_type: Option<&str>) -> BodyView {
+    let mut raw = countersign_core::body::raw_view_with(bytes, content_type, Limits::WHOLE);
+    if raw.kind == BodyKind::Json {
+        raw.display = String::new();
+    }
+    raw.map(reveal, reveal_name)
+}
+
 /// Why a request body cannot be approved in the Wallet: it is not in the view whole
 /// ("what cannot be shown cannot be approved"). `None` when it is shown whole.
 pub fn not_shown_whole(b: &BodyView) -> Option<String> {

@@ -32,6 +32,9 @@ pub struct FakeSource {
     pub ignores_cursor: Mutex<bool>,
     /// Every `list_page` call: (filter, before, limit).
     pub pages: Mutex<Vec<(String, Option<Uuid>, u32)>>,
+    /// When set, a `list_page` call with a `before` cursor (the second page on) waits for a
+    /// permit of this semaphore: a test looks at the inbox between pages.
+    pub held_pages: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
     /// How many of the next `list` calls fail.
     pub failing_lists: Mutex<usize>,
     /// One receiver per future connection; when empty a connection stays silent.
@@ -54,6 +57,7 @@ impl FakeSource {
             rows: Mutex::default(),
             ignores_cursor: Mutex::new(false),
             pages: Mutex::default(),
+            held_pages: Mutex::default(),
             failing_lists: Mutex::new(0),
             streams: Mutex::default(),
             connects: Mutex::default(),
@@ -100,6 +104,10 @@ impl ApprovalSource for FakeSource {
                 .lock()
                 .unwrap()
                 .push((filter.clone(), before, limit));
+            let gate = self.held_pages.lock().unwrap().clone();
+            if let (Some(gate), Some(_)) = (gate, before) {
+                gate.acquire().await.expect("gate open").forget();
+            }
             {
                 let mut failing = self.failing_lists.lock().unwrap();
                 if *failing > 0 {

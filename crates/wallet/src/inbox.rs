@@ -12,7 +12,7 @@ use crate::reveal::{reveal, Revealed};
 use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use ts_rs::TS;
 use uuid::Uuid;
 
@@ -109,7 +109,7 @@ impl Inbox {
         server: &ServerUrl,
         rows: Vec<WalletApprovalSummary>,
     ) -> Vec<InboxItem> {
-        let before: Vec<Uuid> = self.ids_of(server);
+        let before: HashSet<Uuid> = self.ids_of(server);
         self.forget_service(server);
         let mut added = Vec::new();
         for row in rows {
@@ -127,12 +127,50 @@ impl Inbox {
         added
     }
 
+    /// Applies one page of a refresh under way: `rows` are every approval of `server` listed
+    /// with an id from the last row's up to `before` (excluded; `None`: no upper bound). Items
+    /// of `server` in that range that the page does not list as pending are removed; the pending
+    /// ones are added or updated; items outside the range are left alone (their page is still
+    /// to come). Returns the items that were not there before.
+    pub fn merge_service(
+        &mut self,
+        server: &ServerUrl,
+        rows: &[WalletApprovalSummary],
+        before: Option<Uuid>,
+    ) -> Vec<InboxItem> {
+        if let Some(last) = rows.last() {
+            let listed: HashSet<Uuid> = rows
+                .iter()
+                .filter(|r| r.status == ApprovalStatus::Pending)
+                .map(|r| r.approval_id)
+                .collect();
+            let floor = last.approval_id;
+            self.items.retain(|(s, id), _| {
+                s != server
+                    || *id < floor
+                    || before.is_some_and(|b| *id >= b)
+                    || listed.contains(id)
+            });
+        }
+        let mut added = Vec::new();
+        for row in rows.iter().filter(|r| r.status == ApprovalStatus::Pending) {
+            let key = (server.clone(), row.approval_id);
+            if self.items.insert(key, row.clone()).is_none() {
+                added.push(InboxItem {
+                    server: server.clone(),
+                    summary: row.clone(),
+                });
+            }
+        }
+        added
+    }
+
     /// Drops every item of `server` (the pairing was removed).
     pub fn forget_service(&mut self, server: &ServerUrl) {
         self.items.retain(|(s, _), _| s != server);
     }
 
-    fn ids_of(&self, server: &ServerUrl) -> Vec<Uuid> {
+    fn ids_of(&self, server: &ServerUrl) -> HashSet<Uuid> {
         self.items
             .keys()
             .filter(|(s, _)| s == server)
@@ -434,5 +472,37 @@ pub(crate) mod tests {
             serde_json::to_value(&rows[0]).unwrap()["progress"],
             serde_json::Value::Null
         );
+    }
+
+    #[test]
+    fn a_page_of_a_refresh_settles_only_its_own_id_range() {
+        let (a, b) = (server(1), server(2));
+        let mut inbox = Inbox::new();
+        inbox.replace_service(&a, (1..=6).map(|n| summary(n, n as i64, "old")).collect());
+        inbox.replace_service(&b, vec![summary(5, 0, "other service")]);
+        // The page covering ids 4.. (no upper bound): 6 gone, 5 approved, 7 new, 4 stays.
+        let mut approved = summary(5, 5, "approved");
+        approved.status = ApprovalStatus::Approved;
+        let page = [summary(7, 7, "new"), approved, summary(4, 4, "still")];
+        let added = inbox.merge_service(&a, &page, None);
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].summary.reason, "new");
+        let ids = |inbox: &Inbox, s: &ServerUrl| -> Vec<u128> {
+            inbox
+                .pending(t(1))
+                .iter()
+                .filter(|i| &i.server == s)
+                .map(|i| i.summary.approval_id.as_u128())
+                .collect()
+        };
+        assert_eq!(
+            ids(&inbox, &a),
+            [7, 4, 3, 2, 1],
+            "older ids wait for their page"
+        );
+        assert_eq!(ids(&inbox, &b), [5], "another service is untouched");
+        // The next page covers 2..4 (excluded): 3 is gone.
+        inbox.merge_service(&a, &[summary(2, 2, "still")], Some(Uuid::from_u128(4)));
+        assert_eq!(ids(&inbox, &a), [7, 4, 2, 1]);
     }
 }

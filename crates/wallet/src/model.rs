@@ -121,6 +121,10 @@ pub struct InboxPage {
     pub offset: u32,
     /// Pending requests in all.
     pub count: u32,
+    /// True while a paired service's pending list is still being fetched (at start-up or
+    /// after a reconnect): more rows may still arrive, and some shown may have been decided
+    /// meanwhile (they leave once the list is complete).
+    pub syncing: bool,
 }
 
 /// A page of a history search.

@@ -297,11 +297,35 @@ impl<K: Eq + Hash + Clone> KeptPages<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::request_body_view;
+    use crate::body::{request_body_lines, request_body_view};
 
     fn json_of(items: usize) -> String {
         let items: Vec<String> = (0..items).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
         format!("[{}]", items.join(","))
+    }
+
+    #[test]
+    fn json_pages_are_the_same_without_revealing_the_whole_text() {
+        let raw = format!(
+            r#"{{"to":"Bob\u202e","memo":"a{}b","amount":1,"amount":2,"list":{}}}"#,
+            "\u{200b}",
+            json_of(300)
+        );
+        let ct = Some("application/json");
+        let whole = BodyPages::new(request_body_view(raw.as_bytes(), ct));
+        let lines = BodyPages::new(request_body_lines(raw.as_bytes(), ct));
+        assert_eq!(lines.head(), whole.head());
+        assert!(
+            lines.head().warning,
+            "a hidden character still raises the warning"
+        );
+        assert!(!lines.head().duplicates.is_empty());
+        for i in 0..whole.pages() {
+            assert_eq!(lines.page(i), whole.page(i));
+        }
+        // Text bodies are paged from the display: it is kept.
+        let text = request_body_lines(b"one\ntwo", Some("text/plain"));
+        assert_eq!(text.display.text, "one\ntwo");
     }
 
     #[test]

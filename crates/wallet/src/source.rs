@@ -65,23 +65,45 @@ pub async fn list_all(
     filter: &str,
     max: usize,
 ) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
+    list_each(source, filter, max, LIST_PAGE, &mut |_, _| {}).await
+}
+
+/// Rows asked for in the first page of a pending-list refresh: enough for the view's first
+/// screen, small enough to arrive at once, so the inbox is drawn before a flood of 10,000
+/// has been fetched ([`list_each`]).
+pub const LIST_FIRST_PAGE: u32 = 100;
+
+/// [`list_all`], with a first page of `first` rows (the later ones are of [`LIST_PAGE`]), and
+/// `each` told every page as it arrives, before the next one is asked for, with the cursor it
+/// was asked `before` (`None` for the first): the page holds every listed approval whose id
+/// is in `page.last()..before` (only rows older than the cursor, newest first).
+pub async fn list_each(
+    source: &dyn ApprovalSource,
+    filter: &str,
+    max: usize,
+    first: u32,
+    each: &mut (dyn FnMut(&[WalletApprovalSummary], Option<Uuid>) + Send),
+) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
     let mut rows: Vec<WalletApprovalSummary> = Vec::new();
     let mut before: Option<Uuid> = None;
+    let mut limit = first.clamp(1, LIST_PAGE);
     while rows.len() < max {
-        let page = source.list_page(filter, before, LIST_PAGE).await?;
-        let full = page.len() >= LIST_PAGE as usize;
-        let older: Vec<_> = page
+        let page = source.list_page(filter, before, limit).await?;
+        let full = page.len() >= limit as usize;
+        let mut older: Vec<_> = page
             .into_iter()
             .filter(|r| before.is_none_or(|b| r.approval_id < b))
             .collect();
+        older.truncate(max - rows.len());
         let Some(last) = older.last() else { break };
+        each(&older, before);
         before = Some(last.approval_id);
         rows.extend(older);
+        limit = LIST_PAGE;
         if !full {
             break;
         }
     }
-    rows.truncate(max);
     Ok(rows)
 }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use ts_rs::TS;
+use uuid::Uuid;
 
 /// Timing of reconnections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,11 @@ pub enum SyncStatus {
 
 /// Receives what the sync loop learns.
 pub trait SyncSink: Send + Sync + 'static {
+    /// One page of a refresh still under way: `rows` are every approval of `server` listed
+    /// pending with an id from the last row's up to `before` (excluded; `None`: no bound), as
+    /// listed just now. Older ones are left as they are until their page, or
+    /// [`SyncSink::refreshed`] with the whole list.
+    fn partial(&self, server: &ServerUrl, rows: &[WalletApprovalSummary], before: Option<Uuid>);
     /// A full refresh of `server`'s pending approvals.
     fn refreshed(&self, server: &ServerUrl, rows: Vec<WalletApprovalSummary>);
     /// One live event.
@@ -200,7 +206,16 @@ async fn refresh(
     sink: &dyn SyncSink,
     server: &ServerUrl,
 ) -> Result<(), ApproverError> {
-    let rows = crate::source::list_all(source, "pending", PENDING_MAX).await?;
+    // Each page is applied as it arrives (newest first), so the inbox can be drawn from the
+    // first one; requests gone since are removed only once the whole list is known.
+    let rows = crate::source::list_each(
+        source,
+        "pending",
+        PENDING_MAX,
+        crate::source::LIST_FIRST_PAGE,
+        &mut |page, before| sink.partial(server, page, before),
+    )
+    .await?;
     sink.refreshed(server, rows);
     Ok(())
 }
@@ -223,6 +238,17 @@ mod tests {
     }
 
     impl SyncSink for Recorder {
+        fn partial(
+            &self,
+            server: &ServerUrl,
+            rows: &[WalletApprovalSummary],
+            before: Option<Uuid>,
+        ) {
+            self.inbox
+                .lock()
+                .unwrap()
+                .merge_service(server, rows, before);
+        }
         fn refreshed(&self, server: &ServerUrl, rows: Vec<WalletApprovalSummary>) {
             self.inbox.lock().unwrap().replace_service(server, rows);
         }

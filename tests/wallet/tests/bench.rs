@@ -105,21 +105,100 @@ async fn scroll_frames(s: &Session, step: u32, frames: u32) -> anyhow::Result<Ve
     )?)
 }
 
-/// "p50 / p99 / max, dropped" of frame deltas.
+/// "p50 / p99 / max, frames over one and two 60 Hz intervals" of frame deltas.
 fn frame_summary(frames: &[f64]) -> String {
     if frames.is_empty() {
         return "no frames".into();
     }
     let mut f = frames.to_vec();
-    let dropped = f.iter().filter(|d| **d > 20.0).count();
+    let over = |ms: f64| f.iter().filter(|d| **d > ms).count();
+    let (over_one, over_20, over_two) = (over(16.7), over(20.0), over(33.4));
     format!(
-        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} of {} frames > 20 ms",
+        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} of {} frames > 16.7 ms, {} > 20 ms, \
+         {} > 33.4 ms",
         percentile(&mut f, 0.5),
         percentile(&mut f, 0.99),
         f.iter().cloned().fold(0.0, f64::max),
-        dropped,
-        f.len()
+        over_one,
+        f.len(),
+        over_20,
+        over_two,
     )
+}
+
+/// The durations (ms) of the view's User Timing measures named `name` (see `ui/src/perf.ts`),
+/// cleared afterwards.
+async fn take_measures(s: &Session, name: &str) -> anyhow::Result<Vec<f64>> {
+    let v = s
+        .execute(&format!(
+            "const d = performance.getEntriesByName('{name}', 'measure').map(e => e.duration);
+             performance.clearMeasures('{name}');
+             return d;"
+        ))
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+/// "p50 / p99 / max (n)" of durations.
+fn duration_summary(d: &[f64]) -> String {
+    if d.is_empty() {
+        return "none".into();
+    }
+    let mut d = d.to_vec();
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n={})",
+        percentile(&mut d, 0.5),
+        percentile(&mut d, 0.99),
+        d.iter().cloned().fold(0.0, f64::max),
+        d.len()
+    )
+}
+
+/// Scroll frames at `step` px a frame, with what the virtual list's own code cost per frame
+/// (`vlist-update`) and its row fetches over IPC took (`vlist-fetch`, asynchronous).
+async fn scroll_report(s: &Session, step: u32, frames: u32) -> anyhow::Result<String> {
+    take_measures(s, "vlist-update").await?;
+    take_measures(s, "vlist-fetch").await?;
+    let f = scroll_frames(s, step, frames).await?;
+    let update = take_measures(s, "vlist-update").await?;
+    let fetch = take_measures(s, "vlist-fetch").await?;
+    Ok(format!(
+        "{}; list update per frame {}; row fetches {}",
+        frame_summary(&f),
+        duration_summary(&update),
+        duration_summary(&fetch)
+    ))
+}
+
+/// Seconds since boot now (`/proc/uptime`, 10 ms resolution): the clock of process start times.
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// When (seconds since boot, 10 ms resolution) the newest process running `exe` started.
+fn process_start(exe: &Path) -> Option<f64> {
+    let newest = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? != exe {
+                return None;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Field 22 (starttime, in clock ticks since boot): the 20th after the ")".
+            stat.rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(19)?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()?;
+    // USER_HZ is 100 on Linux.
+    Some(newest as f64 / 100.0)
 }
 
 /// A JSON array of objects of `just_under` bytes or a little less.
@@ -376,6 +455,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
     )
     .await?;
     let first_page_wd = t0.elapsed();
+    let review_ipc = take_measures(&s, "review-ipc").await?;
+    let review_build = take_measures(&s, "review-build").await?;
     let state = "const p = document.querySelector('.paged-body');
          const a = document.querySelector('[data-testid=approve]');
          return { seen: Number(p.dataset.pagesSeen), pages: Number(p.dataset.pages),
@@ -447,8 +528,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let rows_in_dom = s
         .execute("return document.querySelectorAll('[data-testid=inbox-row]').length")
         .await?;
-    let frames_slow = scroll_frames(&s, 100, 600).await?;
-    let frames_fast = scroll_frames(&s, 1000, 600).await?;
+    let frames_slow = scroll_report(&s, 100, 600).await?;
+    let frames_fast = scroll_report(&s, 1000, 600).await?;
     // To the very end of the list: the oldest row is drawn.
     let t_end = Instant::now();
     s.execute("window.scrollTo(0, document.scrollingElement.scrollHeight); return true")
@@ -474,7 +555,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let history_count = s
         .execute("return document.querySelector('[data-testid=history-count]').textContent")
         .await?;
-    let frames_history = scroll_frames(&s, 100, 300).await?;
+    let frames_history = scroll_report(&s, 100, 300).await?;
     s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
         .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -482,8 +563,14 @@ async fn wallet_figures() -> anyhow::Result<()> {
     s.quit().await?;
 
     // A fresh start with 10,000 pending: to the first row drawn, and to all of them synced.
+    // Split with the app's start time (/proc) and the view's User Timing marks (page clock,
+    // `performance.timeOrigin` + mark, all in ms since the epoch).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let t0_epoch = now_secs() * 1000.0;
+    let t0_boot = uptime() * 1000.0;
     let t0 = Instant::now();
     let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let session_epoch = now_secs() * 1000.0;
     let fresh_first = time_until(
         &s,
         t0,
@@ -497,11 +584,42 @@ async fn wallet_figures() -> anyhow::Result<()> {
         "the inbox with every request",
         &format!(
             "const c = document.querySelector('[data-testid=inbox-count]');
-             return !!c && c.textContent === '{MANY}'
+             const sync = document.querySelector('[data-testid=inbox-syncing]');
+             return !!c && c.textContent === '{MANY}' && !!sync && sync.hidden
                && document.querySelectorAll('[data-testid=inbox-row]').length > 0"
         ),
     )
     .await?;
+    let synced_epoch = t0_epoch + fresh_all.as_secs_f64() * 1000.0;
+    // The app's start on the bench's clock: its boot-clock offset from t0 added to t0.
+    let app_epoch = process_start(&app)
+        .map(|t| t0_epoch + t * 1000.0 - t0_boot)
+        .unwrap_or(f64::NAN);
+    let marks = s
+        .execute(
+            "const m = (n) => { const e = performance.getEntriesByName(n, 'mark')[0];
+                                 return e ? performance.timeOrigin + e.startTime : null; };
+             return { origin: performance.timeOrigin, script: m('wallet-script'),
+                      ready: m('wallet-ui-ready'), data: m('wallet-inbox-first-data'),
+                      row: m('wallet-inbox-first-row') };",
+        )
+        .await?;
+    let mark = |k: &str| marks[k].as_f64().unwrap_or(f64::NAN);
+    let fresh_split = format!(
+        "WebDriver session start (request to the app process started) {:.0} ms; Wallet start \
+         (process start to page loaded {:.0} ms, to the view's script running {:.0} ms, to the \
+         Wallet ready {:.0} ms); first inbox data to the first row drawn {:.0} ms; app process \
+         start to the first row drawn {:.0} ms, to all {MANY} synced {:.0} ms; the WebDriver \
+         session returned {:.0} ms after the request",
+        app_epoch - t0_epoch,
+        mark("origin") - app_epoch,
+        mark("script") - app_epoch,
+        mark("ready") - app_epoch,
+        mark("row") - mark("data"),
+        mark("row") - app_epoch,
+        synced_epoch - app_epoch,
+        session_epoch - t0_epoch,
+    );
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-10000.png"))?;
 
@@ -512,12 +630,12 @@ async fn wallet_figures() -> anyhow::Result<()> {
          RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          {} byte JSON body ({} pages): click to first page drawn {:.0} ms in the page ({:.0} ms \
-         seen through WebDriver); to Approve enabled after paging to the end {:.0} ms \
-         ({} WebDriver scrolls)\n\
+         seen through WebDriver; the review command {:.0} ms, building the view {:.0} ms); to \
+         Approve enabled after paging to the end {:.0} ms ({} WebDriver scrolls)\n\
          {} pending created with 32 concurrent SDK calls: {:.1} s ({:.0} requests/s)\n\
          RSS with {} pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          inbox of {} pending: fresh start (WebDriver session included) to the first row \
-         drawn {:.0} ms, to the count {} shown {:.0} ms; re-draw from the pairings view {:.0} ms \
+         drawn {:.0} ms, to the count {} shown and syncing done {:.0} ms ({}); re-draw from the pairings view {:.0} ms \
          ({} rows in the DOM); jump to the end to the last row drawn {:.0} ms\n\
          inbox scroll frames, 100 px a frame (600 frames): {}\n\
          inbox scroll frames, 1000 px a frame (600 frames): {}\n\
@@ -541,6 +659,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
         big_pages,
         first_page_ms,
         first_page_wd.as_secs_f64() * 1000.0,
+        review_ipc.last().copied().unwrap_or(f64::NAN),
+        review_build.last().copied().unwrap_or(f64::NAN),
         to_end.as_secs_f64() * 1000.0,
         scrolls,
         MANY - have,
@@ -554,15 +674,16 @@ async fn wallet_figures() -> anyhow::Result<()> {
         fresh_first.as_secs_f64() * 1000.0,
         MANY,
         fresh_all.as_secs_f64() * 1000.0,
+        fresh_split,
         redraw_ms,
         rows_in_dom,
         to_last_row.as_secs_f64() * 1000.0,
-        frame_summary(&frames_slow),
-        frame_summary(&frames_fast),
+        frames_slow,
+        frames_fast,
         MANY,
         history_ms,
         history_count.as_str().unwrap_or("?"),
-        frame_summary(&frames_history),
+        frames_history,
         MANY,
         rss_after as f64 / 1024.0,
         pss_after as f64 / 1024.0,

@@ -613,11 +613,15 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     )
     .await;
     let agent = stack.agent()?;
+    let mut newest_flood = None;
     for i in 0..FLOOD {
         let request = ProxyRequest::post("payments", "/v1/refunds", format!("Flood refund {i}"))
             .json(&serde_json::json!({"i": i}))?;
-        agent.proxy_request(request).await?;
+        if let ProxyOutcome::Pending(p) = agent.proxy_request(request).await? {
+            newest_flood = Some(p.approval_id);
+        }
     }
+    let newest_flood = newest_flood.expect("the flood is pending");
     desktop::close_notifications();
     s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
         .await?;
@@ -643,6 +647,63 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     open_row(&s, &oldest.approval_id.to_string()).await?;
     s.wait_until(
         "the oldest request's review",
+        "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'The oldest request, under the flood'",
+        WAIT,
+    )
+    .await?;
+    s.quit().await?;
+
+    step("a fresh start under the flood: rows at once, marked syncing until the list is whole; a request withdrawn while the Wallet was closed is never shown");
+    let withdrawn = pending(
+        &stack,
+        "Withdrawn while the Wallet was closed",
+        serde_json::json!({"order": "A-7001"}),
+    )
+    .await;
+    withdrawn.cancel().await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    s.wait_until(
+        "the first rows of a fresh start",
+        "return !!document.querySelector('li.vrow[data-index=\"0\"] [data-testid=inbox-row]')",
+        WAIT,
+    )
+    .await?;
+    let first = s
+        .execute(
+            "return document.querySelector('li.vrow[data-index=\"0\"] [data-testid=inbox-row]').dataset.approvalId",
+        )
+        .await?;
+    assert_eq!(
+        first.as_str(),
+        Some(newest_flood.to_string().as_str()),
+        "the newest pending request first, not the withdrawn one"
+    );
+    s.wait_until(
+        "the whole list synced",
+        &format!(
+            "const c = document.querySelector('[data-testid=inbox-count]');
+             const sync = document.querySelector('[data-testid=inbox-syncing]');
+             return !!c && Number(c.textContent) >= {} && !!sync && sync.hidden",
+            FLOOD + 1
+        ),
+        WAIT,
+    )
+    .await?;
+    let shown = s
+        .execute(&format!(
+            "return !!document.querySelector('[data-approval-id=\"{}\"]')",
+            withdrawn.approval_id
+        ))
+        .await?;
+    assert_eq!(
+        shown,
+        serde_json::Value::Bool(false),
+        "the withdrawn request is not shown"
+    );
+    open_row(&s, &oldest.approval_id.to_string()).await?;
+    s.wait_until(
+        "the oldest request's review after a fresh start",
         "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'The oldest request, under the flood'",
         WAIT,
     )

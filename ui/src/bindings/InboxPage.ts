@@ -16,4 +16,10 @@ offset: number,
 /**
  * Pending requests in all.
  */
-count: number, };
+count: number, 
+/**
+ * True while a paired service's pending list is still being fetched (at start-up or
+ * after a reconnect): more rows may still arrive, and some shown may have been decided
+ * meanwhile (they leave once the list is complete).
+ */
+syncing: boolean, };

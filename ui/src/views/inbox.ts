@@ -2,6 +2,7 @@
 // (see virtuallist.ts): a flood of 10,000 requests costs what twenty do, and every one of
 // them stays reachable by scrolling.
 import { h, revealed } from "../dom";
+import { markOnce } from "../perf";
 import type { InboxPage, InboxRow } from "../types";
 import { countdown } from "./common";
 import { virtualList, type VirtualList } from "./virtuallist";
@@ -23,7 +24,18 @@ export function inboxView(
   onCount: (count: number) => void,
 ): InboxScreen {
   const count = h("span", { class: "count", "data-testid": "inbox-count" }, String(first.count));
-  const root = h("section", { class: "inbox", "data-testid": "inbox" }, h("h1", {}, "Inbox ", count));
+  // While a service's pending list is still arriving (start-up, reconnect) the inbox says so:
+  // more rows may come, and rows decided meanwhile leave once the list is complete.
+  const syncing = h(
+    "span",
+    { class: "syncing", "data-testid": "inbox-syncing", title: "the pending list is still being fetched" },
+    "syncing…",
+  );
+  const setSyncing = (on: boolean) => {
+    syncing.hidden = !on;
+  };
+  setSyncing(first.syncing);
+  const root = h("section", { class: "inbox", "data-testid": "inbox" }, h("h1", {}, "Inbox ", count, " ", syncing));
   if (first.count === 0) {
     root.appendChild(
       h(
@@ -39,7 +51,11 @@ export function inboxView(
   const list = virtualList<InboxRow>({
     rowHeight: INBOX_ROW,
     initial: first,
-    fetch,
+    fetch: (offset, limit) =>
+      fetch(offset, limit).then((page) => {
+        setSyncing(page.syncing);
+        return page;
+      }),
     render: (row) => inboxRow(row, open),
     key: (row) => `${row.server} ${row.approval_id} ${row.progress?.approvals ?? ""}`,
     onCount: (n) => {
@@ -47,6 +63,7 @@ export function inboxView(
       onCount(n);
     },
     testid: "inbox-list",
+    onFirstRow: () => markOnce("wallet-inbox-first-row"),
   });
   root.appendChild(list.element);
   return { element: root, list };

@@ -2,12 +2,21 @@
 // viewport exist in the DOM, placed absolutely inside a box as tall as the whole list, so
 // scrolling through 10,000 rows costs what scrolling through twenty does and every row stays
 // reachable. Rows are asked of the Wallet in chunks as they come into view.
+//
+// Per frame of scrolling the list only computes its range from `window.scrollY` (the list's
+// own offset is measured once, not read in the scroll path), re-uses the elements of rows that
+// left the range for the rows that entered it (no element is removed and created again while
+// scrolling), and asks for the next two chunks in the direction of travel before they are
+// needed. All DOM writes happen in one requestAnimationFrame callback.
 import { h } from "../dom";
+import { measure } from "../perf";
 
 /** Rows asked of the Wallet at once. */
 export const CHUNK = 50;
 /** Rows drawn beyond each edge of the viewport. */
 const OVERSCAN = 6;
+/** Chunks asked for ahead of the viewport in the direction of travel. */
+const AHEAD = 2;
 /** At most one refresh per this many milliseconds (a flood of updates is coalesced). */
 const REFRESH_MS = 250;
 
@@ -33,6 +42,8 @@ export interface VirtualListOptions<T> {
   onCount?: (count: number) => void;
   /** The list's test id. */
   testid: string;
+  /** Told once, after the first frame in which a real (fetched) row was drawn. */
+  onFirstRow?: () => void;
 }
 
 export interface VirtualList {
@@ -73,11 +84,14 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
   }
 
   function load(chunk: number): void {
+    if (chunk < 0 || chunk * CHUNK >= count) return;
     if (loading.has(chunk) || chunks.has(chunk)) return;
     loading.add(chunk);
     const asked = generation;
+    const t0 = performance.now();
     o.fetch(chunk * CHUNK, CHUNK)
       .then((r) => {
+        measure("vlist-fetch", t0);
         if (asked !== generation) return;
         keep(r);
         if (r.count !== count) setCount(r.count);
@@ -93,45 +107,93 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
     return from.get(Math.floor(i / CHUNK))?.[i % CHUNK];
   }
 
+  /** The list's top in page coordinates, measured when first needed after a change of layout
+   * (not on every frame: a layout read in the scroll path can force a synchronous layout). */
+  let listTop: number | null = null;
+  function pageTop(): number {
+    if (listTop === null) listTop = element.getBoundingClientRect().top + window.scrollY;
+    return listTop;
+  }
+
   /** The rows in and near the viewport, when the list is on screen; else the first ones. */
   function range(): [number, number] {
     if (!element.isConnected) return [0, Math.min(count, 20) - 1];
-    const top = element.getBoundingClientRect().top;
+    const top = pageTop() - window.scrollY;
     const first = Math.floor(-top / o.rowHeight) - OVERSCAN;
     const last = Math.ceil((window.innerHeight - top) / o.rowHeight) + OVERSCAN;
     return [Math.max(0, first), Math.min(count - 1, last)];
   }
 
+  let lastFirst = 0;
+  let firstRowTold = false;
+
   /**
    * Draws the rows of the range. A row already drawn (same key) keeps its element and only
-   * moves (rows are not replaced under the pointer while a flood shifts the list); rows not
+   * moves (rows are not replaced under the pointer while a flood shifts the list); the
+   * elements of rows that left the range are re-used for rows that entered it; rows not
    * fetched yet show what was known before the last refresh, or a placeholder.
    */
   function update(): void {
+    const t0 = performance.now();
     const [first, last] = range();
     const byKey = new Map<string, HTMLElement>();
     for (const d of drawn.values()) byKey.set(d.key, d.el);
     const next = new Map<number, Drawn>();
+    const missing: [number, T | undefined, string][] = [];
+    let real = false;
     for (let i = first; i <= last; i++) {
       const fresh = rowIn(chunks, i);
       if (fresh === undefined) load(Math.floor(i / CHUNK));
       const row = fresh ?? rowIn(stale, i);
+      if (row !== undefined) real = true;
       const key = row === undefined ? `placeholder ${i}` : o.key(row);
-      let el = byKey.get(key);
-      if (el) byKey.delete(key);
-      else {
-        el = row === undefined ? h("li", { class: "vrow placeholder" }) : h("li", { class: "vrow" }, o.render(row));
+      const el = byKey.get(key);
+      if (el) {
+        byKey.delete(key);
+        place(el, i);
+        next.set(i, { key, el });
+      } else missing.push([i, row, key]);
+    }
+    // Elements no longer in the range are re-used for the rows that entered it.
+    const free = [...byKey.values()];
+    for (const [i, row, key] of missing) {
+      let el = free.pop();
+      if (!el) {
+        el = h("li", { class: "vrow" });
         element.appendChild(el);
       }
-      const top = `${i * o.rowHeight}px`;
-      if (el.style.top !== top) el.style.top = top;
-      el.setAttribute("data-index", String(i));
+      if (row === undefined) {
+        el.className = "vrow placeholder";
+        el.replaceChildren();
+      } else {
+        el.className = "vrow";
+        el.replaceChildren(o.render(row));
+      }
+      place(el, i);
       next.set(i, { key, el });
     }
-    for (const el of byKey.values()) el.remove();
+    for (const el of free) el.remove();
     drawn = next;
-    // The next chunk in the direction of travel, before it is needed.
-    if (last >= 0 && last + CHUNK / 2 < count) load(Math.floor((last + CHUNK / 2) / CHUNK));
+    // The next chunks in the direction of travel, before they are needed.
+    if (last >= 0) {
+      const down = first >= lastFirst;
+      for (let k = 1; k <= AHEAD; k++) {
+        load(Math.floor((down ? last + k * CHUNK - CHUNK / 2 : first - k * CHUNK + CHUNK / 2) / CHUNK));
+      }
+    }
+    lastFirst = first;
+    measure("vlist-update", t0);
+    if (real && !firstRowTold && element.isConnected) {
+      firstRowTold = true;
+      o.onFirstRow?.();
+    }
+  }
+
+  function place(el: HTMLElement, i: number): void {
+    const index = String(i);
+    if (el.dataset.index === index) return;
+    el.dataset.index = index;
+    el.style.transform = `translateY(${i * o.rowHeight}px)`;
   }
 
   let frame = 0;
@@ -149,6 +211,7 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
     timer = undefined;
     lastRefresh = performance.now();
     generation++;
+    listTop = null;
     if (chunks.size > 0) stale = chunks;
     chunks = new Map();
     loading.clear();
@@ -160,8 +223,12 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
   update();
   schedule();
   const onScroll = () => schedule();
+  const onResize = () => {
+    listTop = null;
+    schedule();
+  };
   window.addEventListener("scroll", onScroll, { passive: true });
-  window.addEventListener("resize", onScroll, { passive: true });
+  window.addEventListener("resize", onResize, { passive: true });
   return {
     element,
     refresh: () => {
@@ -171,7 +238,7 @@ export function virtualList<T>(o: VirtualListOptions<T>): VirtualList {
     },
     destroy: () => {
       window.removeEventListener("scroll", onScroll);
-      window.removeEventListener("resize", onScroll);
+      window.removeEventListener("resize", onResize);
       if (timer !== undefined) window.clearTimeout(timer);
       if (frame) window.cancelAnimationFrame(frame);
     },

@@ -6,6 +6,7 @@ use crate::approver::ApproverError;
 use crate::error::WalletError;
 use crate::model::{history_row, matches_query, HistoryPage, HistoryRow, InboxPage, InboxView};
 use crate::source::{list_all, ApprovalSource};
+use crate::sync::SyncStatus;
 use countersign_core::api::WalletApprovalSummary;
 use countersign_core::ApprovalStatus;
 use std::sync::Arc;
@@ -33,6 +34,13 @@ impl Wallet {
     /// Rows `offset..offset + limit` of the inbox now (newest first; `limit` at most
     /// [`VIEW_PAGE_MAX`]), and how many there are in all.
     pub fn inbox_page(&self, offset: u32, limit: u32) -> InboxPage {
+        let syncing = self
+            .inner
+            .services
+            .lock()
+            .expect("services lock")
+            .values()
+            .any(|s| s.status == SyncStatus::Connecting);
         let now = self.inner.clock.now();
         let inbox = self.inner.inbox.lock().expect("inbox lock");
         let (rows, count) = inbox.page(now, offset as usize, limit.min(VIEW_PAGE_MAX) as usize);
@@ -40,6 +48,7 @@ impl Wallet {
             rows,
             offset,
             count: count as u32,
+            syncing,
         }
     }
 

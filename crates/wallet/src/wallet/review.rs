@@ -3,7 +3,7 @@
 
 use super::{Wallet, MAX_COMMENT_CHARS, NOVELTY_HISTORY};
 use crate::approver::{Pairing, Review};
-use crate::body::{cut_short, request_body_view};
+use crate::body::{cut_short, request_body_lines};
 use crate::error::WalletError;
 use crate::model::WalletUpdate;
 use crate::pages::{BodyPage, BodyPages, PageLedger};
@@ -271,9 +271,9 @@ impl Wallet {
     }
 }
 
-/// The request body of `review` as the review screen shows it.
+/// The request body of `review` as the review screen's pages show it.
 fn request_body(review: &Review) -> crate::body::BodyView {
-    request_body_view(
+    request_body_lines(
         review.body(),
         countersign_core::body::content_type(&review.statement().headers),
     )

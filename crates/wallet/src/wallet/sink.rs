@@ -8,6 +8,7 @@ use crate::sync::{SyncSink, SyncStatus};
 use countersign_core::api::{WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::ServerUrl;
 use std::sync::{Arc, Weak};
+use uuid::Uuid;
 
 /// Shows a notification off the async runtime (a blocking D-Bus call); failures are logged.
 pub(super) fn show(inner: &Inner, content: NotificationContent) {
@@ -54,15 +55,16 @@ impl Sink {
     }
 }
 
-impl SyncSink for Sink {
-    fn refreshed(&self, server: &ServerUrl, rows: Vec<WalletApprovalSummary>) {
+impl Sink {
+    /// Applies `change` to the inbox, notifies what it added (still open) and tells the view.
+    fn changed(&self, change: impl FnOnce(&mut crate::inbox::Inbox) -> Vec<InboxItem>) {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
         let now = inner.clock.now();
         let (added, count) = {
             let mut inbox = inner.inbox.lock().expect("inbox lock");
-            let added = inbox.replace_service(server, rows);
+            let added = change(&mut inbox);
             (added, inbox.count(now))
         };
         let added = added
@@ -71,6 +73,16 @@ impl SyncSink for Sink {
             .collect();
         Sink::notify_new(&inner, added);
         inner.observer.update(WalletUpdate::InboxChanged { count });
+    }
+}
+
+impl SyncSink for Sink {
+    fn partial(&self, server: &ServerUrl, rows: &[WalletApprovalSummary], before: Option<Uuid>) {
+        self.changed(|inbox| inbox.merge_service(server, rows, before));
+    }
+
+    fn refreshed(&self, server: &ServerUrl, rows: Vec<WalletApprovalSummary>) {
+        self.changed(|inbox| inbox.replace_service(server, rows));
     }
 
     fn event(&self, server: &ServerUrl, event: WalletEvent) {

@@ -960,8 +960,16 @@ async fn the_inbox_holds_500_pending_requests_not_one_page_of_200() {
     assert!(ids.contains(&Uuid::from_u128(1)), "the oldest is there too");
     assert_eq!(
         source.pages.lock().unwrap().as_slice(),
-        &[("pending".to_string(), None, crate::source::LIST_PAGE)],
-        "one page of up to 1000, not the service's default 200"
+        &[
+            ("pending".to_string(), None, crate::source::LIST_FIRST_PAGE),
+            (
+                "pending".to_string(),
+                Some(Uuid::from_u128(401)),
+                crate::source::LIST_PAGE
+            )
+        ],
+        "a small first page for the first screen, then pages of up to 1000, not the \
+         service's default 200"
     );
 }
 
@@ -985,10 +993,56 @@ async fn a_flood_beyond_one_page_is_fetched_page_by_page() {
         cursors,
         vec![
             None,
-            Some(Uuid::from_u128(1501)),
-            Some(Uuid::from_u128(501))
+            Some(Uuid::from_u128(2401)),
+            Some(Uuid::from_u128(1401)),
+            Some(Uuid::from_u128(401))
         ]
     );
+}
+
+#[tokio::test]
+async fn the_inbox_shows_the_first_page_while_the_rest_is_fetched_and_marks_it_syncing() {
+    let (h, source) = paired().await;
+    *source.rows.lock().unwrap() = open_rows(2500, ApprovalStatus::Pending);
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *source.held_pages.lock().unwrap() = Some(gate.clone());
+    let _tx = refresh_from(&h, &source);
+    // A fresh start: the first (small) page is shown before the others are fetched.
+    eventually("the first page in the inbox", || {
+        h.wallet.inbox_page(0, 1).count == 100
+    })
+    .await;
+    let first = h.wallet.inbox_page(0, 50);
+    assert!(first.syncing, "marked as syncing while pages are missing");
+    assert_eq!(
+        first.rows[0].approval_id,
+        Uuid::from_u128(2500),
+        "newest first"
+    );
+    gate.add_permits(1000);
+    eventually("the whole list", || h.wallet.inbox_page(0, 1).count == 2500).await;
+    eventually("no longer syncing", || !h.wallet.inbox_page(0, 1).syncing).await;
+
+    // Meanwhile 2500 was decided and 2499 approved: a refresh's first page covers the newest
+    // ids, so they leave with it; older rows stay until their page comes.
+    source.rows.lock().unwrap().pop();
+    source.rows.lock().unwrap()[2498].status = ApprovalStatus::Approved;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *source.held_pages.lock().unwrap() = Some(gate.clone());
+    let _tx = refresh_from(&h, &source);
+    eventually("the first page applied", || {
+        h.wallet.inbox_page(0, 1).rows[0].approval_id == Uuid::from_u128(2498)
+    })
+    .await;
+    let page = h.wallet.inbox_page(0, 50);
+    assert!(page.syncing);
+    assert_eq!(
+        page.count, 2498,
+        "nothing shown that the first page says is gone"
+    );
+    gate.add_permits(1000);
+    eventually("no longer syncing", || !h.wallet.inbox_page(0, 1).syncing).await;
+    assert_eq!(h.wallet.inbox_page(0, 1).count, 2498);
 }
 
 #[tokio::test]
@@ -1005,8 +1059,9 @@ async fn a_service_without_the_cursor_gives_its_first_page_once() {
     assert_eq!(h.wallet.inbox().rows.len(), 1000);
     assert_eq!(
         source.pages.lock().unwrap().len(),
-        2,
-        "the repeated page ends the paging"
+        3,
+        "the small first page, one of 1000 from the top again (its older rows are kept), \
+         then the repeated page ends the paging"
     );
 }
 
