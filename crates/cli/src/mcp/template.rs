@@ -1,16 +1,33 @@
 //! Path templates: `/v1/orders/{order}/refunds`, filled from a tool's string arguments, each
-//! value percent-encoded as one path segment.
+//! value percent-encoded as one path segment in the one spelling the service accepts
+//! (`docs/protocol.md`, "Requests an app may make"): letters, digits and `-._~!$&'()*+,=:@`
+//! raw, every other allowed character as `%XX` in upper-case hex. Values the service would
+//! refuse in a path, or that would change its shape, are refused here with a message the
+//! model can act on.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// Everything but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) is encoded.
+/// Encoded: everything but letters, digits and `-._~!$&'()*+,=:@`, which the service wants
+/// raw (it refuses their escapes).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
-    .remove(b'~');
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// A path with `{param}` placeholders, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +70,25 @@ pub enum FillError {
     /// The argument is not a string.
     #[error("argument `{0}` must be a string")]
     NotAString(String),
-    /// The value would change the path's shape: empty, `.`, `..`, or containing `/` or `\`.
+    /// The value would change the path's shape: empty, all dots (`.`, `..`, …), or
+    /// containing `/` or `\`.
     #[error("argument `{param}` ({value:?}) would change the path: it must be one non-empty path segment without / or \\, and not . or ..")]
     ChangesThePath {
         /// The parameter.
         param: String,
         /// The refused value.
         value: String,
+    },
+    /// The value holds a character the service refuses in any spelling in a path: `;`,
+    /// `%`, a control character, or a non-ASCII character.
+    #[error("argument `{param}` ({value:?}) cannot be put in a path: {why}")]
+    Unspellable {
+        /// The parameter.
+        param: String,
+        /// The refused value.
+        value: String,
+        /// Which character, and why.
+        why: &'static str,
     },
 }
 
@@ -127,14 +156,17 @@ impl PathTemplate {
                         Some(Value::String(value)) => value,
                         Some(_) => return Err(FillError::NotAString(name.clone())),
                     };
-                    if value.is_empty()
-                        || value == "."
-                        || value == ".."
-                        || value.contains(['/', '\\'])
-                    {
+                    if value.bytes().all(|b| b == b'.') || value.contains(['/', '\\']) {
                         return Err(FillError::ChangesThePath {
                             param: name.clone(),
                             value: value.clone(),
+                        });
+                    }
+                    if let Some(why) = unspellable(value) {
+                        return Err(FillError::Unspellable {
+                            param: name.clone(),
+                            value: value.clone(),
+                            why,
                         });
                     }
                     path.extend(utf8_percent_encode(value, SEGMENT));
@@ -142,6 +174,21 @@ impl PathTemplate {
             }
         }
         Ok(path)
+    }
+}
+
+/// Why the service would refuse `value` in a path whatever its spelling, if it would.
+fn unspellable(value: &str) -> Option<&'static str> {
+    if value.contains(';') {
+        Some("`;` (matrix parameters) is refused in paths")
+    } else if value.contains('%') {
+        Some("`%` is refused in paths (an encoded `%` could be decoded twice)")
+    } else if value.chars().any(char::is_control) {
+        Some("control characters are refused in paths")
+    } else if !value.is_ascii() {
+        Some("non-ASCII characters are refused in paths (they have no single spelling)")
+    } else {
+        None
     }
 }
 
@@ -204,28 +251,34 @@ mod tests {
     #[test]
     fn fills_with_percent_encoded_segments() {
         let t = PathTemplate::parse("/v1/orders/{order}/refunds").unwrap();
+        let fill = |value: &str| t.fill(&args(json!({ "order": value }))).unwrap();
+        assert_eq!(fill("o-1_2.3~"), "/v1/orders/o-1_2.3~/refunds");
         assert_eq!(
-            t.fill(&args(json!({"order": "o-1_2.3~"}))).unwrap(),
-            "/v1/orders/o-1_2.3~/refunds"
+            fill("a b?c#d\"<>[]^`{|}"),
+            "/v1/orders/a%20b%3Fc%23d%22%3C%3E%5B%5D%5E%60%7B%7C%7D/refunds"
         );
         assert_eq!(
-            t.fill(&args(json!({"order": "a b?c#d%e&f"}))).unwrap(),
-            "/v1/orders/a%20b%3Fc%23d%25e%26f/refunds"
+            fill("a:b@c!$&'()*+,="),
+            "/v1/orders/a:b@c!$&'()*+,=/refunds"
         );
-        assert_eq!(
-            t.fill(&args(json!({"order": "é"}))).unwrap(),
-            "/v1/orders/%C3%A9/refunds"
-        );
-        assert_eq!(
-            t.fill(&args(json!({"order": "..."}))).unwrap(),
-            "/v1/orders/.../refunds"
-        );
+        assert_eq!(fill("a..b"), "/v1/orders/a..b/refunds");
+    }
+
+    #[test]
+    fn refuses_values_the_service_refuses_in_any_spelling() {
+        let t = PathTemplate::parse("/v1/orders/{order}").unwrap();
+        for bad in ["a;b", "a%20b", "%2e", "é", "a\u{7}b", "a\nb"] {
+            match t.fill(&args(json!({ "order": bad }))) {
+                Err(FillError::Unspellable { value, .. }) => assert_eq!(value, bad),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
     fn refuses_values_that_change_the_path() {
         let t = PathTemplate::parse("/v1/orders/{order}").unwrap();
-        for bad in ["", ".", "..", "../x", "a/b", "/", "a\\b", "..\\x"] {
+        for bad in ["", ".", "..", "...", "../x", "a/b", "/", "a\\b", "..\\x"] {
             match t.fill(&args(json!({ "order": bad }))) {
                 Err(FillError::ChangesThePath { param, value }) => {
                     assert_eq!(param, "order");
