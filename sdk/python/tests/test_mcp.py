@@ -49,9 +49,18 @@ method = "GET"
 path = "/v1/orders/{{order}}"
 input_schema = {{ type = "object", properties = {{ order = {{ type = "string" }} }}, \
 required = ["order"] }}
+
+[[tool]]
+name = "delete_order"
+description = "Delete an order (the policy refuses deletes)"
+grant = "payments"
+method = "DELETE"
+path = "/v1/orders/{{order}}"
+input_schema = {{ type = "object", properties = {{ order = {{ type = "string" }} }}, \
+required = ["order"] }}
 """
 
-TOOLS = {"refund", "balance", "order_status", "countersign_wait"}
+TOOLS = {"refund", "balance", "order_status", "delete_order", "countersign_wait"}
 
 
 @asynccontextmanager
@@ -265,3 +274,14 @@ async def test_path_parameters_are_percent_encoded(stack: Stack, tmp_path: Path)
     assert result["http_status"] == 404
     uris = [c["uri"] for c in stack.provider.calls()]
     assert "/v1/orders/A%201%3Fx=y:z" in uris
+
+
+@pytest.mark.asyncio
+async def test_a_call_a_policy_rule_refuses_says_which_rule(stack: Stack, tmp_path: Path) -> None:
+    before = len(stack.provider.calls())
+    async with gateway(stack, tmp_path) as session:
+        is_error, result = await call(session, "delete_order", order="A-9", reason="Duplicate")
+    assert is_error
+    assert result["status"] == "refused"
+    assert result["rule"] == "no-deletes"
+    assert len(stack.provider.calls()) == before
