@@ -25,7 +25,7 @@ ensure_rust() {
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
   if ! command -v cargo >/dev/null 2>&1; then
-    echo "cargo is not installed: install Rust 1.85 or newer (https://rustup.rs) and run this again" >&2
+    echo "cargo is not installed: install Rust 1.88 or newer (https://rustup.rs) and run this again" >&2
     exit 1
   fi
   if command -v rustup >/dev/null 2>&1; then

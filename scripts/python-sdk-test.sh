@@ -3,6 +3,7 @@
 # SDK and its pinned dev tools installed from PyPI (`pip install ./sdk/python[dev]`), then
 # ruff check, ruff format --check, mypy --strict, and pytest against the real
 # `countersign serve` and sample provider (target/debug/countersign, built first with cargo;
+# test_mcp.py also drives `countersign mcp` with the Python `mcp` package;
 # set COUNTERSIGN_BIN to test another binary without building). Installs python3-venv when
 # the Python at hand cannot make a virtual environment (Debian ships it separately).
 set -euo pipefail

@@ -7,12 +7,14 @@
 //!   stack (`countersign-kit`), re-exported: the demo runs on them.
 //! - [`display`]: printing untrusted text inertly in a terminal.
 //! - [`devices`]: what `device list`, `device revoke` and `approver remove` print.
+//! - [`mcp`]: `countersign mcp`, the MCP gateway over stdio.
 //! - [`policy_tools`]: `policy explain` and `policy replay`, for people who write policies.
 
 pub mod demo;
 pub mod devices;
 pub mod display;
 pub mod headless;
+pub mod mcp;
 pub mod policy_tools;
 pub mod serve;
 pub use countersign_kit::{sample_provider, stack};

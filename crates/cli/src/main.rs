@@ -80,6 +80,13 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Serve MCP on stdin/stdout: the tools declared in the gateway's config file, each call
+    /// made through Countersign as the config's app (see the README, "MCP gateway").
+    Mcp {
+        /// The gateway's TOML configuration file (not the service's).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run the whole flow on loopback with a temporary database.
     Demo,
     /// Run the sample "payments" provider (the demo's upstream) on a free loopback port, for
@@ -351,6 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve::run(&config).await?,
         Command::Demo => demo::run().await?,
+        Command::Mcp { config } => countersign_cli::mcp::run(&config).await?,
         Command::Migrate { config } => {
             let config = Config::load(&config)?;
             let store = Store::open(&config.server.database)
