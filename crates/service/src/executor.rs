@@ -77,7 +77,7 @@ pub fn lease(state: &AppState) -> Lease {
 }
 
 /// Sends the call of an approval already committed as `executing` (unless `revoked`), records
-/// the outcome, publishes it, and updates `record` to match what was stored.
+/// the outcome (the event feed announces it), and updates `record` to match what was stored.
 pub async fn run_started(
     state: &AppState,
     record: &mut ApprovalRecord,
