@@ -114,9 +114,25 @@ impl NotifyMonitor {
 
     /// Waits until a recorded `Notify` call contains `text`.
     pub async fn wait_for(&self, text: &str, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_for_more(text, 0, timeout).await
+    }
+
+    /// How many recorded `Notify` calls so far contain `text`.
+    pub fn count(&self, text: &str) -> anyhow::Result<usize> {
+        Ok(std::fs::read_to_string(&self.file)?.matches(text).count())
+    }
+
+    /// Waits until more than `seen` recorded `Notify` calls contain `text` (a new one, when
+    /// `seen` is [`count`](Self::count) taken before).
+    pub async fn wait_for_more(
+        &self,
+        text: &str,
+        seen: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
         let start = Instant::now();
         loop {
-            if std::fs::read_to_string(&self.file)?.contains(text) {
+            if self.count(text)? > seen {
                 return Ok(());
             }
             if start.elapsed() > timeout {
