@@ -27,9 +27,7 @@ use uuid::Uuid;
 /// The `Last-Event-ID` request header of Server-Sent Events.
 const LAST_EVENT_ID: &str = "Last-Event-ID";
 
-/// Rows asked for per page by [`ApproverClient::list`]: the most the service's list endpoint
-/// gives (its default is 200).
-pub const LIST_PAGE: u32 = 1000;
+pub use crate::paging::LIST_PAGE;
 
 /// At most this many rows are listed by [`ApproverClient::list`].
 pub const LIST_MAX: usize = 10_000;
@@ -164,24 +162,13 @@ impl ApproverClient {
     /// hide older ones behind the service's first page. A service older than the cursor answers
     /// its first page again: paging stops there (only that page is known).
     pub async fn list(&self, filter: &str) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
-        let mut rows: Vec<WalletApprovalSummary> = Vec::new();
-        let mut before: Option<Uuid> = None;
-        while rows.len() < LIST_MAX {
-            let page = self.list_page(filter, before, LIST_PAGE).await?;
-            let full = page.len() >= LIST_PAGE as usize;
-            let older: Vec<_> = page
-                .into_iter()
-                .filter(|r| before.is_none_or(|b| r.approval_id < b))
-                .collect();
-            let Some(last) = older.last() else { break };
-            before = Some(last.approval_id);
-            rows.extend(older);
-            if !full {
-                break;
-            }
-        }
-        rows.truncate(LIST_MAX);
-        Ok(rows)
+        crate::paging::collect_pages(
+            LIST_MAX,
+            LIST_PAGE,
+            |before, limit| self.list_page(filter, before, limit),
+            &mut |_, _| {},
+        )
+        .await
     }
 
     /// One page of approvals visible to this approver

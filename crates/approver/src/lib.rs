@@ -45,6 +45,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keyfile;
+pub mod paging;
 pub mod pairing;
 pub mod progress;
 pub mod review;

@@ -52,8 +52,7 @@ pub trait ApprovalSource: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<EventStream, ApproverError>>;
 }
 
-/// Rows asked for per page: the most the service's list endpoint gives (its default is 200).
-pub const LIST_PAGE: u32 = 1000;
+pub use countersign_approver::paging::LIST_PAGE;
 
 /// Approvals addressed to this approver, newest first, up to `max`: page after page of
 /// [`LIST_PAGE`], each asked `before` the last id of the previous one, so a flood of requests
@@ -84,27 +83,13 @@ pub async fn list_each(
     first: u32,
     each: &mut (dyn FnMut(&[WalletApprovalSummary], Option<Uuid>) + Send),
 ) -> Result<Vec<WalletApprovalSummary>, ApproverError> {
-    let mut rows: Vec<WalletApprovalSummary> = Vec::new();
-    let mut before: Option<Uuid> = None;
-    let mut limit = first.clamp(1, LIST_PAGE);
-    while rows.len() < max {
-        let page = source.list_page(filter, before, limit).await?;
-        let full = page.len() >= limit as usize;
-        let mut older: Vec<_> = page
-            .into_iter()
-            .filter(|r| before.is_none_or(|b| r.approval_id < b))
-            .collect();
-        older.truncate(max - rows.len());
-        let Some(last) = older.last() else { break };
-        each(&older, before);
-        before = Some(last.approval_id);
-        rows.extend(older);
-        limit = LIST_PAGE;
-        if !full {
-            break;
-        }
-    }
-    Ok(rows)
+    countersign_approver::paging::collect_pages(
+        max,
+        first,
+        |before, limit| source.list_page(filter, before, limit),
+        each,
+    )
+    .await
 }
 
 /// Makes sources, and pairs new devices.
