@@ -479,7 +479,7 @@ pub fn outcome_view(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pages::PageLines;
     use countersign_core::api::{GateStatus, PolicyMatch, PolicyStatus};
@@ -487,10 +487,26 @@ mod tests {
     use countersign_core::Statement;
 
     pub(crate) fn detail(reason: &str, body: &[u8]) -> WalletApprovalDetail {
+        detail_with(
+            "019a0000-0000-7000-8000-000000000001".parse().unwrap(),
+            2,
+            reason,
+            body,
+        )
+    }
+
+    /// A pending request `id` on the test service that needs `quorum` approvals, with a
+    /// consistent statement and digest.
+    pub(crate) fn detail_with(
+        id: uuid::Uuid,
+        quorum: u32,
+        reason: &str,
+        body: &[u8],
+    ) -> WalletApprovalDetail {
         let statement = Statement {
             v: 1,
             service: "svc_test".into(),
-            approval_id: "019a0000-0000-7000-8000-000000000001".parse().unwrap(),
+            approval_id: id,
             app: "support-agent".into(),
             grant: "payments".into(),
             method: "POST".into(),
@@ -509,7 +525,7 @@ mod tests {
             body: body.to_vec(),
             status: ApprovalStatus::Pending,
             decisions: vec![],
-            quorum: 2,
+            quorum,
             policy: Default::default(),
             response: None,
             failure: None,

@@ -11,9 +11,7 @@ use crate::notify::RecordingNotifier;
 use countersign_core::api::{
     PairPreview, WalletApprovalDetail, WalletApprovalSummary, WalletEvent, WalletEventKind,
 };
-use countersign_core::encoding::sha256_hex;
 use countersign_core::keys::generate_signing_key;
-use countersign_core::Statement;
 use countersign_core::Timestamp;
 use countersign_core::{ApprovalStatus, Verdict};
 use std::time::Duration;
@@ -92,6 +90,30 @@ async fn harness() -> Harness {
     }
 }
 
+/// A Wallet started (again) on the data directory `dir` with `keys`, as after a restart,
+/// with a fresh connector.
+async fn start_on(
+    dir: &std::path::Path,
+    keys: Arc<MemoryKeyStore>,
+) -> (Wallet, Arc<FakeConnector>) {
+    let connector = FakeConnector::new();
+    let wallet = Wallet::start(WalletParts {
+        config: WalletConfig {
+            data_dir: dir.to_path_buf(),
+            device_name: "test device".into(),
+            sync: SyncConfig::default(),
+        },
+        connector: connector.clone(),
+        keys,
+        notifier: Arc::new(RecordingNotifier::default()),
+        observer: Arc::new(Updates::default()),
+        clock: Arc::new(FixedClock(now())),
+    })
+    .await
+    .unwrap();
+    (wallet, connector)
+}
+
 /// Polls `cond` for up to five seconds (background work runs on other threads).
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     for _ in 0..500 {
@@ -112,33 +134,7 @@ async fn settle() {
 
 /// A pending request on the paired service, with a consistent statement and digest.
 fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
-    let statement = Statement {
-        v: 1,
-        service: "svc_test".into(),
-        approval_id: Uuid::from_u128(id),
-        app: "support-agent".into(),
-        grant: "payments".into(),
-        method: "POST".into(),
-        url: "http://127.0.0.1:9000/v1/refunds".into(),
-        headers: [("content-type".to_string(), "application/json".to_string())].into(),
-        body_sha256: sha256_hex(body),
-        body_size: body.len() as u64,
-        reason: reason.into(),
-        created_at: "2026-11-24T12:00:00Z".parse().unwrap(),
-        expires_at: "2026-11-24T13:00:00Z".parse().unwrap(),
-        policy_id: "refunds".into(),
-    };
-    WalletApprovalDetail {
-        request_digest: statement.request_digest(),
-        statement,
-        body: body.to_vec(),
-        status: ApprovalStatus::Pending,
-        decisions: vec![],
-        quorum: 1,
-        policy: Default::default(),
-        response: None,
-        failure: None,
-    }
+    crate::review::tests::detail_with(Uuid::from_u128(id), 1, reason, body)
 }
 
 /// The keychain account the registry records for `server`.
@@ -350,21 +346,7 @@ async fn a_pairing_saved_before_local_key_names_still_loads_its_key() {
         &generate_signing_key(),
     )
     .unwrap();
-    let connector = FakeConnector::new();
-    let _wallet = Wallet::start(WalletParts {
-        config: WalletConfig {
-            data_dir: dir.path().to_path_buf(),
-            device_name: "test device".into(),
-            sync: SyncConfig::default(),
-        },
-        connector: connector.clone(),
-        keys,
-        notifier: Arc::new(RecordingNotifier::default()),
-        observer: Arc::new(Updates::default()),
-        clock: Arc::new(FixedClock(now())),
-    })
-    .await
-    .unwrap();
+    let (_wallet, connector) = start_on(dir.path(), keys).await;
     eventually("the reconnection", || {
         connector.sources.lock().unwrap().contains_key(&server())
     })
@@ -639,21 +621,7 @@ async fn a_restart_reconnects_paired_services_from_the_keychain() {
     let (h, _source) = paired().await;
     let (dir, keys) = (h.dir, h.keys.clone());
     h.wallet.shutdown();
-    let connector = FakeConnector::new();
-    let wallet = Wallet::start(WalletParts {
-        config: WalletConfig {
-            data_dir: dir.path().to_path_buf(),
-            device_name: "test device".into(),
-            sync: SyncConfig::default(),
-        },
-        connector: connector.clone(),
-        keys,
-        notifier: Arc::new(RecordingNotifier::default()),
-        observer: Arc::new(Updates::default()),
-        clock: Arc::new(FixedClock(now())),
-    })
-    .await
-    .unwrap();
+    let (wallet, connector) = start_on(dir.path(), keys).await;
     assert_eq!(wallet.pairings().len(), 1);
     // The key is loaded in the background, then the service connects.
     eventually("the reconnection", || {
