@@ -3,8 +3,8 @@
 //! [`TestApp::spawn`] runs the real service on loopback: a temporary directory with an SQLite
 //! file (or a new PostgreSQL database, see [`crate::database`]), the [`SampleProvider`] as the upstream on `127.0.0.1:0`, a config text built from
 //! [`AppOptions`] and parsed with [`Config::parse`], secrets resolved through a closure (no
-//! process environment), [`Service::start_with_clock`], and `serve` on a bound listener with a
-//! oneshot shutdown. Everything a test needs hangs off the returned [`TestApp`]: SDK clients
+//! process environment), `Service::start_with_clock` and `serve` on a bound listener until
+//! stopped (the kit's [`Serving`]). Everything a test needs hangs off the returned [`TestApp`]: SDK clients
 //! for two apps, an [`Admin`] on the same database, direct [`Store`] access, raw HTTP helpers
 //! for bad-input tests, and [`TestApp::pair_approver`] for Wallet-side actors
 //! ([`TestApprover`]), which keep their signing keys so tests can sign anything.
@@ -31,6 +31,7 @@
 //! ```
 
 use crate::sample_provider::SampleProvider;
+use crate::serving::Serving;
 use countersign_approver::{ApproverClient, DecisionResponse, Pairing};
 use countersign_core::api::{DecisionRequest, WalletEvent};
 use countersign_core::audit::AuditEntry;
@@ -41,7 +42,7 @@ use countersign_sdk::{Client, PendingApproval, ProxyOutcome, ProxyRequest};
 use countersign_service::clock::{SharedClock, SystemClock};
 use countersign_service::state::AppState;
 use countersign_service::store::Store;
-use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
+use countersign_service::{Admin, Config};
 use futures::StreamExt;
 use std::fmt;
 use std::future::Future;
@@ -50,8 +51,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 pub use crate::sample_provider::{Behaviour, RecordedCall};
@@ -303,12 +302,6 @@ pub struct Snapshot {
     pub approvals: Vec<Option<(Uuid, ApprovalStatus, usize)>>,
 }
 
-struct Running {
-    state: AppState,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), ServiceError>>,
-}
-
 pub use crate::database::on_postgres;
 
 /// A running service with its upstream, database and clients (see the crate docs).
@@ -346,7 +339,7 @@ pub struct TestApp {
     pub opts: AppOptions,
     /// The temporary directory (removed on drop).
     pub dir: TempDir,
-    running: Option<Running>,
+    running: Option<Serving>,
 }
 
 impl fmt::Debug for TestApp {
@@ -441,11 +434,9 @@ impl TestApp {
     /// directory, provider and admin stay usable. Does nothing when stopped already.
     pub async fn stop(&mut self) {
         if let Some(running) = self.running.take() {
-            let _ = running.stop.send(());
-            match tokio::time::timeout(Duration::from_secs(60), running.task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => panic!("the service ended with an error: {e}"),
-                Ok(Err(e)) => panic!("the service task failed: {e}"),
+            match tokio::time::timeout(Duration::from_secs(60), running.stop()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => panic!("the service ended with an error: {e}"),
                 Err(_) => panic!("the service did not stop within 60 s"),
             }
         }
@@ -644,20 +635,11 @@ async fn start(
     provider_secret: &str,
     opts: &AppOptions,
     listener: tokio::net::TcpListener,
-) -> Running {
-    let secret = provider_secret.to_string();
-    let secrets = Secrets::resolve(config, &|name| (name == SECRET_ENV).then(|| secret.clone()))
-        .expect("resolving secrets");
+) -> Serving {
     let clock = opts.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
-    let service = Service::start_with_clock(config.clone(), secrets, clock)
+    Serving::start(config, SECRET_ENV, provider_secret, clock, listener)
         .await
-        .expect("starting the service");
-    let state = service.state().clone();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(service.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Running { state, stop, task }
+        .expect("starting the service")
 }
 
 /// Binds `addr` again after a stop (retrying briefly while the old socket goes away).
@@ -906,31 +888,25 @@ pub async fn next_event(
 pub struct Replica {
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), countersign_service::ServiceError>>,
+    serving: Serving,
 }
 
 impl Replica {
     /// Starts it.
     pub async fn start(app: &TestApp) -> Self {
-        let secret = app.provider_secret.clone();
-        let secrets = countersign_service::Secrets::resolve(&app.config, &|name| {
-            (name == SECRET_ENV).then(|| secret.clone())
-        })
-        .expect("resolving secrets");
-        let service = countersign_service::Service::start(app.config.clone(), secrets)
-            .await
-            .expect("starting the second service");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(service.serve(listener, async {
-            let _ = stopped.await;
-        }));
+        let serving = Serving::start(
+            &app.config,
+            SECRET_ENV,
+            &app.provider_secret,
+            Arc::new(SystemClock),
+            listener,
+        )
+        .await
+        .expect("starting the second service");
         Self {
-            base_url,
-            stop,
-            task,
+            base_url: serving.url.clone(),
+            serving,
         }
     }
 
@@ -965,8 +941,7 @@ impl Replica {
 
     /// Stops it gracefully.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
+        self.serving.stop().await.unwrap();
     }
 }
 

@@ -15,4 +15,5 @@ pub mod app;
 pub mod config;
 pub mod database;
 pub mod sample_provider;
+pub mod serving;
 pub mod stack;

@@ -4,55 +4,31 @@
 
 use crate::config::{config_with, DEMO_POLICY, SECRET_ENV};
 use crate::sample_provider::SampleProvider;
+use crate::serving::Serving;
 use countersign_approver::ApproverClient;
 use countersign_core::encoding::random_token;
 use countersign_core::keys::generate_signing_key;
 use countersign_core::DeepLink;
 use countersign_sdk::Client;
+use countersign_service::clock::SystemClock;
 use countersign_service::state::AppState;
-use countersign_service::{Admin, Config, Secrets, Service, ServiceError};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use countersign_service::{Admin, Config};
+use std::sync::Arc;
 
-/// One running service (a replica) and how to stop it.
-struct Running {
-    url: String,
-    state: AppState,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<Result<(), ServiceError>>,
-}
-
-impl Running {
-    /// Starts a service for `config` serving on `listener`.
-    async fn start(
-        config: &Config,
-        provider_secret: &str,
-        listener: tokio::net::TcpListener,
-    ) -> anyhow::Result<Self> {
-        let secrets = Secrets::resolve(config, &|name| {
-            (name == SECRET_ENV).then(|| provider_secret.to_string())
-        })?;
-        let service = Service::start(config.clone(), secrets).await?;
-        let state = service.state().clone();
-        let url = format!("http://{}", listener.local_addr()?);
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(service.serve(listener, async {
-            let _ = stop_rx.await;
-        }));
-        Ok(Self {
-            url,
-            state,
-            stop,
-            server,
-        })
-    }
-
-    /// Stops it gracefully and waits until it has.
-    async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.server.await??;
-        Ok(())
-    }
+/// The demo config's service serving on `listener`.
+async fn serve(
+    config: &Config,
+    provider_secret: &str,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Serving> {
+    Serving::start(
+        config,
+        SECRET_ENV,
+        provider_secret,
+        Arc::new(SystemClock),
+        listener,
+    )
+    .await
 }
 
 /// A running provider and service (one or more replicas on one database).
@@ -70,7 +46,7 @@ pub struct DemoStack {
     /// The first replica's shared state (replaced by [`restart`](Self::restart)).
     pub state: AppState,
     /// Every replica, the first one first; the first is `None` while restarting.
-    replicas: Vec<Option<Running>>,
+    replicas: Vec<Option<Serving>>,
     _dir: tempfile::TempDir,
 }
 
@@ -122,7 +98,7 @@ impl DemoStack {
         }
         std::fs::write(&config_path, &text)?;
         let config = Config::parse(&text, &config_path)?;
-        let first = Running::start(&config, &provider_secret, listener).await?;
+        let first = serve(&config, &provider_secret, listener).await?;
         Ok(Self {
             provider,
             provider_secret,
@@ -139,7 +115,7 @@ impl DemoStack {
     /// own loopback port; returns its base URL.
     pub async fn add_replica(&mut self) -> anyhow::Result<String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let replica = Running::start(&self.config, &self.provider_secret, listener).await?;
+        let replica = serve(&self.config, &self.provider_secret, listener).await?;
         let url = replica.url.clone();
         self.replicas.push(Some(replica));
         Ok(url)
@@ -154,7 +130,7 @@ impl DemoStack {
         tokio::time::sleep(down_for).await;
         let address = self.url.trim_start_matches("http://");
         let listener = tokio::net::TcpListener::bind(address).await?;
-        let first = Running::start(&self.config, &self.provider_secret, listener).await?;
+        let first = serve(&self.config, &self.provider_secret, listener).await?;
         self.state = first.state.clone();
         self.replicas[0] = Some(first);
         Ok(())
