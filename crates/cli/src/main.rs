@@ -80,8 +80,9 @@ enum Command {
         #[arg(long)]
         to: String,
     },
-    /// Serve MCP on stdin/stdout: the tools declared in the gateway's config file, each call
-    /// made through Countersign as the config's app (see the README, "MCP gateway").
+    /// Serve MCP on stdin/stdout (or streamable HTTP when the config sets `listen`): the tools
+    /// declared in the gateway's config file, each call made through Countersign as the
+    /// config's app (see the README, "MCP gateway").
     Mcp {
         /// The gateway's TOML configuration file (not the service's).
         #[arg(long)]

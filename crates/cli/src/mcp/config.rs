@@ -6,6 +6,7 @@
 //! service = "http://127.0.0.1:8470"
 //! app_key_env = "MCP_AGENT_KEY"
 //! block = "0s"
+//! # listen = "127.0.0.1:8471"   # streamable HTTP at http://127.0.0.1:8471/mcp instead of stdio
 //!
 //! [[tool]]
 //! name = "refund_order"
@@ -16,6 +17,7 @@
 //! input_schema = { type = "object", properties = { order = { type = "string" }, amount = { type = "integer" } }, required = ["order", "amount"] }
 //! ```
 
+use super::listen::{HttpSettings, RawListen};
 use super::template::PathTemplate;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -80,6 +82,8 @@ pub struct GatewayConfig {
     pub app_key_env: String,
     /// How long a call that needs approval waits for the outcome before it returns the link.
     pub block: Duration,
+    /// The streamable HTTP listener, when `listen` is set (else the gateway serves stdio).
+    pub http: Option<HttpSettings>,
     /// The tools, in file order.
     pub tools: Vec<ToolSpec>,
 }
@@ -116,6 +120,16 @@ struct RawGateway {
     app_key_env: String,
     #[serde(default)]
     block: Option<String>,
+    #[serde(default)]
+    listen: Option<String>,
+    #[serde(default)]
+    token_env: Option<String>,
+    #[serde(default)]
+    allowed_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_origins: Option<Vec<String>>,
+    #[serde(default)]
+    max_sessions: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +196,14 @@ impl GatewayConfig {
                 block
             }
         };
+        let http = HttpSettings::check(RawListen {
+            listen: raw.mcp.listen,
+            token_env: raw.mcp.token_env,
+            allowed_hosts: raw.mcp.allowed_hosts,
+            allowed_origins: raw.mcp.allowed_origins,
+            max_sessions: raw.mcp.max_sessions,
+        })
+        .map_err(|e| invalid(gateway, e.field, e.message))?;
         if raw.tool.is_empty() {
             return Err(invalid("the file", "tool", "declares no [[tool]]".into()));
         }
@@ -203,6 +225,7 @@ impl GatewayConfig {
             service,
             app_key_env: raw.mcp.app_key_env.trim().to_string(),
             block,
+            http,
             tools,
         })
     }
@@ -508,6 +531,28 @@ input_schema = { type = "object" }
         assert!(e.contains("at most 600s"), "{e}");
         let e = error_with("method = \"post\"", "method = \"TRACE\"");
         assert!(e.contains("tool \"refund_order\" field `method`"), "{e}");
+    }
+
+    #[test]
+    fn the_listener_is_optional_and_checked() {
+        assert_eq!(parse(GOOD).unwrap().http, None);
+        let config = parse(&GOOD.replacen(
+            "block = \"2s\"",
+            "block = \"2s\"\nlisten = \"127.0.0.1:8471\"\nmax_sessions = 4",
+            1,
+        ))
+        .unwrap();
+        let http = config.http.unwrap();
+        assert_eq!(http.listen.port(), 8471);
+        assert_eq!(http.max_sessions, 4);
+        let e = error_with("block = \"2s\"", "listen = \"0.0.0.0:8471\"");
+        assert!(e.contains("[mcp] field `listen`"), "{e}");
+        assert!(e.contains("token_env"), "{e}");
+        let e = error_with("block = \"2s\"", "token_env = \"T\"");
+        assert!(
+            e.contains("[mcp] field `token_env`: applies to the HTTP listener"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use super::args::published_schema;
 use super::config::{GatewayConfig, ToolSpec, WAIT_TOOL};
+use super::elicit;
+use super::progress::{while_waiting, Reporter};
 use super::tools::{
     approval_required, bad_arguments, build_request, completed, outcome_error, wait_arguments,
     wait_schema, MAX_WAIT,
@@ -22,6 +24,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// What the client is told about this server at initialization.
 const INSTRUCTIONS: &str = "These tools make API calls through Countersign. Some calls need a \
@@ -82,41 +85,78 @@ impl Gateway {
         }
     }
 
-    /// Runs one declared tool.
+    /// Runs one declared tool. A call that needs approval points the client at the link
+    /// (URL-mode elicitation, where supported), then waits up to `block` with progress
+    /// notifications, or returns the link at once.
     async fn call_declared(
         &self,
         declared: &Declared,
         args: &Map<String, Value>,
+        context: &RequestContext<RoleServer>,
     ) -> CallToolResult {
         let request = match build_request(&declared.spec, &declared.schema, args) {
             Ok(request) => request,
             Err(message) => return bad_arguments(message),
         };
-        match self.client.proxy_request(request).await {
-            Ok(ProxyOutcome::Completed(result)) => completed(&result, None),
-            Ok(ProxyOutcome::Pending(pending)) if self.block.is_zero() => {
-                approval_required(&pending)
-            }
-            Ok(ProxyOutcome::Pending(pending)) => match pending.wait(self.block).await {
-                Ok(result) => completed(&result, Some(pending.approval_id)),
-                Err(Error::Timeout { .. }) => approval_required(&pending),
-                Err(error) => outcome_error(&error),
-            },
-            Err(error) => outcome_error(&error),
+        let pending = match self.client.proxy_request(request).await {
+            Ok(ProxyOutcome::Completed(result)) => return completed(&result, None),
+            Ok(ProxyOutcome::Pending(pending)) => pending,
+            Err(error) => return outcome_error(&error),
+        };
+        let elicited =
+            elicit::point_at(&context.peer, pending.approval_id, &pending.approval_url).await;
+        if self.block.is_zero() {
+            return approval_required(&pending);
         }
+        let reporter = Reporter::for_request(context);
+        let waited = while_waiting(
+            reporter.as_ref(),
+            self.block,
+            &waiting_message(pending.approval_id),
+            pending.wait(self.block),
+        )
+        .await;
+        let result = match waited {
+            Ok(result) => completed(&result, Some(pending.approval_id)),
+            Err(Error::Timeout { .. }) => return approval_required(&pending),
+            Err(error) => outcome_error(&error),
+        };
+        if elicited {
+            elicit::completed(&context.peer, pending.approval_id).await;
+        }
+        result
     }
 
-    /// Runs `countersign_wait`.
-    async fn call_wait(&self, args: &Map<String, Value>) -> CallToolResult {
+    /// Runs `countersign_wait`, with progress notifications while it waits.
+    async fn call_wait(
+        &self,
+        args: &Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let (approval_id, timeout) = match wait_arguments(args) {
             Ok(parsed) => parsed,
             Err(message) => return bad_arguments(message),
         };
-        match self.client.wait(approval_id, timeout).await {
+        let reporter = Reporter::for_request(context);
+        let waited = while_waiting(
+            reporter.as_ref(),
+            timeout,
+            &waiting_message(approval_id),
+            self.client.wait(approval_id, timeout),
+        )
+        .await;
+        match waited {
             Ok(result) => completed(&result, Some(approval_id)),
             Err(error) => outcome_error(&error),
         }
     }
+}
+
+/// What progress notifications say while a call waits.
+fn waiting_message(approval_id: Uuid) -> String {
+    format!(
+        "Waiting for a person's signed approval in their Countersign Wallet (approval {approval_id})"
+    )
 }
 
 impl ServerHandler for Gateway {
@@ -148,10 +188,10 @@ impl ServerHandler for Gateway {
         let name = request.name.as_ref();
         let call = async {
             if name == WAIT_TOOL {
-                return Ok(self.call_wait(&args).await);
+                return Ok(self.call_wait(&args, &context).await);
             }
             match self.tools.get(name) {
-                Some(declared) => Ok(self.call_declared(declared, &args).await),
+                Some(declared) => Ok(self.call_declared(declared, &args, &context).await),
                 None => Err(ErrorData::invalid_params(
                     format!("no tool named {name:?}"),
                     None,

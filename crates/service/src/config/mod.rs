@@ -52,7 +52,7 @@ pub use pattern::PathPattern;
 pub use policy::{
     Action, Condition, Gate, GroupConfig, Literal, PolicyConfig, RateLimit, Rule, Test,
 };
-pub use secrets::{hash_api_key, SecretString, Secrets};
+pub use secrets::{constant_time_eq, hash_api_key, SecretString, Secrets};
 pub use validate::{
     DEFAULT_BODY_LIMIT, DEFAULT_EXECUTION_LEASE, DEFAULT_MAX_PENDING_PER_APP,
     DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_WINDOW, MAX_WINDOW,

@@ -46,7 +46,7 @@ pub fn hash_api_key(key: &str) -> [u8; 32] {
 }
 
 /// Compares two digests without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(difference) == 0
 }
