@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::Router;
 use countersign_service::config::{constant_time_eq, hash_api_key};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -138,6 +139,13 @@ pub async fn serve(gateway: Gateway, settings: &HttpSettings) -> anyhow::Result<
     let app = router(gateway, settings, bound, token, shutdown.clone())?;
     println!("listening on http://{bound}{MCP_PATH}");
     tracing::info!(%bound, "MCP gateway serving streamable HTTP");
+    // Without TCP_NODELAY, the SSE answer's second small write waits for the client's delayed
+    // ACK (~40 ms per call).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             crate::serve::shutdown_signal().await;
