@@ -4,9 +4,11 @@
 //!
 //! The client's answer (accept, decline, cancel) is only logged: it approves nothing and
 //! denies nothing. Accept means the person agreed to open the link; the approval itself is a
-//! signature made in their Wallet, which the service checks. The request is sent before the
-//! tool's result and its answer is awaited in the background, so a client that never answers
-//! does not hold the call.
+//! signature made in their Wallet, which the service checks. The request is sent while the
+//! call is handled and its answer is awaited in the background, so a client that never
+//! answers does not hold the call; rmcp writes messages concurrently, so the request may reach
+//! the client just before or just after the tool's result (over HTTP, after it, on the
+//! session's standalone stream).
 
 use rmcp::model::ClientResult;
 use rmcp::model::{
@@ -41,7 +43,7 @@ pub fn supported(peer: &Peer<RoleServer>) -> bool {
 /// Asks the client to show `approval_url` when it can; returns whether it was asked.
 ///
 /// Call it from the request's own handler (so that over HTTP the request travels on that
-/// call's stream, before its result).
+/// call's stream while it is open).
 pub async fn point_at(peer: &Peer<RoleServer>, approval_id: Uuid, approval_url: &str) -> bool {
     if !supported(peer) {
         return false;

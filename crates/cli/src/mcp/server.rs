@@ -206,3 +206,6 @@ impl ServerHandler for Gateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
