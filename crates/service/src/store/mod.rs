@@ -192,6 +192,16 @@ impl Store {
         session: PostgresSession,
     ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
+        // Migrations on a session without the limits: a replica starting beside another
+        // one's long migration waits its turn (the migrator's lock) rather than failing.
+        let migrator = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        let migrated = POSTGRES_MIGRATIONS.run(&migrator).await;
+        migrator.close().await;
+        migrated?;
         let url = &session
             .apply_to(url)
             .map_err(|e| StoreError::Database(sqlx::Error::Configuration(Box::new(e))))?;
@@ -200,7 +210,6 @@ impl Store {
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        POSTGRES_MIGRATIONS.run(&writer).await?;
         let reader = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
