@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Extension;
-use countersign_core::api::ErrorBody;
+use countersign_core::api::{ErrorBody, WalletEvent};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
@@ -116,7 +116,7 @@ fn error_response(codes: &[ErrorCode]) -> Response {
         (name = "wallet", description = "Endpoints of the Wallet, with a session token (sign-in excepted)"),
         (name = "service", description = "Health, readiness and this document"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, WalletEvent)),
     modifiers(&Head),
 )]
 pub struct ApiDoc;
@@ -153,7 +153,14 @@ impl Modify for Head {
         );
         let codes = ErrorCode::ALL
             .iter()
-            .map(|c| format!("- `{}` ({}): {}", c.as_str(), c.status().as_u16(), c.description()))
+            .map(|c| {
+                format!(
+                    "- `{}` ({}): {}",
+                    c.as_str(),
+                    c.status().as_u16(),
+                    c.description()
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         components.schemas.insert(
@@ -167,8 +174,7 @@ impl Modify for Head {
                 .into(),
         );
         // `ErrorDetail.code` is a plain string in the core types; here it is one of the codes.
-        if let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail")
-        {
+        if let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail") {
             detail.properties.insert(
                 "code".to_string(),
                 Ref::from_schema_name("ErrorCode").into(),

@@ -64,11 +64,21 @@ fn every_operation_says_how_it_is_authenticated_and_what_it_answers() {
     let mut ids = BTreeSet::new();
     for (method, path, op) in ops {
         let at = format!("{method} {path}");
-        assert!(ids.insert(op["operationId"].to_string()), "{at}: duplicate operationId");
-        let security = op["security"].as_array().unwrap_or_else(|| panic!("{at}: no security"));
+        assert!(
+            ids.insert(op["operationId"].to_string()),
+            "{at}: duplicate operationId"
+        );
+        let security = op["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at}: no security"));
         let responses = op["responses"].as_object().unwrap();
-        assert!(responses.keys().any(|s| s.starts_with('2')), "{at}: no success");
-        let authenticated = security.iter().any(|s| s.as_object().is_some_and(|s| !s.is_empty()));
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{at}: no success"
+        );
+        let authenticated = security
+            .iter()
+            .any(|s| s.as_object().is_some_and(|s| !s.is_empty()));
         // (Signing in answers 401 too, without a bearer credential.)
         assert!(
             !authenticated || responses.contains_key("401"),
@@ -87,7 +97,9 @@ fn every_operation_says_how_it_is_authenticated_and_what_it_answers() {
             if status.starts_with(['4', '5']) {
                 let codes = &response["content"]["application/json"]["schema"]["allOf"][1]
                     ["properties"]["error"]["properties"]["code"]["enum"];
-                let codes = codes.as_array().unwrap_or_else(|| panic!("{at} {status}: no codes"));
+                let codes = codes
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{at} {status}: no codes"));
                 for code in codes {
                     let code = ErrorCode::ALL.iter().find(|c| c.as_str() == code);
                     assert_eq!(
@@ -129,13 +141,20 @@ fn every_error_code_is_documented_on_an_operation() {
 fn error_responses_group_codes_by_status_once_each() {
     let responses = responses_of(&[
         &AUTH,
-        &[ErrorCode::ApprovalNotFound, ErrorCode::Unauthorized, ErrorCode::UnknownGrant],
+        &[
+            ErrorCode::ApprovalNotFound,
+            ErrorCode::Unauthorized,
+            ErrorCode::UnknownGrant,
+        ],
     ]);
     assert_eq!(responses.keys().collect::<Vec<_>>(), ["401", "404"]);
     let value = serde_json::to_value(&responses["404"]).unwrap();
     let codes = &value["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
         ["properties"]["code"]["enum"];
-    assert_eq!(codes, &serde_json::json!(["approval_not_found", "unknown_grant"]));
+    assert_eq!(
+        codes,
+        &serde_json::json!(["approval_not_found", "unknown_grant"])
+    );
     let value = serde_json::to_value(&responses["401"]).unwrap();
     assert_eq!(
         value["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
