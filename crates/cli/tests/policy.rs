@@ -22,7 +22,6 @@ const EXAMPLE: &str = concat!(
 );
 /// The variable `demo_config` names for the grant's secret.
 const SECRET_ENV: &str = "DEMO_PAYMENTS_SECRET";
-const WAIT: Duration = Duration::from_secs(20);
 
 async fn countersign(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(BIN);
@@ -241,24 +240,11 @@ impl Recording {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            assert!(child.try_wait().unwrap().is_none(), "serve exited");
-            let health = http
-                .get(format!("{}/healthz", self.url))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if matches!(&health, Ok(r) if r.status() == 200) {
-                return child;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "serve did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        countersign_kit::process::wait_healthy(&mut child, &self.url, || {
+            std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+        })
+        .await;
+        child
     }
 
     fn sdk(&self) -> Client {

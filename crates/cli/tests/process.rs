@@ -106,27 +106,13 @@ impl Setup {
             .spawn()
             .unwrap();
         let mut serve = Serve { child, log };
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(status) = serve.child.try_wait().unwrap() {
-                panic!("serve exited with {status}: {}", serve.log_text());
-            }
-            let health = http
-                .get(format!("{}/healthz", self.base_url()))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if matches!(&health, Ok(r) if r.status() == 200) {
-                return serve;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "serve did not become healthy: {}",
-                serve.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let url = self.base_url();
+        let log = serve.log.clone();
+        countersign_kit::process::wait_healthy(&mut serve.child, &url, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        })
+        .await;
+        serve
     }
 
     /// `approver invite` through the binary, then pairing in-process.

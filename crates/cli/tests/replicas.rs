@@ -147,35 +147,18 @@ impl Cluster {
             .unwrap()
     }
 
-    fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.dir.path().join(format!("replica-{i}.log")))
-            .unwrap_or_default()
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("replica-{i}.log"))
     }
 
     async fn wait_healthy(&mut self, i: usize) {
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(Some(child)) = self.replicas.get_mut(i) {
-                if let Some(status) = child.try_wait().unwrap() {
-                    panic!("replica {i} exited with {status}: {}", self.log(i));
-                }
-            }
-            let health = http
-                .get(format!("{}/healthz", self.url(i)))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if matches!(&health, Ok(r) if r.status() == 200) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "replica {i} did not become healthy: {}",
-                self.log(i)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let url = self.url(i);
+        let log = self.log_path(i);
+        let child = self.replicas[i].as_mut().expect("replica started");
+        countersign_kit::process::wait_healthy(child, &url, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        })
+        .await;
     }
 
     /// SIGKILL replica `i`.
@@ -526,20 +509,8 @@ async fn migrate_prepares_a_database_and_export_moves_an_sqlite_install_to_postg
             .unwrap()
     };
     let url = format!("http://{listen}");
-    let healthy = |url: String| async move {
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the service did not start");
-    };
     let mut child = serve(None);
-    healthy(url.clone()).await;
+    countersign_kit::process::wait_healthy(&mut child, &url, String::new).await;
     let sdk = Client::new(&url, api_key.clone()).unwrap();
     let refund = |reason: &'static str| {
         let sdk = sdk.clone();
@@ -614,7 +585,7 @@ async fn migrate_prepares_a_database_and_export_moves_an_sqlite_install_to_postg
     // The service on PostgreSQL: the history is there, the device still signs in, and the
     // pending approval is decided and runs there.
     let mut child = serve(Some(&target));
-    healthy(url.clone()).await;
+    countersign_kit::process::wait_healthy(&mut child, &url, String::new).await;
     assert_eq!(
         sdk.approval(done).await.unwrap().status,
         ApprovalStatus::Succeeded

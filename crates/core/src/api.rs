@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// `POST /v1/proxy`: the call an app wants made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProxyRequestBody {
     /// The grant (upstream and secret) to use.
@@ -31,6 +32,7 @@ pub struct ProxyRequestBody {
         with = "b64_bytes_opt",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]*$"))]
     pub body: Option<Vec<u8>>,
     /// Why the app needs this call; shown to the approver.
     pub reason: String,
@@ -38,6 +40,7 @@ pub struct ProxyRequestBody {
 
 /// The provider's answer to an executed call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpstreamResponse {
     /// HTTP status.
     pub status: u16,
@@ -45,6 +48,7 @@ pub struct UpstreamResponse {
     pub headers: BTreeMap<String, String>,
     /// Response body (base64url), at most the service's cap.
     #[serde(with = "b64_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]*$"))]
     pub body: Vec<u8>,
     /// True when the body was cut at the cap.
     pub body_truncated: bool,
@@ -54,6 +58,7 @@ pub struct UpstreamResponse {
 
 /// Why an approved call did not produce a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     /// No connection, or it broke.
@@ -70,6 +75,7 @@ pub enum FailureReason {
 
 /// The failure of an approved call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionFailure {
     /// Category.
     pub reason: FailureReason,
@@ -84,11 +90,13 @@ pub struct ExecutionFailure {
         with = "b64_bytes_opt",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]*$"))]
     pub body: Option<Vec<u8>>,
 }
 
 /// `202` answer of `POST /v1/proxy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingBody {
     /// The approval to wait on.
     pub approval_id: Uuid,
@@ -102,6 +110,7 @@ pub struct PendingBody {
 
 /// One accepted decision, as apps and Wallets see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionSummary {
     /// Who decided.
     pub approver_id: String,
@@ -115,6 +124,7 @@ pub struct DecisionSummary {
 
 /// `GET /v1/approvals/{id}` (and `200` of `POST /v1/proxy`, and cancel).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalView {
     /// The approval.
     pub approval_id: Uuid,
@@ -138,6 +148,7 @@ pub struct ApprovalView {
 /// Which rule of a policy decided a call (`rule` is `None` when no rule matched and the
 /// policy's default requirement applied).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyMatch {
     /// The policy.
     pub policy: String,
@@ -150,6 +161,7 @@ pub struct PolicyMatch {
 
 /// A gate an approval needs, and who has filled it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateStatus {
     /// The policy the gate belongs to.
     pub policy: String,
@@ -165,6 +177,7 @@ pub struct GateStatus {
 
 /// The policy side of an approval: what matched, and each gate's progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyStatus {
     /// The deciding rule of each policy.
     pub matched: Vec<PolicyMatch>,
@@ -174,6 +187,7 @@ pub struct PolicyStatus {
 
 /// Approvals counted and needed, for "2 of 3".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     /// Approvals that count.
@@ -198,6 +212,7 @@ impl PolicyStatus {
 
 /// `POST /v1/pair`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PairRequest {
     /// The one-time pairing code.
@@ -215,6 +230,7 @@ pub struct PairRequest {
 
 /// Answer of `POST /v1/pair`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairResponse {
     /// The service's id (signed into statements).
     pub service_id: String,
@@ -228,6 +244,7 @@ pub struct PairResponse {
 
 /// `POST /v1/pair/preview`: who a code pairs as, without using it up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PairPreviewRequest {
     /// The one-time pairing code.
@@ -236,6 +253,7 @@ pub struct PairPreviewRequest {
 
 /// Answer of `POST /v1/pair/preview`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairPreview {
     /// The service's id.
     pub service_id: String,
@@ -249,6 +267,7 @@ pub struct PairPreview {
 
 /// `POST /v1/wallet/challenge`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
     /// The device key that will sign.
@@ -257,6 +276,7 @@ pub struct ChallengeRequest {
 
 /// Answer of `POST /v1/wallet/challenge`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
     /// The text to sign.
     pub nonce: String,
@@ -266,6 +286,7 @@ pub struct Challenge {
 
 /// `POST /v1/wallet/session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     /// The device key.
@@ -278,6 +299,7 @@ pub struct SessionRequest {
 
 /// Answer of `POST /v1/wallet/session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionToken {
     /// Bearer token for the wallet endpoints.
     pub token: String,
@@ -287,6 +309,7 @@ pub struct SessionToken {
 
 /// One row of `GET /v1/wallet/approvals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletApprovalSummary {
     /// The approval.
     pub approval_id: Uuid,
@@ -313,6 +336,7 @@ pub struct WalletApprovalSummary {
 
 /// Answer of `GET /v1/wallet/approvals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletApprovalList {
     /// Newest first.
     pub approvals: Vec<WalletApprovalSummary>,
@@ -320,6 +344,7 @@ pub struct WalletApprovalList {
 
 /// Answer of `GET /v1/wallet/approvals/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletApprovalDetail {
     /// What is to be approved.
     pub statement: Statement,
@@ -327,6 +352,7 @@ pub struct WalletApprovalDetail {
     pub request_digest: String,
     /// The request body, base64url.
     #[serde(with = "b64_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]*$"))]
     pub body: Vec<u8>,
     /// The approval's state.
     pub status: ApprovalStatus,
@@ -348,6 +374,7 @@ pub struct WalletApprovalDetail {
 /// A past approved request of the same kind (grant, method, path template) as the one under
 /// review, from `GET /v1/wallet/approvals/{id}/history`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryItem {
     /// The past approval.
     pub approval_id: Uuid,
@@ -359,6 +386,7 @@ pub struct HistoryItem {
     pub headers: BTreeMap<String, String>,
     /// Its body, base64url.
     #[serde(with = "b64_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9_-]*$"))]
     pub body: Vec<u8>,
     /// When it was requested.
     pub created_at: Timestamp,
@@ -366,6 +394,7 @@ pub struct HistoryItem {
 
 /// Answer of `GET /v1/wallet/approvals/{id}/history?before=&limit=`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalHistory {
     /// Past approved requests of the same kind.
     pub items: Vec<HistoryItem>,
@@ -375,6 +404,7 @@ pub struct ApprovalHistory {
 
 /// `POST /v1/wallet/approvals/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// The signed object.
@@ -385,6 +415,7 @@ pub struct DecisionRequest {
 
 /// Answer of `POST /v1/wallet/approvals/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionResponse {
     /// The approval's state after this decision.
     pub status: ApprovalStatus,
@@ -394,6 +425,7 @@ pub struct DecisionResponse {
 
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -401,6 +433,7 @@ pub struct ErrorBody {
 
 /// A machine code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// snake_case, stable.
     pub code: String,
@@ -413,6 +446,7 @@ pub struct ErrorDetail {
 
 /// The `event:` names of `GET /v1/wallet/events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WalletEventKind {
     /// A new approval names this approver.
     #[serde(rename = "approval.created")]
@@ -446,6 +480,7 @@ impl WalletEventKind {
 
 /// The `data:` of a wallet event. The SSE `id:` is the audit `seq` that recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletEvent {
     /// What happened.
     pub kind: WalletEventKind,

@@ -221,6 +221,26 @@ pub fn raw_view(bytes: &[u8], content_type: Option<&str>) -> BodyView<String> {
 
 /// [`raw_view`] with `limits`.
 pub fn raw_view_with(bytes: &[u8], content_type: Option<&str>, limits: Limits) -> BodyView<String> {
+    raw_view_inner(bytes, content_type, limits, true)
+}
+
+/// [`raw_view_with`] for a view that shows a JSON body by its lines only: the `display` of a
+/// JSON body (the whole text re-indented) is left empty, since making it costs as much as the
+/// lines again. Other kinds are as [`raw_view_with`] makes them.
+pub fn raw_lines_with(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: Limits,
+) -> BodyView<String> {
+    raw_view_inner(bytes, content_type, limits, false)
+}
+
+fn raw_view_inner(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: Limits,
+    json_display: bool,
+) -> BodyView<String> {
     let mut view = BodyView {
         kind: BodyKind::Empty,
         size: bytes.len() as u64,
@@ -247,12 +267,14 @@ pub fn raw_view_with(bytes: &[u8], content_type: Option<&str>, limits: Limits) -
             Ok(parsed) => {
                 view.kind = BodyKind::Json;
                 view.truncated = parsed.truncated;
-                view.display = parsed
-                    .lines
-                    .iter()
-                    .map(line_text)
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                if json_display {
+                    view.display = parsed
+                        .lines
+                        .iter()
+                        .map(line_text)
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                }
                 view.json = parsed.lines;
                 view.duplicates = parsed.duplicates;
                 view

@@ -16,6 +16,7 @@ pub const DECISION_DOMAIN: &[u8] = b"countersign/decision/v1\n";
 
 /// Approve or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Verdict {
@@ -37,6 +38,7 @@ impl Verdict {
 
 /// The object an approver signs (protocol field names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// Protocol version, always 1.

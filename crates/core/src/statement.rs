@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// The reviewed description of one upstream call (protocol field names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
     /// Protocol version, always 1.

@@ -14,6 +14,16 @@ const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// A UTC instant truncated to whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        format = DateTime,
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        example = "2026-11-24T12:00:00Z"
+    )
+)]
 pub struct Timestamp(DateTime<Utc>);
 
 /// A timestamp that is not in the canonical `YYYY-MM-DDTHH:MM:SSZ` form.

@@ -18,23 +18,11 @@ pub fn body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
     countersign_core::body::body_view(bytes, content_type, reveal, reveal_name)
 }
 
-/// The body of a request to approve: whole up to the service's 1 MiB cap
-/// ([`Limits::WHOLE`]); the view pages it, and it must be seen to the end before an approval.
+/// The body of a request to approve, whole up to the service's 1 MiB cap ([`Limits::WHOLE`]),
+/// revealed at once. The review screen uses [`crate::pages::BodyPages::of`] instead, which
+/// reveals one page at a time; its tests hold it to this.
 pub fn request_body_view(bytes: &[u8], content_type: Option<&str>) -> BodyView {
     countersign_core::body::body_view_with(bytes, content_type, Limits::WHOLE, reveal, reveal_name)
-}
-
-/// [`request_body_view`] for the paged review ([`crate::pages::BodyPages`]): a JSON body's
-/// `display` (the whole re-indented text) is left empty instead of revealed, since its pages
-/// are made of its lines, each token revealed on its own (a hidden character of the text is in
-/// one of them). Revealing a megabyte of text a second time was most of the time a review of a
-/// 1 MiB JSON body took before its first page could be drawn.
-pub fn request_body_lines(bytes: &[u8], content_type: Option<&str>) -> BodyView {
-    let mut raw = countersign_core::body::raw_view_with(bytes, content_type, Limits::WHOLE);
-    if raw.kind == BodyKind::Json {
-        raw.display = String::new();
-    }
-    raw.map(reveal, reveal_name)
 }
 
 /// Why a request body cannot be approved in the Wallet: it is not in the view whole
@@ -48,21 +36,6 @@ pub fn cut_short(truncated: bool, size: u64) -> Option<String> {
     truncated.then(|| {
         format!("the body ({size} bytes) is too large to show whole here, so it cannot be approved")
     })
-}
-
-/// True when any text of the body hid characters.
-pub fn body_warning(b: &BodyView) -> bool {
-    b.display.warning
-        || b.content_type.as_ref().is_some_and(|c| c.warning)
-        || b.duplicates.iter().any(|d| d.warning)
-        || b.json
-            .iter()
-            .any(|l| l.token.warning || l.key.as_ref().is_some_and(|k| k.warning))
-        || b.form.iter().any(|f| {
-            f.name.warning
-                || f.value.as_ref().is_some_and(|v| v.warning)
-                || f.raw.as_ref().is_some_and(|r| r.warning)
-        })
 }
 
 #[cfg(test)]
@@ -110,13 +83,20 @@ mod tests {
         );
         assert!(v.display.warning);
         assert!(v.display.text.contains("⟨U+202E⟩"));
-        assert!(body_warning(&v));
+        let pages = |b: &[u8], ct| crate::pages::BodyPages::of(b, Some(ct)).head().warning;
+        assert!(pages(
+            "{\"to\":\"bob\u{202E}\"}".as_bytes(),
+            "application/json"
+        ));
         let form = body_view(
             b"to=bob%E2%80%AE",
             Some("application/x-www-form-urlencoded"),
         );
         assert!(!form.display.warning);
-        assert!(body_warning(&form));
+        assert!(pages(
+            b"to=bob%E2%80%AE",
+            "application/x-www-form-urlencoded"
+        ));
         assert_eq!(form.form[0].value.as_ref().unwrap().text, "bob⟨U+202E⟩");
     }
 

@@ -8,11 +8,13 @@
 //! fetched, so it cannot claim a page it never had. Each page costs the same to send and draw,
 //! however long the body is.
 
-use crate::body::{body_warning, BodyKind, BodyView, FormField, JsonLine};
-use crate::reveal::{Revealed, Segment};
+use crate::body::{BodyKind, FormField, JsonLine, Limits};
+use crate::reveal::{hidden_kind, reveal, reveal_name, Revealed};
+use countersign_core::body::raw_lines_with;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::ops::Range;
 use std::sync::Arc;
 use ts_rs::TS;
 
@@ -68,10 +70,13 @@ pub struct BodyPage {
     pub lines: PageLines,
 }
 
+/// The body's lines as written, revealed only when their page is asked for: revealing costs
+/// several times what cutting into lines does, so a first page does not wait for the rest.
 enum Lines {
-    Json(Vec<JsonLine<Revealed>>),
-    Form(Vec<FormField<Revealed>>),
-    Text(Vec<Revealed>),
+    Json(Vec<JsonLine<String>>),
+    Form(Vec<FormField<String>>),
+    /// Text or a hex dump, and where each line starts and ends in it.
+    Text(String, Vec<Range<usize>>),
 }
 
 impl Lines {
@@ -79,9 +84,83 @@ impl Lines {
         match self {
             Lines::Json(l) => l.len(),
             Lines::Form(l) => l.len(),
-            Lines::Text(l) => l.len(),
+            Lines::Text(_, l) => l.len(),
         }
     }
+
+    /// True when any line hides a character (what revealing them would warn of).
+    fn hide_anything(&self) -> bool {
+        match self {
+            Lines::Json(l) => l
+                .iter()
+                .any(|l| hides(&l.token) || l.key.as_deref().is_some_and(hides)),
+            Lines::Form(l) => l.iter().any(|f| {
+                hides(&f.name)
+                    || f.value.as_deref().is_some_and(hides)
+                    || f.raw.as_deref().is_some_and(hides)
+            }),
+            Lines::Text(text, _) => text.chars().any(|c| hidden_kind(c).is_some()),
+        }
+    }
+
+    /// Lines `range`, revealed as the review shows them.
+    fn revealed(&self, range: Range<usize>) -> PageLines {
+        match self {
+            Lines::Json(l) => PageLines::Json(
+                l[range]
+                    .iter()
+                    .map(|l| JsonLine {
+                        depth: l.depth,
+                        key: l.key.as_deref().map(reveal_name),
+                        token: reveal_name(&l.token),
+                        comma: l.comma,
+                        duplicate: l.duplicate,
+                    })
+                    .collect(),
+            ),
+            Lines::Form(l) => PageLines::Form(
+                l[range]
+                    .iter()
+                    .map(|f| FormField {
+                        name: reveal_name(&f.name),
+                        value: f.value.as_deref().map(reveal_name),
+                        raw: f.raw.as_deref().map(reveal_name),
+                        duplicate: f.duplicate,
+                    })
+                    .collect(),
+            ),
+            Lines::Text(text, lines) => PageLines::Text(
+                lines[range]
+                    .iter()
+                    .map(|r| reveal(&text[r.clone()]))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// True when a one-line piece (a token, name or value) holds a character [`reveal_name`]
+/// would mark.
+fn hides(piece: &str) -> bool {
+    piece.chars().any(countersign_core::text::is_hidden)
+}
+
+/// Where each line of `text` starts and ends (without its line feed). A final line feed ends
+/// the last line; it does not start another. No text is no line.
+fn line_ranges(text: &str) -> Vec<Range<usize>> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (at, _) in text.match_indices('\n') {
+        lines.push(start..at);
+        start = at + 1;
+    }
+    if start < text.len() {
+        lines.push(start..text.len());
+    }
+    lines
 }
 
 /// A body view cut into pages of [`PAGE_LINES`] lines.
@@ -91,23 +170,36 @@ pub struct BodyPages {
 }
 
 impl BodyPages {
-    /// Pages of `b` (its JSON lines, its form fields, or the lines of its display text).
-    pub fn new(b: BodyView) -> Self {
-        let warning = body_warning(&b);
+    /// The request body `bytes` of `content_type`, whole ([`Limits::WHOLE`]), as the review
+    /// screen pages it: its JSON lines, its form fields, or the lines of its text or hex dump.
+    pub fn of(bytes: &[u8], content_type: Option<&str>) -> Self {
+        Self::new(raw_lines_with(bytes, content_type, Limits::WHOLE))
+    }
+
+    /// Pages of the view `b`, its strings not yet revealed.
+    pub fn new(b: countersign_core::body::BodyView<String>) -> Self {
         let lines = match b.kind {
             BodyKind::Json => Lines::Json(b.json),
             BodyKind::Form => Lines::Form(b.form),
-            BodyKind::Empty => Lines::Text(Vec::new()),
-            BodyKind::Text | BodyKind::Binary => Lines::Text(revealed_lines(&b.display)),
+            BodyKind::Empty => Lines::Text(String::new(), Vec::new()),
+            BodyKind::Text | BodyKind::Binary => {
+                let ranges = line_ranges(&b.display);
+                Lines::Text(b.display, ranges)
+            }
         };
+        let content_type = b.content_type.as_deref().map(reveal_name);
+        let duplicates: Vec<Revealed> = b.duplicates.iter().map(|d| reveal_name(d)).collect();
+        let warning = content_type.as_ref().is_some_and(|c| c.warning)
+            || duplicates.iter().any(|d| d.warning)
+            || lines.hide_anything();
         let pages = lines.len().div_ceil(PAGE_LINES).max(1);
         let head = BodyHead {
             kind: b.kind,
             size: b.size,
-            content_type: b.content_type,
+            content_type,
             truncated: b.truncated,
             note: b.note,
-            duplicates: b.duplicates,
+            duplicates,
             warning,
             lines: to_u32(lines.len()),
             pages: to_u32(pages),
@@ -132,72 +224,17 @@ impl BodyPages {
         }
         let from = (index as usize * PAGE_LINES).min(self.lines.len());
         let to = (from + PAGE_LINES).min(self.lines.len());
-        let lines = match &self.lines {
-            Lines::Json(l) => PageLines::Json(l[from..to].to_vec()),
-            Lines::Form(l) => PageLines::Form(l[from..to].to_vec()),
-            Lines::Text(l) => PageLines::Text(l[from..to].to_vec()),
-        };
         Some(BodyPage {
             index,
             pages: self.head.pages,
             first_line: to_u32(from),
-            lines,
+            lines: self.lines.revealed(from..to),
         })
     }
 }
 
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// Splits revealed text into its lines, keeping the hidden-character markers (a line feed is
-/// never hidden in text of several lines, so no marker spans two lines). A final line feed
-/// ends the last line; it does not start another.
-pub fn revealed_lines(r: &Revealed) -> Vec<Revealed> {
-    let mut lines: Vec<Vec<Segment>> = vec![Vec::new()];
-    for s in &r.segments {
-        match s {
-            Segment::Hidden { .. } => lines.last_mut().expect("one line").push(s.clone()),
-            Segment::Text { text } => {
-                for (i, part) in text.split('\n').enumerate() {
-                    if i > 0 {
-                        lines.push(Vec::new());
-                    }
-                    if !part.is_empty() {
-                        lines.last_mut().expect("one line").push(Segment::Text {
-                            text: part.to_string(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    if lines.len() > 1 && lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.into_iter().map(line_of).collect()
-}
-
-fn line_of(segments: Vec<Segment>) -> Revealed {
-    let mut text = String::new();
-    let mut kinds = Vec::new();
-    for s in &segments {
-        match s {
-            Segment::Text { text: t } => text.push_str(t),
-            Segment::Hidden { marker, kind } => {
-                text.push_str(marker);
-                if !kinds.contains(kind) {
-                    kinds.push(*kind);
-                }
-            }
-        }
-    }
-    Revealed {
-        text,
-        segments,
-        warning: !kinds.is_empty(),
-        kinds,
-    }
 }
 
 /// Which pages of one body (one request digest) were handed to the view.
@@ -297,42 +334,87 @@ impl<K: Eq + Hash + Clone> KeptPages<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::{request_body_lines, request_body_view};
+    use crate::body::request_body_view;
 
     fn json_of(items: usize) -> String {
         let items: Vec<String> = (0..items).map(|i| format!(r#"{{"n":{i}}}"#)).collect();
         format!("[{}]", items.join(","))
     }
 
+    /// Every line of every page of `p`, as text.
+    fn all_lines(p: &BodyPages) -> Vec<PageLines> {
+        (0..p.pages()).map(|i| p.page(i).unwrap().lines).collect()
+    }
+
     #[test]
-    fn json_pages_are_the_same_without_revealing_the_whole_text() {
-        let raw = format!(
+    fn pages_revealed_one_at_a_time_equal_the_body_revealed_whole() {
+        let ct = Some("application/json");
+        let json = format!(
             r#"{{"to":"Bob\u202e","memo":"a{}b","amount":1,"amount":2,"list":{}}}"#,
             "\u{200b}",
             json_of(300)
         );
-        let ct = Some("application/json");
-        let whole = BodyPages::new(request_body_view(raw.as_bytes(), ct));
-        let lines = BodyPages::new(request_body_lines(raw.as_bytes(), ct));
-        assert_eq!(lines.head(), whole.head());
+        let whole = request_body_view(json.as_bytes(), ct);
+        let paged = BodyPages::of(json.as_bytes(), ct);
         assert!(
-            lines.head().warning,
-            "a hidden character still raises the warning"
+            paged.head().warning,
+            "a hidden character raises the warning"
         );
-        assert!(!lines.head().duplicates.is_empty());
-        for i in 0..whole.pages() {
-            assert_eq!(lines.page(i), whole.page(i));
+        assert_eq!(
+            paged.head().duplicates,
+            whole.duplicates,
+            "duplicate names revealed alike"
+        );
+        let lines: Vec<JsonLine<Revealed>> = all_lines(&paged)
+            .into_iter()
+            .flat_map(|l| match l {
+                PageLines::Json(l) => l,
+                other => panic!("json lines, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(lines, whole.json);
+
+        let form = "to=Bob%E2%80%AE&amount=1&amount=2&memo=\u{200b}";
+        let ct = Some("application/x-www-form-urlencoded");
+        let whole = request_body_view(form.as_bytes(), ct);
+        let paged = BodyPages::of(form.as_bytes(), ct);
+        assert!(paged.head().warning);
+        let PageLines::Form(fields) = paged.page(0).unwrap().lines else {
+            panic!("form fields")
+        };
+        assert_eq!(fields, whole.form);
+
+        for (text, ct) in [
+            (
+                "one\ntwo \u{202E}x\n\nthree\n\n".as_bytes(),
+                Some("text/plain"),
+            ),
+            (&[0u8, 1, 0xe2, 0x80, 0xae, 7][..], None),
+            (&[b'a'; 40 * 1024][..], Some("text/plain")),
+        ] {
+            let whole = request_body_view(text, ct);
+            let paged = BodyPages::of(text, ct);
+            assert_eq!(paged.head().warning, whole.display.warning, "{ct:?}");
+            let mut shown: Vec<String> = all_lines(&paged)
+                .into_iter()
+                .flat_map(|l| match l {
+                    PageLines::Text(l) => l.into_iter().map(|r| r.text),
+                    other => panic!("text lines, got {other:?}"),
+                })
+                .collect();
+            // A final line feed ends the last line rather than starting another.
+            if whole.display.text.ends_with('\n') {
+                shown.push(String::new());
+            }
+            assert_eq!(shown.join("\n"), whole.display.text, "{ct:?}");
         }
-        // Text bodies are paged from the display: it is kept.
-        let text = request_body_lines(b"one\ntwo", Some("text/plain"));
-        assert_eq!(text.display.text, "one\ntwo");
     }
 
     #[test]
     fn json_is_cut_into_pages_of_whole_lines_in_order() {
         // 3 lines per item plus the brackets.
         let raw = json_of(400);
-        let p = BodyPages::new(request_body_view(raw.as_bytes(), Some("application/json")));
+        let p = BodyPages::of(raw.as_bytes(), Some("application/json"));
         assert_eq!(p.head().lines, 1202);
         assert_eq!(p.pages(), 3);
         let mut tokens = Vec::new();
@@ -353,10 +435,7 @@ mod tests {
 
     #[test]
     fn text_lines_keep_markers_and_flag_only_their_own_line() {
-        let p = BodyPages::new(request_body_view(
-            "one\ntwo \u{202E}x\nthree\n".as_bytes(),
-            Some("text/plain"),
-        ));
+        let p = BodyPages::of("one\ntwo \u{202E}x\nthree\n".as_bytes(), Some("text/plain"));
         assert_eq!((p.head().lines, p.pages()), (3, 1));
         let PageLines::Text(lines) = p.page(0).unwrap().lines else {
             panic!("text lines")
@@ -371,13 +450,10 @@ mod tests {
 
     #[test]
     fn an_empty_body_is_one_empty_page_and_a_form_is_fields() {
-        let empty = BodyPages::new(request_body_view(b"", None));
+        let empty = BodyPages::of(b"", None);
         assert_eq!((empty.head().lines, empty.pages()), (0, 1));
         assert_eq!(empty.page(0).unwrap().lines, PageLines::Text(Vec::new()));
-        let form = BodyPages::new(request_body_view(
-            b"a=1&a=2",
-            Some("application/x-www-form-urlencoded"),
-        ));
+        let form = BodyPages::of(b"a=1&a=2", Some("application/x-www-form-urlencoded"));
         let PageLines::Form(fields) = form.page(0).unwrap().lines else {
             panic!("form fields")
         };
@@ -387,7 +463,7 @@ mod tests {
 
     #[test]
     fn kept_pages_are_by_digest_and_the_least_recently_used_go_first() {
-        let pages = || Arc::new(BodyPages::new(request_body_view(b"x", Some("text/plain"))));
+        let pages = || Arc::new(BodyPages::of(b"x", Some("text/plain")));
         let mut kept = KeptPages::new(2);
         kept.insert(1, "d1".into(), pages());
         kept.insert(2, "d2".into(), pages());

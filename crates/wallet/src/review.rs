@@ -4,7 +4,7 @@
 //! Wallet recomputed with the core crate from the statement below it; the decision signed later
 //! is bound to that same digest (see [`crate::wallet::Wallet::decide`]).
 
-use crate::body::{body_view, cut_short, request_body_view, BodyKind, BodyView};
+use crate::body::{body_view, cut_short, BodyKind, BodyView};
 use crate::pages::{BodyHead, BodyPage, BodyPages};
 use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_approver::progress::{
@@ -254,18 +254,11 @@ pub fn review_view(
     my_approver_id: &str,
     now: Timestamp,
 ) -> ReviewView {
-    let body = request_body_view(
+    let pages = BodyPages::of(
         &detail.body,
         countersign_core::body::content_type(&detail.statement.headers),
     );
-    review_view_paged(
-        server,
-        detail,
-        digest,
-        my_approver_id,
-        now,
-        &BodyPages::new(body),
-    )
+    review_view_paged(server, detail, digest, my_approver_id, now, &pages)
 }
 
 /// [`review_view`] with the request body already cut into `pages` (the Wallet keeps them to

@@ -29,6 +29,13 @@ macro_rules! error_codes {
                     $(ErrorCode::$variant => StatusCode::$status,)*
                 }
             }
+
+            /// What it means: the variant's doc comment (for the OpenAPI document).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => concat!($($doc),*).trim_ascii(),)*
+                }
+            }
         }
     };
 }

@@ -1,6 +1,7 @@
 //! `GET /v1/approvals/{id}` (with long poll) and `POST /v1/approvals/{id}/cancel`.
 
 use super::extract::{approval_id, ApiQuery, AppAuth};
+use super::openapi::{error_responses, AUTH, STORE};
 use super::views::approval_view;
 use crate::error::{ApiError, ErrorCode};
 use crate::expiry;
@@ -21,9 +22,11 @@ use uuid::Uuid;
 pub const MAX_WAIT_SECS: u64 = 25;
 
 /// Query of the status endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
-    /// Seconds to hold the answer while the approval is not final (capped).
+    /// Seconds to hold the answer while the approval is not final (at most 25; default 0,
+    /// answer at once).
     pub wait: Option<u64>,
 }
 
@@ -37,7 +40,35 @@ async fn owned(state: &AppState, app: &str, id: Uuid) -> Result<ApprovalRecord, 
     }
 }
 
+error_responses!(
+    /// The errors of `GET /v1/approvals/{id}`.
+    StatusErrors = [
+        AUTH,
+        STORE,
+        [
+            ErrorCode::ApprovalNotFound,
+            ErrorCode::InvalidQuery,
+            ErrorCode::TooManyRequests,
+        ],
+    ]
+);
+
 /// Handles `GET /v1/approvals/{id}?wait=S`.
+#[utoipa::path(
+    get,
+    path = "/v1/approvals/{id}",
+    tag = "app",
+    operation_id = "approval_status",
+    summary = "An approval of this app, optionally after a long poll",
+    description = "With `wait`, the answer is held until the approval is final or the time \
+        is up, whichever comes first. At most a few long polls per app at once (429).",
+    params(("id" = String, Path, description = "The approval id (a UUID)"), WaitQuery),
+    responses(
+        (status = 200, description = "The approval as it is now", body = ApprovalView),
+        StatusErrors,
+    ),
+    security(("app_key" = [])),
+)]
 pub async fn status(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,
@@ -96,7 +127,29 @@ fn until_expiry(state: &AppState, record: &ApprovalRecord) -> Duration {
     Duration::from_millis(ms.max(0) as u64)
 }
 
+error_responses!(
+    /// The errors of `POST /v1/approvals/{id}/cancel`.
+    CancelErrors = [
+        AUTH,
+        STORE,
+        [ErrorCode::ApprovalNotFound, ErrorCode::NotPending],
+    ]
+);
+
 /// Handles `POST /v1/approvals/{id}/cancel`.
+#[utoipa::path(
+    post,
+    path = "/v1/approvals/{id}/cancel",
+    tag = "app",
+    operation_id = "cancel_approval",
+    summary = "Withdraw a pending approval of this app",
+    params(("id" = String, Path, description = "The approval id (a UUID)")),
+    responses(
+        (status = 200, description = "The approval, now `cancelled`", body = ApprovalView),
+        CancelErrors,
+    ),
+    security(("app_key" = [])),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     AppAuth(app): AppAuth,

@@ -13,6 +13,7 @@
 //! by another process (decisions withdrawn by a CLI revocation) reach Wallets within a tick.
 
 use super::extract::WalletAuth;
+use super::openapi::{error_responses, AUTH, STORE};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{wallet_event, BusEvent};
 use crate::state::AppState;
@@ -35,7 +36,37 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often a stream checks its device key and catches up with the log.
 pub const TICK: Duration = Duration::from_secs(2);
 
+error_responses!(
+    /// The errors of `GET /v1/wallet/events`.
+    EventsErrors = [
+        AUTH,
+        STORE,
+        [ErrorCode::InvalidLastEventId, ErrorCode::TooManyRequests],
+    ]
+);
+
 /// Handles `GET /v1/wallet/events`.
+#[utoipa::path(
+    get,
+    path = "/v1/wallet/events",
+    tag = "wallet",
+    operation_id = "wallet_events",
+    summary = "Server-Sent Events about the approvals that name this approver",
+    description = "Each event's `event:` is a `WalletEventKind`, its `data:` a `WalletEvent` \
+        (JSON) and its `id:` the audit sequence number that recorded it. With `Last-Event-ID` \
+        the stream first replays what was missed. The stream ends when the session expires, \
+        the device key is revoked or the service stops.",
+    params((
+        "Last-Event-ID" = Option<String>,
+        Header,
+        description = "The `id:` of the last event received (a number), to resume after it"
+    )),
+    responses(
+        (status = 200, description = "The event stream", body = String, content_type = "text/event-stream"),
+        EventsErrors,
+    ),
+    security(("wallet_session" = [])),
+)]
 pub async fn events(
     State(state): State<AppState>,
     WalletAuth(session): WalletAuth,

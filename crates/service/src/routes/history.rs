@@ -3,6 +3,7 @@
 //! new. Only approvals that named the same approver are included.
 
 use super::extract::{approval_id, ApiQuery, WalletAuth};
+use super::openapi::{error_responses, AUTH, STORE};
 use super::wallet::named;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -17,7 +18,8 @@ const DEFAULT_LIMIT: i64 = 200;
 const MAX_LIMIT: i64 = 1000;
 
 /// Query of the history endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only approvals older than this one (the previous page's `next_before`).
     pub before: Option<String>,
@@ -29,7 +31,31 @@ fn template_of(url: &str) -> Option<String> {
     url::Url::parse(url).ok().map(|u| path_template(u.path()))
 }
 
+error_responses!(
+    /// The errors of `GET /v1/wallet/approvals/{id}/history`.
+    HistoryErrors = [
+        AUTH,
+        STORE,
+        [ErrorCode::ApprovalNotFound, ErrorCode::InvalidQuery],
+    ]
+);
+
 /// Handles `GET /v1/wallet/approvals/{id}/history?before=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/v1/wallet/approvals/{id}/history",
+    tag = "wallet",
+    operation_id = "wallet_history",
+    summary = "Past approved requests of the same kind as this one, newest first",
+    description = "Same grant, method and path template, approved before, and naming this \
+        approver; for showing what is new in the request under review.",
+    params(("id" = String, Path, description = "The approval under review (a UUID)"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of history", body = ApprovalHistory),
+        HistoryErrors,
+    ),
+    security(("wallet_session" = [])),
+)]
 pub async fn history(
     State(state): State<AppState>,
     WalletAuth(session): WalletAuth,

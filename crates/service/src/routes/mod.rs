@@ -5,6 +5,7 @@ mod events;
 pub mod extract;
 mod health;
 mod history;
+pub mod openapi;
 mod pair;
 mod proxy;
 mod views;
@@ -16,33 +17,50 @@ pub use countersign_core::acceptance::MAX_CLOCK_SKEW_SECS;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use openapi::{ApiDoc, Document};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Room for base64 (4/3) and the JSON around a body of the configured size.
 fn request_limit(max_body: usize) -> usize {
     max_body / 3 * 4 + 64 * 1024
 }
 
+/// Every route, each registered from its handler's `#[utoipa::path]`: the path and method
+/// the router serves are the ones the document names. Register routes only here, only with
+/// `routes!` (a test walks the router and fails on any route the document does not name).
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(proxy::proxy))
+        .routes(routes!(approvals::status))
+        .routes(routes!(approvals::cancel))
+        .routes(routes!(pair::pair))
+        .routes(routes!(pair::preview))
+        .routes(routes!(wallet::challenge))
+        .routes(routes!(wallet::session))
+        .routes(routes!(wallet::list))
+        .routes(routes!(wallet::detail))
+        .routes(routes!(wallet::decide))
+        .routes(routes!(history::history))
+        .routes(routes!(events::events))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi::openapi))
+}
+
+/// The OpenAPI 3.1 document of [`router`] (served at `GET /v1/openapi.json`).
+pub fn document() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
 /// The service's routes on `state`.
 pub fn router(state: AppState) -> Router {
     let limit = request_limit(state.config.server.max_request_bytes);
-    Router::new()
-        .route("/v1/proxy", post(proxy::proxy))
-        .route("/v1/approvals/{id}", get(approvals::status))
-        .route("/v1/approvals/{id}/cancel", post(approvals::cancel))
-        .route("/v1/pair", post(pair::pair))
-        .route("/v1/pair/preview", post(pair::preview))
-        .route("/v1/wallet/challenge", post(wallet::challenge))
-        .route("/v1/wallet/session", post(wallet::session))
-        .route("/v1/wallet/approvals", get(wallet::list))
-        .route("/v1/wallet/approvals/{id}", get(wallet::detail))
-        .route("/v1/wallet/approvals/{id}/decision", post(wallet::decide))
-        .route("/v1/wallet/approvals/{id}/history", get(history::history))
-        .route("/v1/wallet/events", get(events::events))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let (routes, document) = api().split_for_parts();
+    routes
         .fallback(|| async { ApiError::new(ErrorCode::NoSuchEndpoint, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -50,6 +68,7 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take that method",
             )
         })
+        .layer(Extension(Document::new(&document)))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

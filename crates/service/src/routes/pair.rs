@@ -1,6 +1,7 @@
 //! `POST /v1/pair/preview` and `POST /v1/pair`: registering a Wallet device with a one-time code.
 
 use super::extract::ApiJson;
+use super::openapi::{error_responses, JSON_BODY, STORE};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::PairOutcome;
@@ -57,7 +58,34 @@ fn approver_name(state: &AppState, approver_id: &str) -> Result<String, ApiError
         })
 }
 
+error_responses!(
+    /// The errors of `POST /v1/pair/preview`.
+    PreviewErrors = [
+        JSON_BODY,
+        STORE,
+        [
+            ErrorCode::UnknownPairingCode,
+            ErrorCode::PairingCodeUsed,
+            ErrorCode::PairingCodeExpired,
+            ErrorCode::UnknownApprover,
+        ],
+    ]
+);
+
 /// Handles `POST /v1/pair/preview`.
+#[utoipa::path(
+    post,
+    path = "/v1/pair/preview",
+    tag = "pairing",
+    operation_id = "pair_preview",
+    summary = "Who a pairing code pairs as, without using it up",
+    request_body = PairPreviewRequest,
+    responses(
+        (status = 200, description = "The service and the approver of the code", body = PairPreview),
+        PreviewErrors,
+    ),
+    security(()),
+)]
 pub async fn preview(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<PairPreviewRequest>,
@@ -96,10 +124,44 @@ fn explain_old_client(e: ApiError) -> ApiError {
     }
 }
 
+error_responses!(
+    /// The errors of `POST /v1/pair`.
+    PairErrors = [
+        JSON_BODY,
+        STORE,
+        [
+            ErrorCode::UnknownPairingCode,
+            ErrorCode::InvalidPublicKey,
+            ErrorCode::ServiceMismatch,
+            ErrorCode::BadPairingSignature,
+            ErrorCode::InvalidDeviceName,
+            ErrorCode::PairingCodeUsed,
+            ErrorCode::PairingCodeExpired,
+            ErrorCode::KeyAlreadyPaired,
+            ErrorCode::UnknownApprover,
+        ],
+    ]
+);
+
 /// Handles `POST /v1/pair`.
 ///
 /// Before the code is looked up: the request must name this service and carry a signature by
 /// the key it registers over its code, public key and service id (proof of possession).
+#[utoipa::path(
+    post,
+    path = "/v1/pair",
+    tag = "pairing",
+    operation_id = "pair",
+    summary = "Register a Wallet device key with a one-time code",
+    description = "The request names this service and carries a proof of possession: an \
+        Ed25519 signature by the registered key over its code, public key and service id.",
+    request_body = PairRequest,
+    responses(
+        (status = 200, description = "The device is paired", body = PairResponse),
+        PairErrors,
+    ),
+    security(()),
+)]
 pub async fn pair(
     State(state): State<AppState>,
     req: Result<ApiJson<PairRequest>, ApiError>,

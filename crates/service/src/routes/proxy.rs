@@ -1,6 +1,7 @@
 //! `POST /v1/proxy`: run a call now, or open an approval for it.
 
 use super::extract::{ApiJson, AppAuth};
+use super::openapi::{error_responses, AUTH, JSON_BODY, STORE};
 use super::views::approval_view;
 use crate::call;
 use crate::config::{AppConfig, GrantConfig, DEFAULT_WINDOW};
@@ -13,14 +14,60 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use countersign_core::api::{PendingBody, PolicyMatch, ProxyRequestBody};
+use countersign_core::api::{ApprovalView, PendingBody, PolicyMatch, ProxyRequestBody};
 use countersign_core::audit::AuditKind;
 use countersign_core::encoding::sha256_hex;
 use countersign_core::{ApprovalStatus, DeepLink, Statement, PROTOCOL_VERSION};
 use serde_json::json;
 use uuid::Uuid;
 
+error_responses!(
+    /// The errors of `POST /v1/proxy`.
+    ProxyErrors = [
+        AUTH,
+        JSON_BODY,
+        STORE,
+        [
+            ErrorCode::ShuttingDown,
+            ErrorCode::UnknownGrant,
+            ErrorCode::GrantRevoked,
+            ErrorCode::GrantNotAllowed,
+            ErrorCode::PolicyDenied,
+            ErrorCode::InvalidMethod,
+            ErrorCode::InvalidPath,
+            ErrorCode::InvalidHeader,
+            ErrorCode::ForbiddenHeader,
+            ErrorCode::TooManyHeaders,
+            ErrorCode::MissingReason,
+            ErrorCode::ReasonTooLong,
+            ErrorCode::BodyTooLarge,
+            ErrorCode::BodyTooLargeForReview,
+            ErrorCode::UnsupportedEncoding,
+            ErrorCode::TooManyRequests,
+            ErrorCode::TooManyPending,
+        ],
+    ]
+);
+
 /// Handles `POST /v1/proxy`.
+#[utoipa::path(
+    post,
+    path = "/v1/proxy",
+    tag = "app",
+    operation_id = "proxy",
+    summary = "Run a call now, or open an approval for it",
+    description = "The grant's and the app's policies decide: a call that needs no approval \
+        runs at once and is answered 200 with its outcome (`succeeded` with the provider's \
+        `response`, or `execution_failed` with the `failure`); a call that needs approval is \
+        answered 202 with the approval to wait on; a refused one 403.",
+    request_body = ProxyRequestBody,
+    responses(
+        (status = 200, description = "The call needed no approval and ran", body = ApprovalView),
+        (status = 202, description = "The call waits for approval", body = PendingBody),
+        ProxyErrors,
+    ),
+    security(("app_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(app = %app, grant = %req.grant))]
 pub async fn proxy(
     State(state): State<AppState>,

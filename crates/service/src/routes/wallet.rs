@@ -1,6 +1,7 @@
 //! Wallet endpoints: sign in, list, review and decide.
 
 use super::extract::{approval_id, ApiJson, ApiQuery, WalletAuth};
+use super::openapi::{error_responses, AUTH, JSON_BODY, STORE};
 use super::views::{progress, wallet_detail};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::summary;
@@ -23,7 +24,25 @@ use uuid::Uuid;
 const DEFAULT_LIST_LIMIT: i64 = 200;
 const MAX_LIST_LIMIT: i64 = 1000;
 
+error_responses!(
+    /// The errors of `POST /v1/wallet/challenge` and `POST /v1/wallet/session`.
+    SignInErrors = [AUTH, JSON_BODY, STORE, [ErrorCode::TooManyRequests]]
+);
+
 /// Handles `POST /v1/wallet/challenge`.
+#[utoipa::path(
+    post,
+    path = "/v1/wallet/challenge",
+    tag = "wallet",
+    operation_id = "wallet_challenge",
+    summary = "A nonce for a device key to sign, to open a session",
+    request_body = ChallengeRequest,
+    responses(
+        (status = 200, description = "The nonce to sign", body = Challenge),
+        SignInErrors,
+    ),
+    security(()),
+)]
 pub async fn challenge(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ChallengeRequest>,
@@ -43,6 +62,19 @@ pub async fn challenge(
 }
 
 /// Handles `POST /v1/wallet/session`.
+#[utoipa::path(
+    post,
+    path = "/v1/wallet/session",
+    tag = "wallet",
+    operation_id = "wallet_session",
+    summary = "A session token for a signed challenge nonce",
+    request_body = SessionRequest,
+    responses(
+        (status = 200, description = "The session token", body = SessionToken),
+        SignInErrors,
+    ),
+    security(()),
+)]
 pub async fn session(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SessionRequest>,
@@ -71,7 +103,8 @@ pub async fn session(
 }
 
 /// Query of the wallet listing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `pending` (default), `history`, `all`, or a status name.
     pub status: Option<String>,
@@ -98,7 +131,29 @@ fn list_filter(text: Option<&str>) -> Result<ListFilter, ApiError> {
     }
 }
 
+error_responses!(
+    /// The errors of `GET /v1/wallet/approvals`.
+    ListErrors = [
+        AUTH,
+        STORE,
+        [ErrorCode::InvalidQuery, ErrorCode::InvalidStatus],
+    ]
+);
+
 /// Handles `GET /v1/wallet/approvals`.
+#[utoipa::path(
+    get,
+    path = "/v1/wallet/approvals",
+    tag = "wallet",
+    operation_id = "wallet_list",
+    summary = "The approvals that name this approver, newest first",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of approvals", body = WalletApprovalList),
+        ListErrors,
+    ),
+    security(("wallet_session" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     WalletAuth(session): WalletAuth,
@@ -144,7 +199,25 @@ pub(super) async fn named(
     }
 }
 
+error_responses!(
+    /// The errors of `GET /v1/wallet/approvals/{id}`.
+    DetailErrors = [AUTH, STORE, [ErrorCode::ApprovalNotFound]]
+);
+
 /// Handles `GET /v1/wallet/approvals/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/wallet/approvals/{id}",
+    tag = "wallet",
+    operation_id = "wallet_detail",
+    summary = "An approval that names this approver, with its statement and body to review",
+    params(("id" = String, Path, description = "The approval id (a UUID)")),
+    responses(
+        (status = 200, description = "The approval", body = WalletApprovalDetail),
+        DetailErrors,
+    ),
+    security(("wallet_session" = [])),
+)]
 pub async fn detail(
     State(state): State<AppState>,
     WalletAuth(session): WalletAuth,
@@ -184,7 +257,48 @@ fn refusal(r: Refusal) -> ApiError {
     ApiError::new(code, r.to_string())
 }
 
+error_responses!(
+    /// The errors of `POST /v1/wallet/approvals/{id}/decision`.
+    DecideErrors = [
+        AUTH,
+        JSON_BODY,
+        STORE,
+        [
+            ErrorCode::ApprovalNotFound,
+            ErrorCode::CommentTooLong,
+            ErrorCode::ApprovalMismatch,
+            ErrorCode::UnsupportedVersion,
+            ErrorCode::MisdirectedDecision,
+            ErrorCode::NotAnApprover,
+            ErrorCode::UnknownKey,
+            ErrorCode::BadSignature,
+            ErrorCode::DigestMismatch,
+            ErrorCode::ClockSkew,
+            ErrorCode::Expired,
+            ErrorCode::AlreadyDecided,
+            ErrorCode::DuplicateDecision,
+        ],
+    ]
+);
+
 /// Handles `POST /v1/wallet/approvals/{id}/decision`.
+#[utoipa::path(
+    post,
+    path = "/v1/wallet/approvals/{id}/decision",
+    tag = "wallet",
+    operation_id = "wallet_decide",
+    summary = "Record a signed approve or deny",
+    description = "The decision is signed by the session's device key over the approval's \
+        `request_digest` (see the protocol reference). An approval that reaches its quorum \
+        runs once, in the background.",
+    params(("id" = String, Path, description = "The approval id (a UUID)")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The decision is recorded", body = DecisionResponse),
+        DecideErrors,
+    ),
+    security(("wallet_session" = [])),
+)]
 #[tracing::instrument(skip_all, fields(approval_id = %id, approver = %session.approver_id))]
 pub async fn decide(
     State(state): State<AppState>,

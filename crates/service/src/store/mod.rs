@@ -17,6 +17,9 @@ mod comparable;
 mod export;
 mod history;
 mod pairing;
+#[cfg(test)]
+mod partition_tests;
+mod postgres_session;
 mod revocation;
 pub mod scratch;
 mod sessions;
@@ -33,6 +36,7 @@ pub use comparable::PastApproval;
 pub use export::{ExportError, ExportReport};
 pub use history::{History, RequestedRow};
 pub use pairing::{Device, PairOutcome, PairingPreview};
+pub use postgres_session::PostgresSession;
 pub use revocation::{ApproverRevocation, DeviceRow, RevokedDevice, WithdrawnDecision};
 pub use sessions::TokenLookup;
 
@@ -91,6 +95,20 @@ impl From<sqlx::Error> for StoreError {
 /// is answered `storage_unavailable`: short, so an outage is reported rather than queued.
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Checks the LISTEN connection answers within `timeout`.
+async fn probe(
+    listener: &mut sqlx::postgres::PgListener,
+    timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(listener)).await {
+        Ok(done) => done.map(drop),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the LISTEN connection did not answer a probe",
+        ))),
+    }
+}
+
 /// Which database a [`Store`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -111,8 +129,9 @@ pub struct Store {
     backend: Backend,
     /// Notified after every committed write of this process (see [`Store::appended`]).
     appended: Arc<Notify>,
-    /// The PostgreSQL URL, for the connection that listens for other replicas' appends.
-    postgres_url: Option<String>,
+    /// The PostgreSQL URL (session settings applied) and the settings, for the connection
+    /// that listens for other replicas' appends.
+    postgres: Option<(String, PostgresSession)>,
     /// SQLite: the connection that checkpoints the WAL in the background (see
     /// [`Store::checkpoint_wal`]), so no request waits for a checkpoint.
     checkpointer: Option<AnyPool>,
@@ -156,7 +175,7 @@ impl Store {
             reader,
             backend: Backend::Sqlite,
             appended: Arc::new(Notify::new()),
-            postgres_url: None,
+            postgres: None,
             checkpointer: Some(checkpointer),
         })
     }
@@ -164,13 +183,33 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` and applies migrations (several replicas
     /// starting at once take turns: the migrator holds an advisory lock).
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        Self::open_postgres_with(url, PostgresSession::default()).await
+    }
+
+    /// [`Store::open_postgres`] with other session limits (tests use short ones).
+    pub async fn open_postgres_with(
+        url: &str,
+        session: PostgresSession,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
+        // Migrations on a session without the limits: a replica starting beside another
+        // one's long migration waits its turn (the migrator's lock) rather than failing.
+        let migrator = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        let migrated = POSTGRES_MIGRATIONS.run(&migrator).await;
+        migrator.close().await;
+        migrated?;
+        let url = &session
+            .apply_to(url)
+            .map_err(|e| StoreError::Database(sqlx::Error::Configuration(Box::new(e))))?;
         let writer = AnyPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        POSTGRES_MIGRATIONS.run(&writer).await?;
         let reader = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
@@ -181,7 +220,7 @@ impl Store {
             reader,
             backend: Backend::Postgres,
             appended: Arc::new(Notify::new()),
-            postgres_url: Some(url.to_string()),
+            postgres: Some((url.to_string(), session)),
             checkpointer: None,
         })
     }
@@ -206,7 +245,7 @@ impl Store {
     /// after each reconnect, since notifications sent meanwhile are lost. On SQLite returns at
     /// once (one service process per file).
     pub async fn listen_for_appends(&self, stop: tokio_util::sync::CancellationToken) {
-        let Some(url) = &self.postgres_url else {
+        let Some((url, session)) = &self.postgres else {
             return;
         };
         loop {
@@ -215,8 +254,15 @@ impl Store {
                 listener.listen(audit::APPENDED_CHANNEL).await?;
                 self.appended.notify_one();
                 loop {
-                    listener.recv().await?;
-                    self.appended.notify_one();
+                    match tokio::time::timeout(session.listen_probe_after, listener.recv()).await {
+                        Ok(received) => {
+                            received?;
+                            self.appended.notify_one();
+                        }
+                        // Quiet for a while: make sure the connection is alive (a silent
+                        // partition would otherwise leave recv() waiting for ever).
+                        Err(_) => probe(&mut listener, session.listen_probe_timeout).await?,
+                    }
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), sqlx::Error>(())

@@ -14,6 +14,8 @@ const POSTGRES_UNAVAILABLE: &[&str] = &[
     "57P03", // cannot_connect_now: starting up or shutting down
     "53300", // too_many_connections
     "25006", // read_only_sql_transaction: a standby (failover under way)
+    "55P03", // lock_not_available: the write lock was not granted within lock_timeout
+    "25P03", // idle_in_transaction_session_timeout: the server ended this silent session
 ];
 
 /// SQLite primary result codes of a file that cannot be used for now: locked by another
@@ -84,6 +86,10 @@ mod tests {
         assert!(postgres_unavailable(
             "55000",
             "database \"cs\" is not currently accepting connections"
+        ));
+        assert!(postgres_unavailable(
+            "55P03",
+            "canceling statement due to lock timeout"
         ));
         assert!(!postgres_unavailable("55000", "currval is not yet defined"));
         assert!(!postgres_unavailable("23505", "duplicate key value"));

@@ -3,7 +3,7 @@
 
 use super::{Wallet, MAX_COMMENT_CHARS, NOVELTY_HISTORY};
 use crate::approver::{Pairing, Review};
-use crate::body::{cut_short, request_body_lines};
+use crate::body::cut_short;
 use crate::error::WalletError;
 use crate::model::WalletUpdate;
 use crate::pages::{BodyPage, BodyPages, PageLedger};
@@ -67,13 +67,13 @@ impl Wallet {
             return p;
         }
         let owned = review.clone();
-        let made = tokio::task::spawn_blocking(move || BodyPages::new(request_body(&owned)))
+        let made = tokio::task::spawn_blocking(move || request_body(&owned))
             .await
             .map(Arc::new);
         let pages = match made {
             Ok(p) => p,
             // The blocking pool is gone (shutting down): make them here.
-            Err(_) => Arc::new(BodyPages::new(request_body(review))),
+            Err(_) => Arc::new(request_body(review)),
         };
         let mut kept = self.inner.pages.lock().expect("pages lock");
         kept.insert(key, review.digest().to_string(), pages.clone());
@@ -272,8 +272,8 @@ impl Wallet {
 }
 
 /// The request body of `review` as the review screen's pages show it.
-fn request_body(review: &Review) -> crate::body::BodyView {
-    request_body_lines(
+fn request_body(review: &Review) -> BodyPages {
+    BodyPages::of(
         review.body(),
         countersign_core::body::content_type(&review.statement().headers),
     )
