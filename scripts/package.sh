@@ -7,10 +7,12 @@
 #   bash scripts/package.sh            # release build (what people install)
 #   bash scripts/package.sh --debug    # debug build: reuses the e2e's build, for CI's install check
 #
-# Needs what scripts/wallet-deps.sh installs (WebKitGTK build stack, node + the view's npm packages).
+# Installs the WebKitGTK build stack when missing (sudo when not root); Rust and Node.js must be
+# there (see the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+. scripts/common.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
 profile=release
@@ -21,6 +23,9 @@ case "${1:-}" in
   *) echo "usage: scripts/package.sh [--debug]" >&2; exit 2 ;;
 esac
 
+ensure_rust
+ensure_apt libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libdbus-1-dev pkg-config \
+  build-essential libayatana-appindicator3-dev librsvg2-dev libxdo-dev >&2
 (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build >&2)
 out=$CARGO_TARGET_DIR/$profile/bundle/deb
 rm -f "$out"/*.deb

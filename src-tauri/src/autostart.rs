@@ -17,6 +17,9 @@ pub const MARKER: &str = "X-Countersign-Wallet-Autostart=true";
 /// A failure to read or change the autostart entry.
 #[derive(Debug, thiserror::Error)]
 pub enum AutostartError {
+    /// Start at login is an XDG autostart entry: Linux (and other XDG desktops) only.
+    #[error("start at login is only available on Linux desktops (XDG autostart)")]
+    Unsupported,
     /// Neither `XDG_CONFIG_HOME` nor `HOME` says where the configuration directory is.
     #[error("cannot find the configuration directory: neither XDG_CONFIG_HOME nor HOME is set")]
     NoConfigDir,
@@ -65,8 +68,14 @@ impl Autostart {
 
     /// The entry for `app_id` in the user's configuration directory (see [`config_dir`]).
     pub fn for_user(app_id: &str) -> Result<Self, AutostartError> {
-        let dir = config_dir(std::env::var_os("XDG_CONFIG_HOME"), std::env::var_os("HOME"))
-            .ok_or(AutostartError::NoConfigDir)?;
+        if cfg!(any(windows, target_os = "macos")) {
+            return Err(AutostartError::Unsupported);
+        }
+        let dir = config_dir(
+            std::env::var_os("XDG_CONFIG_HOME"),
+            std::env::var_os("HOME"),
+        )
+        .ok_or(AutostartError::NoConfigDir)?;
         Ok(Self::new(&dir, app_id))
     }
 
@@ -182,17 +191,28 @@ mod tests {
             dir.path().join("autostart/dev.countersign.wallet.desktop")
         );
         assert!(!a.enabled());
-        a.enable(Path::new("/usr/bin/countersign-wallet"), "Countersign Wallet")
-            .unwrap();
+        a.enable(
+            Path::new("/usr/bin/countersign-wallet"),
+            "Countersign Wallet",
+        )
+        .unwrap();
         assert!(a.enabled());
         let text = std::fs::read_to_string(a.path()).unwrap();
         assert!(text.starts_with("[Desktop Entry]\n"));
         assert!(text.contains("\nExec=\"/usr/bin/countersign-wallet\" --tray\n"));
         assert!(text.contains("\nName=Countersign Wallet\n"));
         // Enabling twice keeps one entry.
-        a.enable(Path::new("/usr/bin/countersign-wallet"), "Countersign Wallet")
-            .unwrap();
-        assert_eq!(std::fs::read_dir(a.path().parent().unwrap()).unwrap().count(), 1);
+        a.enable(
+            Path::new("/usr/bin/countersign-wallet"),
+            "Countersign Wallet",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_dir(a.path().parent().unwrap())
+                .unwrap()
+                .count(),
+            1
+        );
         a.disable().unwrap();
         assert!(!a.path().exists());
         assert!(!a.enabled());
@@ -209,7 +229,10 @@ mod tests {
         assert!(!a.enabled());
         assert!(matches!(a.disable(), Err(AutostartError::NotOurs(_))));
         assert!(matches!(
-            a.enable(Path::new("/usr/bin/countersign-wallet"), "Countersign Wallet"),
+            a.enable(
+                Path::new("/usr/bin/countersign-wallet"),
+                "Countersign Wallet"
+            ),
             Err(AutostartError::NotOurs(_))
         ));
         assert_eq!(std::fs::read_to_string(a.path()).unwrap(), theirs);

@@ -4,6 +4,7 @@
 //! Nothing here signs by itself: `decide` names a request the Wallet fetched and verified, and
 //! echoes the digest the view showed; the Wallet signs its own verified statement.
 
+use crate::autostart::{Autostart, AutostartError};
 use crate::state::AppState;
 use countersign_core::{ServerUrl, Verdict};
 use countersign_wallet::links::LinkAction;
@@ -11,7 +12,6 @@ use countersign_wallet::pages::BodyPage;
 use countersign_wallet::review::ReviewView;
 use countersign_wallet::wallet::{HistoryPage, InboxPage, PairingPreviewView, PairingView};
 use countersign_wallet::WalletError;
-use crate::autostart::{Autostart, AutostartError};
 use tauri::{AppHandle, Runtime, State};
 use uuid::Uuid;
 
@@ -189,6 +189,8 @@ pub fn set_start_at_login<R: Runtime>(
     Ok(entry.enabled())
 }
 
-fn autostart_entry<R: Runtime>(app: &AppHandle<R>) -> std::result::Result<Autostart, AutostartError> {
+fn autostart_entry<R: Runtime>(
+    app: &AppHandle<R>,
+) -> std::result::Result<Autostart, AutostartError> {
     Autostart::for_user(&app.config().identifier)
 }

@@ -160,7 +160,11 @@ mod tests {
     #[test]
     fn the_packages_entry_is_found_for_the_installed_binary_only() {
         let (root, bin, share) = setup();
-        entry(&share, "other.desktop", "[Desktop Entry]\nExec=countersign-wallet %u\n");
+        entry(
+            &share,
+            "other.desktop",
+            "[Desktop Entry]\nExec=countersign-wallet %u\n",
+        );
         entry(
             &share,
             "Countersign Wallet.desktop",
@@ -176,7 +180,10 @@ mod tests {
         // Another binary (a build directory's) is not the one the entry runs.
         let other = root.path().join("target-countersign-wallet");
         std::fs::write(&other, "").unwrap();
-        assert_eq!(packaged_entry(&dirs, &other, "countersign", Some(&path)), None);
+        assert_eq!(
+            packaged_entry(&dirs, &other, "countersign", Some(&path)),
+            None
+        );
         // Nor is another scheme, nor a PATH without the program.
         assert_eq!(packaged_entry(&dirs, &exe, "other", Some(&path)), None);
         assert_eq!(packaged_entry(&dirs, &exe, "countersign", None), None);
@@ -229,7 +236,10 @@ mod tests {
     fn data_dirs_default_to_the_xdg_ones() {
         assert_eq!(
             system_data_dirs(None),
-            vec![PathBuf::from("/usr/local/share"), PathBuf::from("/usr/share")]
+            vec![
+                PathBuf::from("/usr/local/share"),
+                PathBuf::from("/usr/share")
+            ]
         );
         assert_eq!(
             system_data_dirs(Some(OsStr::new("/a:relative:/b"))),

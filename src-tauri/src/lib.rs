@@ -49,9 +49,12 @@ pub fn run() {
 /// Registers plugins, state, commands, tray and links on `builder`.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            // A second launch: its link (if any) arrives through the deep-link plugin.
-            tray::show_main(app);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A second launch: its link (if any) arrives through the deep-link plugin. One
+            // for the tray (a login while the Wallet runs) leaves the window as it is.
+            if !starts_in_tray(argv.iter().skip(1)) {
+                tray::show_main(app);
+            }
         }))
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(tauri::generate_handler![
@@ -123,12 +126,17 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
     });
     tray::create(app)?;
     // The window starts hidden (tauri.conf.json): shown now, unless started for the tray.
-    if std::env::args().skip(1).any(|a| a == autostart::TRAY_FLAG) {
+    if starts_in_tray(std::env::args().skip(1)) {
         tracing::info!("started in the tray ({})", autostart::TRAY_FLAG);
     } else {
         tray::show_main(app);
     }
     Ok(())
+}
+
+/// True when the arguments (after the program's name) ask for the tray only.
+fn starts_in_tray<S: AsRef<str>>(mut args: impl Iterator<Item = S>) -> bool {
+    args.any(|a| a.as_ref() == autostart::TRAY_FLAG)
 }
 
 /// Registers a per-user `countersign://` handler for this binary, unless a system desktop
@@ -137,9 +145,9 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
 fn register_handler<R: Runtime>(app: &tauri::AppHandle<R>) {
     let dirs = handler::system_data_dirs(std::env::var_os("XDG_DATA_DIRS").as_deref());
     let path = std::env::var_os("PATH");
-    let packaged = std::env::current_exe().ok().and_then(|exe| {
-        handler::packaged_entry(&dirs, &exe, links::SCHEME, path.as_deref())
-    });
+    let packaged = std::env::current_exe()
+        .ok()
+        .and_then(|exe| handler::packaged_entry(&dirs, &exe, links::SCHEME, path.as_deref()));
     match packaged {
         Some(entry) => tracing::info!(
             "countersign:// links reach this binary through {}",

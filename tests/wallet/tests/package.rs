@@ -11,7 +11,7 @@
 //! starts with no window shown, and a link brings the window up.
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
-use countersign_wallet_e2e::desktop::{self, Guard};
+use countersign_wallet_e2e::desktop;
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
@@ -57,8 +57,11 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
     let mime = output(Command::new("gio").args(["mime", "x-scheme-handler/countersign"]))?;
     eprintln!("{mime}");
     assert!(
-        mime.contains(&format!("Default application for “x-scheme-handler/countersign”: {ENTRY}"))
-            || mime.contains(&format!("Default application for \"x-scheme-handler/countersign\": {ENTRY}")),
+        mime.contains(&format!(
+            "Default application for “x-scheme-handler/countersign”: {ENTRY}"
+        )) || mime.contains(&format!(
+            "Default application for \"x-scheme-handler/countersign\": {ENTRY}"
+        )),
         "gio mime: {mime}"
     );
 
@@ -208,7 +211,11 @@ fn wallets(app: &Path) -> anyhow::Result<Vec<u32>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
         let entry = entry?;
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if std::fs::read_link(entry.path().join("exe")).ok().as_deref() != Some(app) {
@@ -217,10 +224,7 @@ fn wallets(app: &Path) -> anyhow::Result<Vec<u32>> {
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
             continue;
         };
-        if environ
-            .split(|b| *b == 0)
-            .any(|v| v == var.as_bytes())
-        {
+        if environ.split(|b| *b == 0).any(|v| v == var.as_bytes()) {
             found.push(pid);
         }
     }
