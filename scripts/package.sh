@@ -23,10 +23,10 @@ case "${1:-}" in
   *) echo "usage: scripts/package.sh [--debug]" >&2; exit 2 ;;
 esac
 
-ensure_rust
+ensure_rust >&2
 ensure_apt libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libdbus-1-dev pkg-config \
   build-essential libayatana-appindicator3-dev librsvg2-dev libxdo-dev >&2
-(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build >&2)
+(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build) >&2
 out=$CARGO_TARGET_DIR/$profile/bundle/deb
 rm -f "$out"/*.deb
 # The bundler looks for tauri.conf.json from its working directory.
