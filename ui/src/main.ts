@@ -13,11 +13,13 @@ import { inboxView } from "./views/inbox";
 import { CHUNK, type VirtualList } from "./views/virtuallist";
 import { pairConfirmView, pairingsView } from "./views/pairing";
 import { reviewView } from "./views/review";
+import { settingsView } from "./views/settings";
 
 type Screen =
   | { kind: "inbox" }
   | { kind: "history"; query: string }
   | { kind: "pairings" }
+  | { kind: "settings" }
   | { kind: "review"; server: string; id: string }
   | { kind: "pair"; server: string; code: string }
   | { kind: "error"; error: WalletError };
@@ -104,6 +106,15 @@ async function build(s: Screen): Promise<Built> {
       const view = pairingsView(list, async (server) => {
         await api.removePairing(server).catch((e) => go({ kind: "error", error: asError(e) }));
         go({ kind: "pairings" });
+      });
+      return { view };
+    }
+    case "settings": {
+      const view = settingsView(await api.startAtLogin(), (enabled) => {
+        api.setStartAtLogin(enabled).then(
+          () => go({ kind: "settings" }),
+          (e) => go({ kind: "error", error: asError(e) }),
+        );
       });
       return { view };
     }
@@ -272,6 +283,7 @@ function shell(): void {
     h("button", { "data-testid": "nav-inbox", onclick: () => go({ kind: "inbox" }) }, "Inbox ", countBadge),
     h("button", { "data-testid": "nav-history", onclick: () => go({ kind: "history", query: "" }) }, "History"),
     h("button", { "data-testid": "nav-pairings", onclick: () => go({ kind: "pairings" }) }, "Pairings"),
+    h("button", { "data-testid": "nav-settings", onclick: () => go({ kind: "settings" }) }, "Settings"),
   );
   app.appendChild(h("header", {}, h("div", { class: "brand" }, "Countersign Wallet"), nav, form));
   app.appendChild(main);
