@@ -9,7 +9,6 @@ export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$wor
 export XDG_RUNTIME_DIR=$work/run
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
-export COUNTERSIGN_WALLET_DATA_DIR=$work/wallet-data
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 
 # The keyring: a fresh login collection, unlocked with a throw-away password.
@@ -32,4 +31,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-cargo test -p countersign-wallet-e2e --test "${WALLET_E2E_TEST:-e2e}" -- --ignored --nocapture --test-threads=1
+# Each test (WALLET_E2E_TEST: names of tests/wallet/tests/*.rs, space-separated) starts with
+# its own empty Wallet data directory.
+for t in ${WALLET_E2E_TEST:-e2e tray}; do
+  export COUNTERSIGN_WALLET_DATA_DIR=$work/wallet-data-$t
+  cargo test -p countersign-wallet-e2e --test "$t" -- --ignored --nocapture --test-threads=1
+done

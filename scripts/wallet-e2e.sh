@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Wallet end to end in its real window: builds the view and the app once, then runs
-# tests/wallet/tests/e2e.rs under Xvfb inside ONE dbus-run-session (gnome-keyring unlocked,
+# tests/wallet/tests/e2e.rs and tray.rs (or $WALLET_E2E_TEST) under Xvfb inside ONE dbus-run-session (gnome-keyring unlocked,
 # dunst as the notification daemon), driving the app with tauri-driver + WebKitWebDriver.
 #
 # Needs (Debian 12): see scripts/wallet-deps.sh. Screenshots: $WALLET_E2E_SHOTS
@@ -19,5 +19,10 @@ profile=${WALLET_PROFILE:-debug}
 if [ "$profile" = release ]; then cargo build --release -p countersign-wallet-app; else cargo build -p countersign-wallet-app; fi
 cargo test -p countersign-wallet-e2e --no-run
 export WALLET_APP=$target/$profile/countersign-wallet
+if [ "${WALLET_E2E_TEST:-}" = bench ]; then
+  # The tray side of a split Wallet alone (no GTK/WebKit), measured beside the app.
+  if [ "$profile" = release ]; then cargo build --release -p countersign-wallet --example tray-side; else cargo build -p countersign-wallet --example tray-side; fi
+  export WALLET_TRAY_SIDE=$target/$profile/examples/tray-side
+fi
 
 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"

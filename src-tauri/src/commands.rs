@@ -5,7 +5,7 @@
 //! echoes the digest the view showed; the Wallet signs its own verified statement.
 
 use crate::autostart::{Autostart, AutostartError};
-use crate::state::AppState;
+use crate::state::{AppState, Navigation};
 use countersign_core::{ServerUrl, Verdict};
 use countersign_wallet::links::LinkAction;
 use countersign_wallet::pages::BodyPage;
@@ -21,10 +21,11 @@ fn server(text: &str) -> Result<ServerUrl> {
     Ok(ServerUrl::parse(text)?)
 }
 
-/// The view listens for events now: returns the links that arrived before.
+/// The view listens for events now: returns where it should go (links and notification
+/// clicks that arrived before it listened, oldest first).
 #[tauri::command]
-pub fn ui_ready(state: State<'_, AppState>) -> Vec<String> {
-    state.links.lock().expect("link queue lock").mark_ready()
+pub fn ui_ready(state: State<'_, AppState>) -> Vec<Navigation> {
+    state.views.lock().expect("view queue lock").mark_ready()
 }
 
 /// Pending requests `offset..offset + limit`, newest first, and how many there are.

@@ -4,7 +4,9 @@
 //! - [`commands`]: the view's commands, each a short call into [`countersign_wallet::Wallet`];
 //! - [`observer`]: Wallet updates to the view (events) and the window title;
 //! - [`links`]: `countersign://` links from the OS (start-up and second launches);
-//! - [`tray`]: the tray menu, and closing the window without quitting;
+//! - [`window`]: the window's life (created on demand, destroyed when closed);
+//! - [`webkit`]: WebKitGTK settings that lower the window's memory;
+//! - [`tray`]: the tray menu (Open, Quit);
 //! - [`autostart`]: the "start at login" entry, which starts the Wallet in the tray;
 //! - [`handler`]: whether a per-user `countersign://` handler is needed (not when a package
 //!   installed one for this binary);
@@ -20,6 +22,8 @@ pub mod links;
 pub mod observer;
 pub mod state;
 pub mod tray;
+pub mod webkit;
+pub mod window;
 
 use countersign_wallet::notify::{DesktopNotifier, ReviewHandler};
 use countersign_wallet::source::HttpConnector;
@@ -27,7 +31,7 @@ use countersign_wallet::sync::SyncConfig;
 use countersign_wallet::wallet::SystemClock;
 use countersign_wallet::{KeychainStore, Wallet, WalletConfig, WalletParts};
 use std::sync::Arc;
-use tauri::{Manager, Runtime};
+use tauri::{Manager, RunEvent, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 /// Environment variable overriding the data directory (tests run isolated Wallets).
@@ -43,7 +47,15 @@ pub fn run() {
     let app = build(tauri::Builder::default())
         .build(tauri::generate_context!())
         .expect("cannot start the Wallet");
-    app.run(|_, _| {});
+    app.run(|_, event| {
+        // The last window closed: the Wallet keeps running in the tray. Quit asks with a code.
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
+            api.prevent_exit();
+        }
+    });
 }
 
 /// Registers plugins, state, commands, tray and links on `builder`.
@@ -74,7 +86,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::start_at_login,
             commands::set_start_at_login,
         ])
-        .on_window_event(tray::on_window_event)
+        .on_window_event(window::on_window_event)
         .setup(|app| {
             setup(app.handle())?;
             Ok(())
@@ -82,6 +94,7 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 }
 
 fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
+    app.manage(window::WindowState::default());
     let data_dir = match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) => dir.into(),
         None => app.path().app_data_dir()?,
@@ -112,9 +125,11 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
     if let Err(e) = app.deep_link().register_all() {
         tracing::warn!("cannot register the countersign:// handler: {e}");
     }
+    let mut linked = false;
     if let Ok(Some(urls)) = app.deep_link().get_current() {
         for url in urls {
             links::received(app, url.as_str());
+            linked = true;
         }
     }
     let handle = app.clone();
@@ -125,11 +140,12 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
         tray::show_main(&handle);
     });
     tray::create(app)?;
-    // The window starts hidden (tauri.conf.json): shown now, unless started for the tray.
-    if starts_in_tray(std::env::args().skip(1)) {
+    // No window is configured to be created at start (tauri.conf.json `"create": false`): one
+    // is created now, unless started for the tray (then none until opened; a link opens it).
+    if starts_in_tray(std::env::args().skip(1)) && !linked {
         tracing::info!("started in the tray ({})", autostart::TRAY_FLAG);
     } else {
-        tray::show_main(app);
+        window::open(app);
     }
     Ok(())
 }

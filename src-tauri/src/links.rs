@@ -2,7 +2,7 @@
 //! (event `open-link`); the view asks the `open_link` command what it means, so malformed
 //! links, unpaired servers and unknown ids all end on a screen that says so.
 
-use crate::state::AppState;
+use crate::state::{AppState, Navigation};
 use tauri::{Emitter, Manager, Runtime};
 
 /// The URL scheme of Countersign links (`plugins.deep-link.desktop.schemes`).
@@ -11,19 +11,23 @@ pub const SCHEME: &str = "countersign";
 /// The event carrying a link to the view.
 pub const OPEN_LINK_EVENT: &str = "open-link";
 
-/// A link arrived (at start-up or from a second launch).
+/// A link arrived (at start-up or from a second launch): handed to the view now when one
+/// listens, else kept for the next view ([`crate::state::ViewQueue`]). The caller opens the
+/// window.
 pub fn received<R: Runtime>(app: &tauri::AppHandle<R>, link: &str) {
     tracing::info!("deep link received");
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
     let now = state
-        .links
+        .views
         .lock()
-        .expect("link queue lock")
-        .push(link.to_string());
-    if let Some(link) = now {
-        if let Err(e) = app.emit_to("main", OPEN_LINK_EVENT, link) {
+        .expect("view queue lock")
+        .push(Navigation::Link {
+            link: link.to_string(),
+        });
+    if let Some(Navigation::Link { link }) = now {
+        if let Err(e) = app.emit_to(crate::window::MAIN, OPEN_LINK_EVENT, link) {
             tracing::warn!("cannot pass a link to the view: {e}");
         }
     }

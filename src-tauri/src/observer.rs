@@ -1,6 +1,7 @@
 //! Wallet updates to the view: the `wallet-update` event, the window title with the pending
-//! count, and bringing the window forward when a notification's "Review" is chosen.
+//! count, and opening the window when a notification's "Review" is chosen.
 
+use crate::state::{AppState, Navigation};
 use countersign_wallet::wallet::Observer;
 use countersign_wallet::WalletUpdate;
 use tauri::{Emitter, Manager, Runtime};
@@ -27,22 +28,45 @@ impl<R: Runtime> TauriObserver<R> {
         Self { app }
     }
 
-    /// Handles one update (also used for notification clicks).
+    /// Handles one update (also used for notification clicks). With no window, updates that
+    /// only refresh the view are dropped (a new view reads the Wallet's state when it loads);
+    /// one that moves the view opens the window and waits for its view.
     pub fn forward(&self, update: WalletUpdate) {
         match &update {
             WalletUpdate::InboxChanged { count } => {
-                if let Some(w) = self.app.get_webview_window("main") {
+                if let Some(w) = self.app.get_webview_window(crate::window::MAIN) {
                     let _ = w.set_title(&title(*count));
                 }
             }
             WalletUpdate::Focus { .. } | WalletUpdate::ShowInbox => {
-                crate::tray::show_main(&self.app)
+                self.navigate(update);
+                return;
             }
             _ => {}
         }
-        if let Err(e) = self.app.emit_to("main", UPDATE_EVENT, &update) {
+        if self.app.get_webview_window(crate::window::MAIN).is_none() {
+            return;
+        }
+        if let Err(e) = self.app.emit_to(crate::window::MAIN, UPDATE_EVENT, &update) {
             tracing::debug!("no view to update: {e}");
         }
+    }
+
+    fn navigate(&self, update: WalletUpdate) {
+        let now = match self.app.try_state::<AppState>() {
+            Some(state) => state
+                .views
+                .lock()
+                .expect("view queue lock")
+                .push(Navigation::Update { update }),
+            None => return,
+        };
+        if let Some(Navigation::Update { update }) = now {
+            if let Err(e) = self.app.emit_to(crate::window::MAIN, UPDATE_EVENT, &update) {
+                tracing::debug!("no view to update: {e}");
+            }
+        }
+        crate::window::open(&self.app);
     }
 }
 

@@ -1,9 +1,9 @@
-//! The tray icon and menu (Open, Quit), and closing the window without quitting: the Wallet
-//! keeps running so notifications still arrive; only Quit ends it.
+//! The tray icon and menu (Open, Quit). The Wallet keeps running in the tray with its window
+//! closed (see [`crate::window`]) so notifications still arrive; only Quit ends it.
 
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{Manager, Runtime, Window, WindowEvent};
+use tauri::Runtime;
 
 /// Creates the tray icon.
 pub fn create<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
@@ -25,21 +25,7 @@ pub fn create<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Shows, unminimises and focuses the main window.
+/// Opens the main window (creating it when it was closed) and brings it forward.
 pub fn show_main<R: Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
-    }
-}
-
-/// Closing the main window hides it instead.
-pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
-    if let WindowEvent::CloseRequested { api, .. } = event {
-        if window.label() == "main" {
-            api.prevent_close();
-            let _ = window.hide();
-        }
-    }
+    crate::window::open(app);
 }

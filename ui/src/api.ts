@@ -24,8 +24,14 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/**
+ * Where the view should go, kept by the Wallet while no view listened (src-tauri/src/state.rs,
+ * `Navigation`): a countersign:// link, or a notification's click as a Wallet update.
+ */
+export type Navigation = { kind: "link"; link: string } | { kind: "update"; update: WalletUpdate };
+
 export const api = {
-  uiReady: () => call<string[]>("ui_ready"),
+  uiReady: () => call<Navigation[]>("ui_ready"),
   inbox: (offset: number, limit: number) => call<InboxPage>("inbox", { offset, limit }),
   pairings: () => call<PairingView[]>("pairings"),
   openLink: (link: string) => call<LinkAction>("open_link", { link }),

@@ -301,7 +301,12 @@ async function start(): Promise<void> {
   markOnce("wallet-ui-ready");
   await first;
   if (screen.kind === "inbox") list?.refresh();
-  for (const link of early) await openLink(link);
+  // Links and notification clicks that arrived before this view listened (e.g. the one that
+  // opened this window), in order.
+  for (const nav of early) {
+    if (nav.kind === "link") await openLink(nav.link);
+    else onUpdate(nav.update);
+  }
   window.setInterval(() => {
     if (tickCountdowns(main) && screen.kind === "inbox") list?.refresh();
   }, 1000);

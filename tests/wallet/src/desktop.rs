@@ -235,3 +235,106 @@ pub fn window_visible(title: &str) -> anyhow::Result<bool> {
         .output()?;
     Ok(out.status.success() && !out.stdout.is_empty())
 }
+
+/// One process of the Wallet (the app or one of its WebKit helpers).
+#[derive(Debug, Clone)]
+pub struct Proc {
+    /// Its id.
+    pub pid: u32,
+    /// Its parent's id.
+    pub ppid: u32,
+    /// The file name of its executable (`countersign-wallet`, `WebKitWebProcess`,
+    /// `WebKitNetworkProcess`, …).
+    pub name: String,
+    /// Resident set size, kB (`VmRSS`: shared libraries counted in each process).
+    pub rss_kb: u64,
+    /// Proportional set size, kB (`smaps_rollup`: shared pages divided among their users).
+    pub pss_kb: u64,
+}
+
+/// A `kB` field of a /proc file (`VmRSS:` of status, `Pss:` of smaps_rollup).
+fn proc_kb(text: &str, field: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The processes running `exe` and all their descendants, read from /proc now.
+pub fn wallet_processes(exe: &Path) -> Vec<Proc> {
+    let exe = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let all: Vec<(Proc, PathBuf)> = dir
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid: u32 = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            let path = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            let proc = Proc {
+                pid,
+                ppid,
+                name: path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                rss_kb: proc_kb(&status, "VmRSS:"),
+                pss_kb: proc_kb(&rollup, "Pss:"),
+            };
+            Some((proc, path))
+        })
+        .collect();
+    let mut family: Vec<u32> = all
+        .iter()
+        .filter(|(_, path)| *path == exe)
+        .map(|(p, _)| p.pid)
+        .collect();
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        family.extend(
+            all.iter()
+                .filter(|(p, _)| p.ppid == parent)
+                .map(|(p, _)| p.pid),
+        );
+        i += 1;
+    }
+    all.into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| family.contains(&p.pid))
+        .collect()
+}
+
+/// Waits until the Wallet running `exe` has (`true`) or has not (`false`) a WebKit web
+/// process (`WebKitWebProcess` under it); returns its processes then.
+pub async fn wait_web_process(
+    exe: &Path,
+    present: bool,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Proc>> {
+    let start = Instant::now();
+    loop {
+        let procs = wallet_processes(exe);
+        if procs.iter().any(|p| p.name == "WebKitWebProcess") == present {
+            return Ok(procs);
+        }
+        if start.elapsed() > timeout {
+            bail!(
+                "the Wallet's web process is still {}: {procs:?}",
+                if present { "missing" } else { "running" }
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

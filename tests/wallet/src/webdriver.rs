@@ -231,6 +231,46 @@ impl Session {
             .to_string())
     }
 
+    /// The handles of the session's windows (top-level browsing contexts).
+    pub async fn window_handles(&self) -> anyhow::Result<Vec<String>> {
+        let v = self
+            .call(reqwest::Method::GET, "/window/handles", None)
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Makes the window `handle` the one later commands drive.
+    pub async fn switch_to_window(&self, handle: &str) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window",
+            Some(json!({ "handle": handle })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Waits until the application has a window other than those in `old` (one it created
+    /// after they were closed), drives it from now on and returns its handle.
+    pub async fn switch_to_new_window(
+        &self,
+        old: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        let start = Instant::now();
+        loop {
+            let handles = self.window_handles().await?;
+            if let Some(h) = handles.iter().find(|h| !old.contains(h)) {
+                self.switch_to_window(h).await?;
+                return Ok(h.clone());
+            }
+            if start.elapsed() > timeout {
+                bail!("no new window after {timeout:?} (windows: {handles:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Ends the session (and the application).
     pub async fn quit(self) -> anyhow::Result<()> {
         self.http.delete(&self.base).send().await?;

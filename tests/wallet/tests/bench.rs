@@ -4,7 +4,13 @@
 //! - cold start: WebDriver session request to the inbox drawn;
 //! - proxy_request to the `Notify` call on the session bus (p50 / p99);
 //! - clicking Approve to the agent's `wait` returning (p50 / p99);
-//! - resident memory of the app and its WebKit processes with 1,000 pending requests;
+//! - resident memory (RSS and PSS, summed over the app and its WebKit processes) with 15 and
+//!   1,000 pending requests;
+//! - the light tray: memory with the window closed (its web view destroyed), notification
+//!   delays while closed, re-opening by a second launch to the inbox's first row drawn, memory
+//!   after close / re-open cycles; `WALLET_BENCH_SCOPE=tray` stops after these;
+//! - the tray side of a split design alone (`$WALLET_TRAY_SIDE`, crates/wallet's `tray-side`
+//!   example: sync, notifications, keychain, no GTK or WebKit): memory and notification delays;
 //! - the review of a ~1 MiB JSON body (just under the gated-body cap): opening it to its first
 //!   page drawn, and to Approve enabled after paging to its end through WebDriver;
 //! - an inbox of 10,000 pending requests (the bench stack raises `max_pending_per_app`): a
@@ -245,59 +251,197 @@ fn notify_times(file: &Path) -> Vec<f64> {
         .collect()
 }
 
-/// A `kB` field of a /proc file (`VmRSS:` of status, `Pss:` of smaps_rollup).
-fn proc_kb(text: &str, field: &str) -> u64 {
-    text.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Memory (kB) of the process running `exe` and all its descendants: summed RSS (counts shared
-/// libraries once per process), summed PSS (shares them out), and RSS per executable name.
+/// libraries once per process), summed PSS (shares them out), and RSS / PSS per executable.
 fn memory_kb(exe: &Path) -> (u64, u64, String) {
-    let procs: Vec<(u32, u32, u64, PathBuf, u64)> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid: u32 = stat
-                .rsplit(')')
-                .next()?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            let rss = proc_kb(&status, "VmRSS:");
-            let rollup =
-                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-            let pss = proc_kb(&rollup, "Pss:");
-            let path = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-            Some((pid, ppid, rss, path, pss))
-        })
-        .collect();
-    let mut family: Vec<u32> = procs.iter().filter(|p| p.3 == exe).map(|p| p.0).collect();
-    let mut i = 0;
-    while i < family.len() {
-        let parent = family[i];
-        family.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
-        i += 1;
-    }
-    let mine: Vec<_> = procs.iter().filter(|p| family.contains(&p.0)).collect();
+    let mine = desktop::wallet_processes(exe);
     let detail = mine
         .iter()
         .map(|p| {
-            let name = p.3.file_name().unwrap_or_default().to_string_lossy();
-            format!("{name} {:.0} MB", p.2 as f64 / 1024.0)
+            format!(
+                "{} {:.0} MB / PSS {:.0} MB",
+                p.name,
+                p.rss_kb as f64 / 1024.0,
+                p.pss_kb as f64 / 1024.0
+            )
         })
         .collect::<Vec<_>>()
         .join(", ");
     (
-        mine.iter().map(|p| p.2).sum(),
-        mine.iter().map(|p| p.4).sum(),
+        mine.iter().map(|p| p.rss_kb).sum(),
+        mine.iter().map(|p| p.pss_kb).sum(),
         detail,
     )
+}
+
+/// "RSS x MB, PSS y MB (per process)".
+fn memory_line((rss, pss, detail): &(u64, u64, String)) -> String {
+    format!(
+        "RSS {:.1} MB, PSS {:.1} MB ({detail})",
+        *rss as f64 / 1024.0,
+        *pss as f64 / 1024.0
+    )
+}
+
+/// Waits for the next `Notify` call after `seen` and returns its delay (ms) from `t0` (epoch s).
+async fn notify_delay(file: &Path, seen: usize, t0: f64) -> f64 {
+    let start = Instant::now();
+    while notify_times(file).len() <= seen {
+        assert!(start.elapsed() < WAIT, "no notification");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    (notify_times(file)[seen] - t0) * 1000.0
+}
+
+/// `n` requests, 2.1 s apart (the Wallet shows at most 5 notifications per 10 s): the delays
+/// from each `proxy_request` to its `Notify` call on the bus (ms).
+/// The requests are withdrawn afterwards, so the inbox counts the bench expects stay as they were.
+async fn notify_delays(
+    stack: &Stack,
+    file: &Path,
+    n: usize,
+    what: &str,
+) -> anyhow::Result<Vec<f64>> {
+    let mut out = Vec::new();
+    let mut made = Vec::new();
+    for i in 0..n {
+        let seen = notify_times(file).len();
+        let t0 = now_secs();
+        made.push(pending(stack, &format!("{what} {i}")).await);
+        out.push(notify_delay(file, seen, t0).await);
+        desktop::close_notifications();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+    }
+    for p in made {
+        p.cancel().await?;
+    }
+    Ok(out)
+}
+
+/// "p50 x ms, p99 y ms (n=…)".
+fn p50_p99(samples: &[f64]) -> String {
+    if samples.is_empty() {
+        return "none".into();
+    }
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms (n={})",
+        percentile(&mut samples.to_vec(), 0.5),
+        percentile(&mut samples.to_vec(), 0.99),
+        samples.len()
+    )
+}
+
+/// The tray side of a split Wallet alone (crates/wallet/examples/tray-side.rs, `$WALLET_TRAY_SIDE`):
+/// memory when paired and idle, notification delays, memory after them.
+async fn tray_side_figures(stack: &Stack, file: &Path, exe: &Path) -> anyhow::Result<String> {
+    let data = tempfile::tempdir()?;
+    let mut child = Command::new(exe)
+        .arg(stack.invite("alice").await?)
+        .env("COUNTERSIGN_WALLET_DATA_DIR", data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line)?;
+    anyhow::ensure!(line.trim() == "paired", "tray-side: {line:?}");
+    let _child = desktop::Guard(child);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = memory_kb(exe);
+    let delays = notify_delays(stack, file, 10, "Tray-side refund").await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = memory_kb(exe);
+    Ok(format!(
+        "tray side alone (no GTK/WebKit), paired and idle: {}
+         tray side alone: proxy_request -> Notify on the bus: {}
+         tray side alone, after those 10 requests: {}
+",
+        memory_line(&idle),
+        p50_p99(&delays),
+        memory_line(&after),
+    ))
+}
+
+/// The light tray, from an open window on the inbox: close it (the web process goes) and
+/// measure; notification delays while closed; re-open it `cycles` times with a second launch
+/// (what the tray's Open and a desktop launcher do) to the inbox's first row drawn. Leaves the
+/// session on the last window, open.
+async fn light_tray_figures(
+    s: &Session,
+    stack: &Stack,
+    app: &Path,
+    file: &Path,
+    cycles: usize,
+) -> anyhow::Result<String> {
+    let mut old = s.window_handles().await?;
+    desktop::request_close("Countersign Wallet")?;
+    desktop::wait_web_process(app, false, WAIT).await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let closed = memory_kb(app);
+    let delays = notify_delays(stack, file, 10, "Closed-window refund").await?;
+    let closed_after = memory_kb(app);
+    let mut reopen = Vec::new();
+    let mut open_after = None;
+    for cycle in 0..cycles {
+        if cycle > 0 {
+            old.extend(s.window_handles().await?);
+            desktop::request_close("Countersign Wallet")?;
+            desktop::wait_web_process(app, false, WAIT).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let t0_epoch = now_secs() * 1000.0;
+        let launch = Command::new(app)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let _launch = desktop::Guard(launch);
+        s.switch_to_new_window(&old, WAIT).await?;
+        let start = Instant::now();
+        let marks = loop {
+            let m = s
+                .execute(
+                    "const e = performance.getEntriesByName('wallet-inbox-first-row', 'mark')[0];
+                     return e ? { origin: performance.timeOrigin, row: performance.timeOrigin + e.startTime } : null;",
+                )
+                .await;
+            if let Ok(v) = m {
+                if v.is_object() {
+                    break v;
+                }
+            }
+            anyhow::ensure!(start.elapsed() < WAIT, "the re-opened inbox drew no row");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        let origin = marks["origin"].as_f64().unwrap_or(f64::NAN);
+        let row = marks["row"].as_f64().unwrap_or(f64::NAN);
+        reopen.push((row - t0_epoch, origin - t0_epoch, row - origin));
+        if cycle + 1 == cycles {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            open_after = Some(memory_kb(app));
+        }
+    }
+    let list = |f: fn(&(f64, f64, f64)) -> f64| {
+        reopen
+            .iter()
+            .map(|r| format!("{:.0}", f(r)))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    Ok(format!(
+        "window closed (web view destroyed, 5 s later): {}
+         window closed: proxy_request -> Notify on the bus: {}
+         window closed, after those 10 requests: {}
+         re-open by a second launch to the inbox's first row drawn: {} ms (second launch to the          new page's start {} ms; page start to first row {} ms)
+         open again after {cycles} close / re-open cycles: {}
+",
+        memory_line(&closed),
+        p50_p99(&delays),
+        memory_line(&closed_after),
+        list(|r| r.0),
+        list(|r| r.1),
+        list(|r| r.2),
+        open_after.as_ref().map(memory_line).unwrap_or_default(),
+    ))
 }
 
 async fn pending(stack: &Stack, reason: &str) -> countersign_sdk::PendingApproval {
@@ -317,6 +461,27 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let shots = PathBuf::from(std::env::var("WALLET_E2E_SHOTS")?);
     std::fs::create_dir_all(&shots)?;
     let stack = Stack::start_with("1h", "max_pending_per_app = 20000").await?;
+    // proxy_request → Notify on the bus.
+    let monitor_file = shots.join("bench-notify.txt");
+    let _monitor = desktop::Guard(
+        Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "--profile",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&monitor_file)?)
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The tray side of a split design, alone, before the app runs.
+    let tray_side = match std::env::var_os("WALLET_TRAY_SIDE") {
+        Some(exe) => tray_side_figures(&stack, &monitor_file, Path::new(&exe)).await?,
+        None => "tray side alone: not measured (WALLET_TRAY_SIDE not set)\n".into(),
+    };
+    eprintln!("{tray_side}");
     let _driver = desktop::start_driver(4444).await?;
 
     // Pair first (a cold start with a pairing is the interesting one).
@@ -333,20 +498,6 @@ async fn wallet_figures() -> anyhow::Result<()> {
     s.wait_for(&testid("inbox-count"), WAIT).await?;
     let cold = t.elapsed();
 
-    // proxy_request → Notify on the bus.
-    let monitor_file = shots.join("bench-notify.txt");
-    let _monitor = desktop::Guard(
-        Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "--profile",
-                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&monitor_file)?)
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut to_notify = Vec::new();
     let mut approvals = Vec::new();
     for i in 0..30 {
@@ -418,6 +569,42 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let (rss, pss, detail) = memory_kb(&app);
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-1000.png"))?;
+
+    // The light tray with 1,000 pending: closed, notifications, re-opened.
+    let tray = light_tray_figures(&s, &stack, &app, &monitor_file, 3).await?;
+    eprintln!("{tray}");
+    let head = format!(
+        "WebKit settings ({}): {}\n\
+         cold start to first inbox draw (WebDriver session included): {:.0} ms\n\
+         proxy_request -> Notify on the bus: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
+         Approve click -> agent wait returns: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
+         RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         {tray}{tray_side}",
+        "COUNTERSIGN_WALLET_WEBKIT",
+        std::env::var("COUNTERSIGN_WALLET_WEBKIT").unwrap_or_else(|_| "unset: all".into()),
+        cold.as_secs_f64() * 1000.0,
+        percentile(&mut to_notify.clone(), 0.5),
+        percentile(&mut to_notify.clone(), 0.99),
+        to_notify.len(),
+        percentile(&mut to_result.clone(), 0.5),
+        percentile(&mut to_result.clone(), 0.99),
+        to_result.len(),
+        rss_few as f64 / 1024.0,
+        pss_few as f64 / 1024.0,
+        detail_few,
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0,
+        detail,
+    );
+    if std::env::var("WALLET_BENCH_SCOPE").as_deref() == Ok("tray") {
+        // The light tray's figures only (scripts/wallet-bench.sh --tray).
+        eprintln!("\n{head}");
+        std::fs::write(shots.join("bench.txt"), head)?;
+        s.quit().await?;
+        stack.stop().await;
+        return Ok(());
+    }
 
     // A ~1 MiB JSON body (the gated-body cap is 1 MiB): open it from the inbox.
     let body = big_json(1024 * 1024 - 8 * 1024);
@@ -624,12 +811,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     desktop::screenshot(&shots.join("bench-10000.png"))?;
 
     let report = format!(
-        "cold start to first inbox draw (WebDriver session included): {:.0} ms\n\
-         proxy_request -> Notify on the bus: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
-         Approve click -> agent wait returns: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
-         RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
-         RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
-         {} byte JSON body ({} pages): click to first page drawn {:.0} ms in the page ({:.0} ms \
+        "{head}{} byte JSON body ({} pages): click to first page drawn {:.0} ms in the page ({:.0} ms \
          seen through WebDriver; the review command {:.0} ms, building the view {:.0} ms); to \
          Approve enabled after paging to the end {:.0} ms ({} WebDriver scrolls)\n\
          {} pending created with 32 concurrent SDK calls: {:.1} s ({:.0} requests/s)\n\
@@ -642,19 +824,6 @@ async fn wallet_figures() -> anyhow::Result<()> {
          history view with {} pending: click to the first row drawn {:.0} ms ({} finished \
          requests); scroll frames, 100 px a frame: {}\n\
          RSS with {} pending after scrolling the inbox and the history: {:.1} MB, PSS {:.1} MB ({})\n",
-        cold.as_secs_f64() * 1000.0,
-        percentile(&mut to_notify.clone(), 0.5),
-        percentile(&mut to_notify.clone(), 0.99),
-        to_notify.len(),
-        percentile(&mut to_result.clone(), 0.5),
-        percentile(&mut to_result.clone(), 0.99),
-        to_result.len(),
-        rss_few as f64 / 1024.0,
-        pss_few as f64 / 1024.0,
-        detail_few,
-        rss as f64 / 1024.0,
-        pss as f64 / 1024.0,
-        detail,
         body_bytes,
         big_pages,
         first_page_ms,

@@ -576,12 +576,15 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     snap(&s, &shot("07-history")).await?;
 
     step("closing the window keeps the Wallet running; a deep link brings it back");
+    let old = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
     wait_visibility(false).await?;
     desktop::gio_open(&p5.approval_url)?;
     wait_visibility(true).await?;
-    // The same WebDriver session still drives it: the process lived on while hidden, and the
-    // link was handled by it (the view was on the history page).
+    // The same WebDriver session drives the new window: the app lived on with its window
+    // destroyed (tests/tray.rs checks its web process went), and the link opened a new one
+    // on its request (the closed view was on the history page).
+    s.switch_to_new_window(&old, WAIT).await?;
     s.wait_until(
         "the linked request in the re-shown window",
         "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === 'Refund order A-5000 after a courier loss'",

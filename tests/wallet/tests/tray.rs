@@ -1,0 +1,148 @@
+//! The light tray, end to end in the real window (run by `scripts/wallet-e2e.sh`, after
+//! `e2e.rs`): closing the window destroys it and its WebView, so WebKit's web process exits,
+//! while the Wallet's Rust side keeps running: a new request still raises a notification;
+//! choosing its Review re-creates the window on that request; a `countersign://` link while
+//! closed opens a new window on its request.
+
+use countersign_sdk::{ProxyOutcome, ProxyRequest};
+use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
+use countersign_wallet_e2e::stack::Stack;
+use countersign_wallet_e2e::webdriver::{testid, Session};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn env_path(name: &str) -> PathBuf {
+    PathBuf::from(
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: run scripts/wallet-e2e.sh")),
+    )
+}
+
+fn step(text: &str) {
+    eprintln!("\n== {text}");
+}
+
+async fn pending(stack: &Stack, reason: &str) -> countersign_sdk::PendingApproval {
+    let request = ProxyRequest::post("payments", "/v1/refunds", reason)
+        .json(&serde_json::json!({"reason": reason}))
+        .unwrap();
+    match stack.agent().unwrap().proxy_request(request).await.unwrap() {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
+    }
+}
+
+/// Waits until the review of the request whose reason is `reason` is shown.
+async fn review_shown(s: &Session, reason: &str) -> anyhow::Result<()> {
+    let js = serde_json::to_string(reason)?;
+    s.wait_until(
+        &format!("the review of {reason:?}"),
+        &format!(
+            "const r = document.querySelector('[data-testid=reason]'); return !!r && r.textContent === {js}"
+        ),
+        WAIT,
+    )
+    .await
+}
+
+/// Closes the window as a window manager would and waits until WebKit's web process is gone,
+/// the app itself still running; returns the handles of the windows the session knew.
+async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
+    let before = desktop::wallet_processes(app);
+    assert!(
+        before.iter().any(|p| p.name == "WebKitWebProcess"),
+        "a web process while the window is open: {before:?}"
+    );
+    let handles = s.window_handles().await?;
+    desktop::request_close("Countersign Wallet")?;
+    let after = desktop::wait_web_process(app, false, WAIT).await?;
+    eprintln!("with the window closed: {after:?}");
+    assert!(
+        after.iter().any(|p| p.name == "countersign-wallet"),
+        "the Wallet keeps running: {after:?}"
+    );
+    assert!(
+        !desktop::window_visible("^Countersign Wallet")?,
+        "no window is shown"
+    );
+    Ok(handles)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> anyhow::Result<()> {
+    let app = env_path("WALLET_APP");
+    let shots = env_path("WALLET_E2E_SHOTS");
+    std::fs::create_dir_all(&shots)?;
+    let stack = Stack::start().await?;
+    let monitor = NotifyMonitor::start(&shots.join("tray-notify-monitor.txt"))?;
+    let _driver = desktop::start_driver(4444).await?;
+    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+
+    step("pair");
+    desktop::gio_open(&stack.invite("alice").await?)?;
+    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+
+    step("closing the window ends WebKit's web process; the Wallet runs on");
+    let old = close_window(&s, &app).await?;
+
+    step("a new request still raises a notification with the window closed");
+    let reason = "Refund order T-100, requested while the window was closed";
+    let p1 = pending(&stack, reason).await;
+    monitor.wait_for("T-100", WAIT).await?;
+
+    step("choosing the notification's Review re-creates the window on that request");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    desktop::choose_notification_action()?;
+    let first = s.switch_to_new_window(&old, WAIT).await?;
+    review_shown(&s, reason).await?;
+    desktop::wait_web_process(&app, true, WAIT).await?;
+    desktop::wait_for_window("Countersign Wallet (1 pending)", WAIT).await?;
+    desktop::close_notifications();
+    desktop::screenshot(&shots.join("tray-01-reopened-from-notification.png"))?;
+    assert_eq!(
+        stack
+            .agent()?
+            .approval(p1.approval_id)
+            .await?
+            .status
+            .as_str(),
+        "pending",
+        "nothing is approved from a notification"
+    );
+
+    step("closed again, a countersign:// link opens a new window on its request");
+    let mut old = close_window(&s, &app).await?;
+    old.push(first);
+    let reason2 = "Refund order T-200, opened from a link";
+    let p2 = pending(&stack, reason2).await;
+    desktop::close_notifications();
+    desktop::gio_open(&p2.approval_url)?;
+    let second = s.switch_to_new_window(&old, WAIT).await?;
+    review_shown(&s, reason2).await?;
+    desktop::screenshot(&shots.join("tray-02-reopened-from-link.png"))?;
+
+    step("the re-created window works: deny from it");
+    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    assert!(matches!(
+        p2.wait(Duration::from_secs(30)).await,
+        Err(countersign_sdk::Error::Denied { .. })
+    ));
+
+    step("a link while the window is open goes to the open view (no new window)");
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::gio_open(&p1.approval_url)?;
+    review_shown(&s, reason).await?;
+    assert_eq!(s.window_handles().await?, vec![second]);
+
+    s.quit().await?;
+    stack.stop().await;
+    Ok(())
+}
