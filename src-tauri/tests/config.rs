@@ -86,3 +86,20 @@ fn build_rs_and_the_handler_list_the_same_commands() {
     let listed: BTreeSet<&str> = COMMANDS.iter().copied().collect();
     assert_eq!(registered, listed, "the handler and commands.rs.in differ");
 }
+
+#[test]
+fn the_window_is_made_from_code_from_its_configured_entry() {
+    // The Wallet creates its window itself (not at start when started for the tray, and again
+    // after each close): the one entry is not created by Tauri, and its label is the one the
+    // code uses and the capability grants.
+    let conf = json("tauri.conf.json");
+    let windows = conf["app"]["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1);
+    assert_eq!(windows[0]["label"], countersign_wallet_app::window::MAIN);
+    assert_eq!(windows[0]["create"], false);
+    let cap = json("capabilities/main.json");
+    assert_eq!(
+        cap["windows"],
+        serde_json::json!([countersign_wallet_app::window::MAIN])
+    );
+}

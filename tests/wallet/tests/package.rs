@@ -150,6 +150,11 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
         !desktop::window_visible("^Countersign Wallet")?,
         "the Wallet started for the tray showed its window"
     );
+    let procs = desktop::wallet_processes(&app);
+    assert!(
+        !procs.iter().any(|p| p.name.starts_with("WebKit")),
+        "the Wallet started for the tray made no web view: {procs:?}"
+    );
     desktop::gio_open(&pending.approval_url)?;
     let start = Instant::now();
     while !desktop::window_visible("^Countersign Wallet")? {

@@ -2,13 +2,15 @@
 //! `e2e.rs`): closing the window destroys it and its WebView, so WebKit's web process exits,
 //! while the Wallet's Rust side keeps running: a new request still raises a notification;
 //! choosing its Review re-creates the window on that request; a `countersign://` link while
-//! closed opens a new window on its request.
+//! closed opens a new window on its request; started with `--tray` it makes no window and
+//! runs no WebKit process until a link opens one.
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -143,6 +145,43 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     assert_eq!(s.window_handles().await?, vec![second]);
 
     s.quit().await?;
+    drop(_driver);
+
+    step("started for the tray (--tray): no window and no WebKit process until a link");
+    let start = std::time::Instant::now();
+    while !desktop::wallet_processes(&app).is_empty() {
+        anyhow::ensure!(start.elapsed() < WAIT, "the driven Wallet did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _tray = desktop::Guard(Command::new(&app).arg("--tray").spawn()?);
+    let start = std::time::Instant::now();
+    while desktop::wallet_processes(&app).is_empty() {
+        anyhow::ensure!(start.elapsed() < WAIT, "the tray Wallet did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give it time to make a window, if it were going to: it must not.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let procs = desktop::wallet_processes(&app);
+    eprintln!("started for the tray: {procs:?}");
+    assert_eq!(
+        procs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        vec!["countersign-wallet"],
+        "only the app, no WebKit process"
+    );
+    assert!(!desktop::window_visible("^Countersign Wallet")?);
+    let reason3 = "Refund order T-300, linked to a Wallet started for the tray";
+    let _p3 = pending(&stack, reason3).await;
+    desktop::gio_open(&_p3.approval_url)?;
+    desktop::wait_web_process(&app, true, WAIT).await?;
+    let start = std::time::Instant::now();
+    while !desktop::window_visible("^Countersign Wallet")? {
+        anyhow::ensure!(start.elapsed() < WAIT, "a link did not open the window");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    desktop::close_notifications();
+    desktop::screenshot(&shots.join("tray-03-tray-start-then-link.png"))?;
+
     stack.stop().await;
     Ok(())
 }
