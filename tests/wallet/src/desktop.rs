@@ -17,6 +17,20 @@ impl Drop for Guard {
     }
 }
 
+/// The port tauri-driver listens on: `$WALLET_E2E_DRIVER_PORT`, default 4444 (WebKitWebDriver
+/// takes the next one). Another port lets two e2e runs share a machine.
+pub fn driver_port() -> u16 {
+    std::env::var("WALLET_E2E_DRIVER_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(4444)
+}
+
+/// The WebDriver URL of [`driver_port`].
+pub fn driver_url() -> String {
+    format!("http://127.0.0.1:{}", driver_port())
+}
+
 /// Starts tauri-driver on `port` and waits until it answers.
 pub async fn start_driver(port: u16) -> anyhow::Result<Guard> {
     let native = port + 1;

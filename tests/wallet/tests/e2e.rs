@@ -111,8 +111,8 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
 
     let stack = Stack::start().await?;
     let monitor = NotifyMonitor::start(&shots.join("notify-monitor.txt"))?;
-    let _driver = desktop::start_driver(4444).await?;
-    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let _driver = desktop::start_driver(desktop::driver_port()).await?;
+    let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
 
     step("pair through a countersign://pair deep link");
@@ -601,7 +601,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     )
     .await;
     let s = Session::start(
-        "http://127.0.0.1:4444",
+        &desktop::driver_url(),
         &app,
         std::slice::from_ref(&p4.approval_url),
     )
@@ -672,7 +672,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     .await;
     withdrawn.cancel().await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_until(
         "the first rows of a fresh start",
         "return !!document.querySelector('li.vrow[data-index=\"0\"] [data-testid=inbox-row]')",

@@ -66,8 +66,8 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
     );
 
     let stack = Stack::start().await?;
-    let _driver = desktop::start_driver(4444).await?;
-    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let _driver = desktop::start_driver(desktop::driver_port()).await?;
+    let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     // The installed Wallet found the package's entry and wrote no per-user handler of its own.
     let own = data_home.join("applications/countersign-wallet-handler.desktop");

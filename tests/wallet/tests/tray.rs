@@ -80,8 +80,8 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     std::fs::create_dir_all(&shots)?;
     let stack = Stack::start().await?;
     let monitor = NotifyMonitor::start(&shots.join("tray-notify-monitor.txt"))?;
-    let _driver = desktop::start_driver(4444).await?;
-    let s = Session::start("http://127.0.0.1:4444", &app, &[]).await?;
+    let _driver = desktop::start_driver(desktop::driver_port()).await?;
+    let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
 
     step("pair");
