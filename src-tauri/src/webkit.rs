@@ -1,14 +1,19 @@
-//! WebKitGTK settings that lower the window's memory, and giving memory back once it closed.
-//!
-//! The view is one local page with no navigation, no media and no remote resources, so:
+//! WebKitGTK settings for the window's one local page (no navigation, no media, no remote
+//! resources):
 //! - the web context's cache model is `DocumentViewer` ("disable the cache completely, which
 //!   substantially reduces memory usage"; the default is `WebBrowser`);
-//! - the page never uses GPU compositing (hardware acceleration policy `Never`);
-//! - no back/forward page cache, WebGL, media or HTML5 storage.
+//! - no back/forward page cache, WebGL, media or HTML5 storage (the view uses none; less for
+//!   untrusted text to reach);
+//! - optionally (`accel`), never GPU compositing (hardware acceleration policy `Never`).
+//!
+//! Measured under Xvfb (software rendering), none of them changed the memory of the open
+//! window beyond noise (crates/wallet/README.md, "Figures"); `accel` trades GPU memory for CPU
+//! painting on a desktop with a GPU, which was not measured, so it is off by default.
 //!
 //! `COUNTERSIGN_WALLET_WEBKIT` chooses them for measuring (scripts/wallet-bench.sh): unset
-//! means all of them; otherwise a comma list of `cache`, `accel`, `features`, or `default`
-//! for none. Each setting's measured effect is in crates/wallet/README.md ("Figures").
+//! means `cache,features`; otherwise a comma list of `cache`, `accel`, `features`, or
+//! `default` for none (WebKit's defaults). Once the window closed, [`release_memory`] gives
+//! freed heap back to the system.
 
 use tauri::{Runtime, WebviewWindow};
 
@@ -27,17 +32,18 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// All settings.
-    pub const ALL: Tuning = Tuning {
+    /// What the Wallet applies unless told otherwise.
+    pub const DEFAULT: Tuning = Tuning {
         cache: true,
-        accel: true,
+        accel: false,
         features: true,
     };
 
-    /// The settings `value` names (None: all of them). Unknown names are ignored and logged.
+    /// The settings `value` names (None: [`Tuning::DEFAULT`]). Unknown names are ignored and
+    /// logged.
     pub fn parse(value: Option<&str>) -> Tuning {
         let Some(value) = value else {
-            return Self::ALL;
+            return Self::DEFAULT;
         };
         let mut t = Tuning {
             cache: false,
@@ -113,12 +119,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_are_all_on_unless_named() {
-        assert_eq!(Tuning::parse(None), Tuning::ALL);
+    fn settings_are_the_default_unless_named() {
+        let unset = Tuning::parse(None);
+        assert_eq!(unset, Tuning::DEFAULT);
+        assert!(unset.cache && unset.features && !unset.accel);
         let none = Tuning::parse(Some("default"));
         assert!(!none.cache && !none.accel && !none.features);
         let cache = Tuning::parse(Some("cache, unknown"));
         assert!(cache.cache && !cache.accel && !cache.features);
-        assert_eq!(Tuning::parse(Some("cache,accel,features")), Tuning::ALL);
+        let all = Tuning::parse(Some("cache,accel,features"));
+        assert!(all.cache && all.accel && all.features);
     }
 }

@@ -264,6 +264,9 @@ pub struct Proc {
     pub rss_kb: u64,
     /// Proportional set size, kB (`smaps_rollup`: shared pages divided among their users).
     pub pss_kb: u64,
+    /// Anonymous memory (heap, stacks) resident, kB (`smaps_rollup`'s `Anonymous`): what is not
+    /// pages of files such as the shared libraries.
+    pub anon_kb: u64,
 }
 
 /// A `kB` field of a /proc file (`VmRSS:` of status, `Pss:` of smaps_rollup).
@@ -305,6 +308,7 @@ pub fn wallet_processes(exe: &Path) -> Vec<Proc> {
                     .into_owned(),
                 rss_kb: proc_kb(&status, "VmRSS:"),
                 pss_kb: proc_kb(&rollup, "Pss:"),
+                anon_kb: proc_kb(&rollup, "Anonymous:"),
             };
             Some((proc, path))
         })

@@ -252,17 +252,19 @@ fn notify_times(file: &Path) -> Vec<f64> {
 }
 
 /// Memory (kB) of the process running `exe` and all its descendants: summed RSS (counts shared
-/// libraries once per process), summed PSS (shares them out), and RSS / PSS per executable.
+/// libraries once per process), summed PSS (shares them out), and RSS / PSS / anonymous
+/// memory per executable.
 fn memory_kb(exe: &Path) -> (u64, u64, String) {
     let mine = desktop::wallet_processes(exe);
     let detail = mine
         .iter()
         .map(|p| {
             format!(
-                "{} {:.0} MB / PSS {:.0} MB",
+                "{} {:.0} MB / PSS {:.0} MB / anon {:.0} MB",
                 p.name,
                 p.rss_kb as f64 / 1024.0,
-                p.pss_kb as f64 / 1024.0
+                p.pss_kb as f64 / 1024.0,
+                p.anon_kb as f64 / 1024.0
             )
         })
         .collect::<Vec<_>>()
@@ -352,13 +354,34 @@ async fn tray_side_figures(stack: &Stack, file: &Path, exe: &Path) -> anyhow::Re
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = memory_kb(exe);
     Ok(format!(
-        "tray side alone (no GTK/WebKit), paired and idle: {}
-         tray side alone: proxy_request -> Notify on the bus: {}
-         tray side alone, after those 10 requests: {}
-",
+        "tray side alone (no GTK/WebKit), paired and idle: {}\n\
+         tray side alone: proxy_request -> Notify on the bus: {}\n\
+         tray side alone, after those 10 requests: {}\n",
         memory_line(&idle),
         p50_p99(&delays),
         memory_line(&after),
+    ))
+}
+
+/// The app started for the tray (`--tray`, as at login): memory with no window ever made.
+/// Waits for the driven app to exit first (one Wallet per session bus).
+async fn tray_start_figures(app: &Path) -> anyhow::Result<String> {
+    let start = Instant::now();
+    while !desktop::wallet_processes(app).is_empty() {
+        anyhow::ensure!(start.elapsed() < WAIT, "the driven Wallet did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _tray = desktop::Guard(
+        Command::new(app)
+            .arg("--tray")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    Ok(format!(
+        "started for the tray (--tray, no window made yet), paired, 5 s later: {}\n",
+        memory_line(&memory_kb(app))
     ))
 }
 
@@ -376,7 +399,9 @@ async fn light_tray_figures(
     let mut old = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
     desktop::wait_web_process(app, false, WAIT).await?;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Also lets the notification throttle's window of the requests before pass (at most 5 a
+    // 10 s, then a summary), so the delays below are not the throttle's.
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let closed = memory_kb(app);
     let delays = notify_delays(stack, file, 10, "Closed-window refund").await?;
     let closed_after = memory_kb(app);
@@ -428,12 +453,12 @@ async fn light_tray_figures(
             .join(" / ")
     };
     Ok(format!(
-        "window closed (web view destroyed, 5 s later): {}
-         window closed: proxy_request -> Notify on the bus: {}
-         window closed, after those 10 requests: {}
-         re-open by a second launch to the inbox's first row drawn: {} ms (second launch to the          new page's start {} ms; page start to first row {} ms)
-         open again after {cycles} close / re-open cycles: {}
-",
+        "window closed (web view destroyed, 11 s later): {}\n\
+         window closed: proxy_request -> Notify on the bus: {}\n\
+         window closed, after those 10 requests: {}\n\
+         re-open by a second launch to the inbox's first row drawn: {} ms (second launch to the \
+         new page's start {} ms; page start to first row {} ms)\n\
+         open again after {cycles} close / re-open cycles: {}\n",
         memory_line(&closed),
         p50_p99(&delays),
         memory_line(&closed_after),
@@ -504,6 +529,13 @@ async fn wallet_figures() -> anyhow::Result<()> {
         let app_epoch = process_start(&app)
             .map(|t| cold_epoch + t * 1000.0 - cold_boot)
             .unwrap_or(f64::NAN);
+        time_until(
+            &s,
+            Instant::now(),
+            "the view ready",
+            "return performance.getEntriesByName('wallet-ui-ready', 'mark').length > 0",
+        )
+        .await?;
         let m = s
             .execute(
                 "const m = (n) => { const e = performance.getEntriesByName(n, 'mark')[0];
@@ -607,7 +639,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
          RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          {tray}{tray_side}",
         "COUNTERSIGN_WALLET_WEBKIT",
-        std::env::var("COUNTERSIGN_WALLET_WEBKIT").unwrap_or_else(|_| "unset: all".into()),
+        std::env::var("COUNTERSIGN_WALLET_WEBKIT")
+            .unwrap_or_else(|_| "unset: cache,features".into()),
         cold.as_secs_f64() * 1000.0,
         percentile(&mut to_notify.clone(), 0.5),
         percentile(&mut to_notify.clone(), 0.99),
@@ -624,9 +657,10 @@ async fn wallet_figures() -> anyhow::Result<()> {
     );
     if std::env::var("WALLET_BENCH_SCOPE").as_deref() == Ok("tray") {
         // The light tray's figures only (scripts/wallet-bench.sh --tray).
+        s.quit().await?;
+        let head = format!("{head}{}", tray_start_figures(&app).await?);
         eprintln!("\n{head}");
         std::fs::write(shots.join("bench.txt"), head)?;
-        s.quit().await?;
         stack.stop().await;
         return Ok(());
     }
