@@ -29,8 +29,11 @@ $PROBE keychain-delete pairing-check
 ! $PROBE keychain-load pairing-check 2>/dev/null
 echo "ok: stored, found by secret-tool, loaded, deleted"
 cargo test -q -p countersign-wallet --lib keychain -- --ignored --nocapture 2>&1 | tee $work/keychain-tests
-removed=$(sed -n "s/^removed \(pairing-[0-9a-f]*\), kept .*/\1/p" $work/keychain-tests)
-[ -n "$removed" ] && ! secret-tool lookup service countersign username "$removed" >/dev/null
+removed=$(grep -o "removed pairing-[0-9a-f]*" $work/keychain-tests | cut -d" " -f2)
+[ -n "$removed" ] || { echo "the keychain test did not run"; exit 1; }
+if secret-tool lookup service countersign username "$removed" >/dev/null; then
+  echo "the key of the removed pairing is still in the Secret Service"; exit 1
+fi
 echo "ok: removing one of two pairings deleted only its entry (secret-tool no longer finds $removed)"
 
 echo "== notifications"
