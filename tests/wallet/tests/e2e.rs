@@ -735,6 +735,9 @@ async fn two_identities(
 ) -> anyhow::Result<()> {
     step("two pairings of one service each receive their own requests; removing one leaves the other working");
     let stack = Stack::start_two_approvers().await?;
+    // Starting under the flood notifies its first requests and summarises the rest once the
+    // throttle's window has passed; the requests below come after that summary.
+    let summaries = monitor.count("more approval request")?;
     let s = Session::start("http://127.0.0.1:4444", app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     for (who, name) in [("alice", "Alice Example"), (ON_CALL, "On Call")] {
@@ -756,6 +759,9 @@ async fn two_identities(
             .await?;
         s.wait_for(&testid("inbox"), WAIT).await?;
     }
+    monitor
+        .wait_for_more("more approval request", summaries, Duration::from_secs(60))
+        .await?;
     let alice = pairing_of(data_dir, &stack.url, "alice")?;
     let on_call = pairing_of(data_dir, &stack.url, ON_CALL)?;
     assert_ne!(alice.account, on_call.account);
