@@ -591,8 +591,11 @@ def app_signing_vectors():
         ("ed25519-raw-query-and-path", "backend.batch", "ed25519", 1, "GET",
          "/v1/approvals/" + approval, "wait=3&wait=25&a=%2F%20x", "2027-01-01T00:00:00Z",
          "0123456789abcdef", b""),
-        ("ed25519-every-byte-body", "backend.batch", "ed25519", 2, "PUT",
-         "/v1/%7Eodd%20path", "", "2026-11-24T12:00:00Z", "Ynl0ZXMtMDAwMDAwMDA", bytes(range(256))),
+        ("ed25519-every-byte-body", "backend.batch", "ed25519", 1, "POST",
+         "/v1/proxy", "", "2027-01-01T00:00:01Z", "Ynl0ZXMtMDAwMDAwMDA", bytes(range(256))),
+        ("hmac-escaped-path", "support-agent", "hmac-sha256", hmac_secret, "POST",
+         "/v1/approvals/019a0000-0000-7000-8000-00000000000%41/cancel", "", "2027-01-01T00:00:02Z",
+         "ZXNjYXBlZC1wYXRoLTAx", b""),
     ]
     out = []
     for name, app, algorithm, key, method, path, query, timestamp, nonce, body in cases:
