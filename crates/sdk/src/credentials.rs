@@ -24,8 +24,8 @@ pub struct Credentials(pub(crate) Auth);
 pub(crate) enum Auth {
     /// The ready `Authorization: Bearer …` header (marked sensitive).
     Bearer(HeaderValue),
-    /// Signs every request as `app`.
-    Signed { app: String, signer: AppSigner },
+    /// Signs every request as `app` (boxed: an Ed25519 key is large).
+    Signed { app: String, signer: Box<AppSigner> },
 }
 
 impl fmt::Debug for Credentials {
@@ -33,7 +33,7 @@ impl fmt::Debug for Credentials {
         match &self.0 {
             Auth::Bearer(_) => f.write_str("ApiKey(<redacted>)"),
             Auth::Signed { app, signer } => {
-                let kind = match signer {
+                let kind = match signer.as_ref() {
                     AppSigner::Hmac(_) => "Hmac",
                     AppSigner::Ed25519(_) => "Ed25519",
                 };
@@ -82,7 +82,10 @@ impl Credentials {
                 "app id {app:?} is not 1 to 64 characters from A-Z, a-z, 0-9, '_', '.' and '-'"
             )));
         }
-        Ok(Self(Auth::Signed { app, signer }))
+        Ok(Self(Auth::Signed {
+            app,
+            signer: Box::new(signer),
+        }))
     }
 
     /// Adds the credentials to `request`, a request to a URL below `base`.
