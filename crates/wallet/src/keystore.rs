@@ -201,10 +201,7 @@ impl KeychainStore {
             let store = windows_native_keyring_store::Store::new().map_err(unavailable)?;
             Ok(store)
         }
-        #[cfg(not(any(
-            all(unix, not(any(target_os = "ios", target_os = "android"))),
-            windows
-        )))]
+        #[cfg(not(any(all(unix, not(any(target_os = "ios", target_os = "android"))), windows)))]
         {
             Err(KeyStoreError::Unavailable(
                 "no keychain store is built for this platform".into(),
