@@ -3,7 +3,8 @@
 # tests of the workspace (the store's and the integration suite's on SQLite and again on a
 # throwaway PostgreSQL cluster, with three replicas on one database), the Python SDK's checks
 # and tests against the real service, the Wallet's view checks, its real keychain/notification
-# checks and its end-to-end tests in the real window under Xvfb. Installs what is missing first.
+# checks, its end-to-end tests in the real window under Xvfb, and its Debian package installed
+# and answering a link. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -28,7 +29,11 @@ cargo test --locked --no-fail-fast -p countersign-service -p countersign-tests
 cargo test --locked --no-fail-fast -p countersign-cli --test replicas
 echo "==> Python SDK"
 bash scripts/python-sdk-test.sh
+echo "==> Wallet crates compiled for Windows (cargo check, x86_64-pc-windows-gnu)"
+bash scripts/cross-check.sh
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"
 bash scripts/wallet-e2e.sh
+echo "==> Wallet: the Debian package, installed (dpkg -i), answers a countersign:// link, removed"
+bash scripts/package-check.sh

@@ -5,6 +5,7 @@
 //! the pairing's local id and the approval id), and echoes the digest the view showed; the
 //! Wallet signs its own verified statement with that pairing's key.
 
+use crate::autostart::{Autostart, AutostartError};
 use crate::state::AppState;
 use countersign_core::{ServerUrl, Verdict};
 use countersign_wallet::links::LinkAction;
@@ -14,7 +15,7 @@ use countersign_wallet::registry::PairingId;
 use countersign_wallet::review::ReviewView;
 use countersign_wallet::wallet::{HistoryPage, InboxPage, PairingPreviewView, PairingView};
 use countersign_wallet::WalletError;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use uuid::Uuid;
 
 type Result<T> = std::result::Result<T, WalletError>;
@@ -195,4 +196,40 @@ pub fn set_quiet_hours(
     hours: Option<QuietHoursView>,
 ) -> Result<SettingsView> {
     state.wallet.set_quiet_hours(hours)
+}
+
+/// Whether the Wallet starts in the tray at login (its autostart entry exists).
+#[tauri::command]
+pub fn start_at_login<R: Runtime>(app: AppHandle<R>) -> std::result::Result<bool, AutostartError> {
+    Ok(autostart_entry(&app)?.enabled())
+}
+
+/// Writes or removes the autostart entry; returns the setting as it now is.
+#[tauri::command]
+pub fn set_start_at_login<R: Runtime>(
+    app: AppHandle<R>,
+    enabled: bool,
+) -> std::result::Result<bool, AutostartError> {
+    let entry = autostart_entry(&app)?;
+    if enabled {
+        let exe = std::env::current_exe().map_err(|source| AutostartError::Io {
+            path: "the Wallet's executable".into(),
+            source,
+        })?;
+        let name = app
+            .config()
+            .product_name
+            .clone()
+            .unwrap_or_else(|| "Countersign Wallet".into());
+        entry.enable(&exe, &name)?;
+    } else {
+        entry.disable()?;
+    }
+    Ok(entry.enabled())
+}
+
+fn autostart_entry<R: Runtime>(
+    app: &AppHandle<R>,
+) -> std::result::Result<Autostart, AutostartError> {
+    Autostart::for_user(&app.config().identifier)
 }

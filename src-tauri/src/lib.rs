@@ -5,12 +5,17 @@
 //! - [`observer`]: Wallet updates to the view (events) and the window title;
 //! - [`links`]: `countersign://` links from the OS (start-up and second launches);
 //! - [`tray`]: the tray menu, and closing the window without quitting;
+//! - [`autostart`]: the "start at login" entry, which starts the Wallet in the tray;
+//! - [`handler`]: whether a per-user `countersign://` handler is needed (not when a package
+//!   installed one for this binary);
 //! - [`state`]: the state managed once at start-up.
 //!
 //! Plugin order matters: single-instance is registered before deep-link, so a second launch
 //! with a link hands it to the running Wallet and exits.
 
+pub mod autostart;
 pub mod commands;
+pub mod handler;
 pub mod links;
 pub mod observer;
 pub mod state;
@@ -44,9 +49,12 @@ pub fn run() {
 /// Registers plugins, state, commands, tray and links on `builder`.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            // A second launch: its link (if any) arrives through the deep-link plugin.
-            tray::show_main(app);
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A second launch: its link (if any) arrives through the deep-link plugin. One
+            // for the tray (a login while the Wallet runs) leaves the window as it is.
+            if !starts_in_tray(argv.iter().skip(1)) {
+                tray::show_main(app);
+            }
         }))
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(tauri::generate_handler![
@@ -66,6 +74,8 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::decide,
             commands::history,
             commands::history_page,
+            commands::start_at_login,
+            commands::set_start_at_login,
         ])
         .on_window_event(tray::on_window_event)
         .setup(|app| {
@@ -99,7 +109,9 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
     let wallet = tauri::async_runtime::block_on(Wallet::start(parts))?;
     app.manage(state::AppState::new(wallet));
 
-    #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+    #[cfg(target_os = "linux")]
+    register_handler(app);
+    #[cfg(all(debug_assertions, windows))]
     if let Err(e) = app.deep_link().register_all() {
         tracing::warn!("cannot register the countersign:// handler: {e}");
     }
@@ -116,7 +128,40 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::error
         tray::show_main(&handle);
     });
     tray::create(app)?;
+    // The window starts hidden (tauri.conf.json): shown now, unless started for the tray.
+    if starts_in_tray(std::env::args().skip(1)) {
+        tracing::info!("started in the tray ({})", autostart::TRAY_FLAG);
+    } else {
+        tray::show_main(app);
+    }
     Ok(())
+}
+
+/// True when the arguments (after the program's name) ask for the tray only.
+fn starts_in_tray<S: AsRef<str>>(mut args: impl Iterator<Item = S>) -> bool {
+    args.any(|a| a.as_ref() == autostart::TRAY_FLAG)
+}
+
+/// Registers a per-user `countersign://` handler for this binary, unless a system desktop
+/// entry (an installed package's) already runs it for the scheme.
+#[cfg(target_os = "linux")]
+fn register_handler<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let dirs = handler::system_data_dirs(std::env::var_os("XDG_DATA_DIRS").as_deref());
+    let path = std::env::var_os("PATH");
+    let packaged = std::env::current_exe()
+        .ok()
+        .and_then(|exe| handler::packaged_entry(&dirs, &exe, links::SCHEME, path.as_deref()));
+    match packaged {
+        Some(entry) => tracing::info!(
+            "countersign:// links reach this binary through {}",
+            entry.display()
+        ),
+        None => {
+            if let Err(e) = app.deep_link().register_all() {
+                tracing::warn!("cannot register the countersign:// handler: {e}");
+            }
+        }
+    }
 }
 
 /// "Countersign Wallet on <host>": the name this device registers with.

@@ -5,6 +5,9 @@
 use crate::state::AppState;
 use tauri::{Emitter, Manager, Runtime};
 
+/// The URL scheme of Countersign links (`plugins.deep-link.desktop.schemes`).
+pub const SCHEME: &str = "countersign";
+
 /// The event carrying a link to the view.
 pub const OPEN_LINK_EVENT: &str = "open-link";
 

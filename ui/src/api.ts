@@ -56,6 +56,8 @@ export const api = {
   history: (query: string, limit: number) => call<HistoryPage>("history", { query, limit }),
   historyPage: (search: number, offset: number, limit: number) =>
     call<HistoryPage>("history_page", { search, offset, limit }),
+  startAtLogin: () => call<boolean>("start_at_login"),
+  setStartAtLogin: (enabled: boolean) => call<boolean>("set_start_at_login", { enabled }),
 };
 
 export function onWalletUpdate(handler: (u: WalletUpdate) => void): Promise<UnlistenFn> {

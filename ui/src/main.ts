@@ -14,6 +14,7 @@ import { CHUNK, type VirtualList } from "./views/virtuallist";
 import { pairConfirmView, pairingsView } from "./views/pairing";
 import { reviewView } from "./views/review";
 import { notificationSettings } from "./views/notifications";
+import { settingsView } from "./views/settings";
 
 type Screen =
   | { kind: "inbox" }
@@ -114,12 +115,12 @@ async function build(s: Screen): Promise<Built> {
       return { view };
     }
     case "settings": {
-      // Sections of the settings screen; "start at login" (the autostart entry) joins them.
-      const view = h(
-        "section",
-        { class: "settings", "data-testid": "settings" },
-        h("h1", {}, "Settings"),
-        notificationSettings(await api.settings(), {
+      // Start at login (the autostart entry), then notifications per pairing and quiet hours.
+      const [startAtLogin, settings] = await Promise.all([api.startAtLogin(), api.settings()]);
+      const view = settingsView(
+        startAtLogin,
+        (enabled) => settingsChange(api.setStartAtLogin(enabled)),
+        notificationSettings(settings, {
           setNotifications: (pairing, enabled) => settingsChange(api.setNotifications(pairing, enabled)),
           setQuietHours: (hours) => settingsChange(api.setQuietHours(hours)),
         }),
