@@ -7,6 +7,7 @@
 # (default target/wallet-e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
 export CARGO_TARGET_DIR=$target
@@ -20,4 +21,4 @@ if [ "$profile" = release ]; then cargo build --release -p countersign-wallet-ap
 cargo test -p countersign-wallet-e2e --no-run
 export WALLET_APP=$target/$profile/countersign-wallet
 
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"
+private_loopback xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"
