@@ -6,6 +6,17 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Runs "$@" in a network namespace of its own, with only its own loopback, when this machine
+# allows it (root, iproute2), so the fixed ports of a window test (tauri-driver's 4444/4445)
+# never meet another run's on the same machine; otherwise runs it as it is.
+private_loopback() {
+  if command -v ip >/dev/null 2>&1 && unshare --net true 2>/dev/null; then
+    unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+  else
+    "$@"
+  fi
+}
+
 # Installs the Debian packages that are not installed yet.
 ensure_apt() {
   local missing=()

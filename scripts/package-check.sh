@@ -59,7 +59,7 @@ echo "ok: binary, icons, a valid desktop entry passing %u for x-scheme-handler/c
 
 phase "the installed Wallet answers countersign:// links (Xvfb, dbus-run-session)"
 export WALLET_APP=$bin WALLET_E2E_TEST=package
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"
+private_loopback xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"
 
 phase "dpkg -r $pkg"
 as_root dpkg -r "$pkg"

@@ -29,6 +29,8 @@ cargo test --locked --no-fail-fast -p countersign-service -p countersign-tests
 cargo test --locked --no-fail-fast -p countersign-cli --test replicas
 echo "==> Python SDK"
 bash scripts/python-sdk-test.sh
+echo "==> Wallet crates compiled for Windows (cargo check, x86_64-pc-windows-gnu)"
+bash scripts/cross-check.sh
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
 echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Wallet's real OS integrations without a service: the Secret Service keychain
-# (gnome-keyring under dbus-run-session; the key is found with secret-tool, then deleted) and
+# (gnome-keyring under dbus-run-session; the key is found with secret-tool, then deleted;
+# removing one of two pairings of a service deletes only its entry) and
 # desktop notifications (dunst on Xvfb receives the Notify call with the escaped reason and
 # the hidden character revealed; its "Review" action reaches the Wallet; with no bus at all
 # the error is reported, not swallowed).
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build -p countersign-wallet --example probe
 export PROBE=$CARGO_TARGET_DIR/debug/examples/probe
+# The Wallet's own tests that need the real Secret Service (two pairings, one removed).
+cargo test -p countersign-wallet --lib --no-run
 exec xvfb-run -a dbus-run-session -- bash -euo pipefail -c '
 work=$(mktemp -d /tmp/wallet-check.XXXXXX)
 trap "kill \$(jobs -p) 2>/dev/null || true; rm -rf $work" EXIT
@@ -25,6 +28,13 @@ $PROBE keychain-delete pairing-check
 ! secret-tool lookup service countersign username pairing-check >/dev/null
 ! $PROBE keychain-load pairing-check 2>/dev/null
 echo "ok: stored, found by secret-tool, loaded, deleted"
+cargo test -q -p countersign-wallet --lib keychain -- --ignored --nocapture 2>&1 | tee $work/keychain-tests
+removed=$(grep -o "removed pairing-[0-9a-f]*" $work/keychain-tests | cut -d" " -f2)
+[ -n "$removed" ] || { echo "the keychain test did not run"; exit 1; }
+if secret-tool lookup service countersign username "$removed" >/dev/null; then
+  echo "the key of the removed pairing is still in the Secret Service"; exit 1
+fi
+echo "ok: removing one of two pairings deleted only its entry (secret-tool no longer finds $removed)"
 
 echo "== notifications"
 if DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent $PROBE notify "nobody" 2>$work/err; then

@@ -7,6 +7,7 @@
 # (default target/wallet-e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
 export CARGO_TARGET_DIR=$target
@@ -25,4 +26,4 @@ if [ "${WALLET_E2E_TEST:-}" = bench ]; then
   export WALLET_TRAY_SIDE=$target/$profile/examples/tray-side
 fi
 
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"
+private_loopback xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$root/scripts/wallet-e2e-session.sh"

@@ -1,14 +1,17 @@
 //! The view's commands: each parses its arguments and calls the Wallet. Errors reach the view
 //! as `{code, message}` ([`WalletError`]); no command returns a bare string error.
 //!
-//! Nothing here signs by itself: `decide` names a request the Wallet fetched and verified, and
-//! echoes the digest the view showed; the Wallet signs its own verified statement.
+//! Nothing here signs by itself: `decide` names a request the Wallet fetched and verified (by
+//! the pairing's local id and the approval id), and echoes the digest the view showed; the
+//! Wallet signs its own verified statement with that pairing's key.
 
 use crate::autostart::{Autostart, AutostartError};
 use crate::state::{AppState, Navigation};
 use countersign_core::{ServerUrl, Verdict};
 use countersign_wallet::links::LinkAction;
+use countersign_wallet::model::{QuietHoursView, SettingsView};
 use countersign_wallet::pages::BodyPage;
+use countersign_wallet::registry::PairingId;
 use countersign_wallet::review::ReviewView;
 use countersign_wallet::wallet::{HistoryPage, InboxPage, PairingPreviewView, PairingView};
 use countersign_wallet::WalletError;
@@ -34,7 +37,8 @@ pub fn inbox(state: State<'_, AppState>, offset: u32, limit: u32) -> InboxPage {
     state.wallet.inbox_page(offset, limit)
 }
 
-/// Paired services and their connection state.
+/// Pairings (one per approver of a service), their connection state, key fingerprint and
+/// last contact.
 #[tauri::command]
 pub fn pairings(state: State<'_, AppState>) -> Vec<PairingView> {
     state.wallet.pairings()
@@ -42,8 +46,8 @@ pub fn pairings(state: State<'_, AppState>) -> Vec<PairingView> {
 
 /// What a `countersign://` link asks for.
 #[tauri::command]
-pub fn open_link(state: State<'_, AppState>, link: String) -> Result<LinkAction> {
-    state.wallet.open_link(&link)
+pub async fn open_link(state: State<'_, AppState>, link: String) -> Result<LinkAction> {
+    state.wallet.open_link(&link).await
 }
 
 /// The pairing confirmation screen's content.
@@ -74,20 +78,23 @@ pub async fn confirm_pairing(
 
 /// Forgets a pairing and deletes its key.
 #[tauri::command]
-pub async fn remove_pairing(state: State<'_, AppState>, server_url: String) -> Result<()> {
-    state.wallet.remove_pairing(&server(&server_url)?).await
+pub async fn remove_pairing(state: State<'_, AppState>, pairing: String) -> Result<()> {
+    state
+        .wallet
+        .remove_pairing(&PairingId::named(pairing))
+        .await
 }
 
 /// Fetches, verifies and shows one request.
 #[tauri::command]
 pub async fn review(
     state: State<'_, AppState>,
-    server_url: String,
+    pairing: String,
     approval_id: Uuid,
 ) -> Result<ReviewView> {
     state
         .wallet
-        .review(&server(&server_url)?, approval_id)
+        .review(&PairingId::named(pairing), approval_id)
         .await
 }
 
@@ -96,13 +103,13 @@ pub async fn review(
 #[tauri::command]
 pub async fn body_seen(
     state: State<'_, AppState>,
-    server_url: String,
+    pairing: String,
     approval_id: Uuid,
     shown_digest: String,
 ) -> Result<()> {
     state
         .wallet
-        .body_seen(&server(&server_url)?, approval_id, &shown_digest)
+        .body_seen(&PairingId::named(pairing), approval_id, &shown_digest)
         .await
 }
 
@@ -110,14 +117,19 @@ pub async fn body_seen(
 #[tauri::command]
 pub async fn body_page(
     state: State<'_, AppState>,
-    server_url: String,
+    pairing: String,
     approval_id: Uuid,
     shown_digest: String,
     index: u32,
 ) -> Result<BodyPage> {
     state
         .wallet
-        .body_page(&server(&server_url)?, approval_id, &shown_digest, index)
+        .body_page(
+            &PairingId::named(pairing),
+            approval_id,
+            &shown_digest,
+            index,
+        )
         .await
 }
 
@@ -125,7 +137,7 @@ pub async fn body_page(
 #[tauri::command]
 pub async fn decide(
     state: State<'_, AppState>,
-    server_url: String,
+    pairing: String,
     approval_id: Uuid,
     verdict: Verdict,
     comment: Option<String>,
@@ -134,7 +146,7 @@ pub async fn decide(
     state
         .wallet
         .decide(
-            &server(&server_url)?,
+            &PairingId::named(pairing),
             approval_id,
             verdict,
             comment,
@@ -158,6 +170,33 @@ pub fn history_page(
     limit: u32,
 ) -> Result<HistoryPage> {
     state.wallet.history_page(search, offset, limit)
+}
+
+/// The settings screen: notifications per pairing and quiet hours.
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> SettingsView {
+    state.wallet.settings()
+}
+
+/// Turns one pairing's desktop notifications on or off.
+#[tauri::command]
+pub fn set_notifications(
+    state: State<'_, AppState>,
+    pairing: String,
+    enabled: bool,
+) -> Result<SettingsView> {
+    state
+        .wallet
+        .set_notifications(&PairingId::named(pairing), enabled)
+}
+
+/// Sets quiet hours (`HH:MM` local times), or clears them with `null`.
+#[tauri::command]
+pub fn set_quiet_hours(
+    state: State<'_, AppState>,
+    hours: Option<QuietHoursView>,
+) -> Result<SettingsView> {
+    state.wallet.set_quiet_hours(hours)
 }
 
 /// Whether the Wallet starts in the tray at login (its autostart entry exists).

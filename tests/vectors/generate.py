@@ -9,11 +9,13 @@ Everything the protocol hashes or signs is recomputed here from the rules alone:
 - Ed25519 (RFC 8032, via the `cryptography` package: `pip install cryptography`), signatures
   and public keys as base64url without padding;
 - the signed byte strings "countersign/decision/v1\\n" || JCS(decision) and
-  "countersign/session/v1\\n" || nonce.
+  "countersign/session/v1\\n" || nonce;
+- signed app requests: the eight-line string to sign of "countersign/app-request/v1", signed
+  with HMAC-SHA256 (hmac, hashlib) or Ed25519.
 
 Before writing anything the script checks itself against the published examples of RFC 8785
-(section 3.2.2, 3.2.3 and Appendix B), RFC 8032 (section 7.1, tests 1 to 3) and FIPS 180-2
-(SHA-256 of "abc"), and stops if any differs.
+(section 3.2.2, 3.2.3 and Appendix B), RFC 8032 (section 7.1, tests 1 to 3), RFC 4231 (HMAC-SHA256
+test cases 1 and 2) and FIPS 180-2 (SHA-256 of "abc"), and stops if any differs.
 
 Usage (from the workspace root):
     python3 tests/vectors/generate.py          # rewrite the vector files
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import struct
 import sys
@@ -37,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 
 DECISION_DOMAIN = b"countersign/decision/v1\n"
 SESSION_DOMAIN = b"countersign/session/v1\n"
+APP_REQUEST_DOMAIN = "countersign/app-request/v1"
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +271,21 @@ RFC8032_TESTS = [
 ]
 
 
+# RFC 4231 section 4.2 and 4.3: (key, data, HMAC-SHA256 hex).
+RFC4231_TESTS = [
+    (
+        b"\x0b" * 20,
+        b"Hi There",
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    ),
+    (
+        b"Jefe",
+        b"what do ya want for nothing?",
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    ),
+]
+
+
 def self_check() -> None:
     for bits, want in RFC8785_NUMBERS:
         (x,) = struct.unpack(">d", bytes.fromhex(bits))
@@ -280,6 +299,9 @@ def self_check() -> None:
         key, pub = keypair(bytes.fromhex(seed))
         assert pub.hex() == public, "RFC 8032 public key of %s" % seed
         assert key.sign(bytes.fromhex(message)).hex() == signature, "RFC 8032 signature of %s" % seed
+    for key, data, tag in RFC4231_TESTS:
+        got = hmac.new(key, data, hashlib.sha256).hexdigest()
+        assert got == tag, "RFC 4231 HMAC-SHA256 of %r" % data
     assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert sha256_hex(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     for bad in ['["\\ud800"]', '{"a":1,"a":2}', "[NaN]", "[1e400]"]:
@@ -527,6 +549,92 @@ def session_vectors():
 
 
 # --------------------------------------------------------------------------------------------
+# app-signing.json
+# --------------------------------------------------------------------------------------------
+
+
+def app_string_to_sign(app, method, path, query, timestamp, nonce, body: bytes) -> str:
+    """The eight lines an app signs, joined by LF, without a trailing LF."""
+    for field in (app, method, path, query, timestamp, nonce):
+        assert "\n" not in field
+    return "\n".join(
+        [APP_REQUEST_DOMAIN, app, method, path, query, timestamp, nonce, sha256_hex(body)]
+    )
+
+
+def app_signing_vectors():
+    approval = "019a0000-0000-7000-8000-00000000000a"
+    refund = b'{"amount":1500,"charge":"ch_123","note":"caf\xc3\xa9 \xe2\x82\xac"}'
+    proxy = json.dumps(
+        {
+            "grant": "payments",
+            "method": "POST",
+            "path": "/v1/refunds",
+            "reason": "Refund order #1042",
+            "body": b64url(refund),
+        },
+        separators=(",", ":"),
+    ).encode("utf-8")
+    hmac_secret = "cs_hmac_" + b64url(hashlib.sha256(b"countersign app secret 1").digest())
+    other_secret = "cs_hmac_" + b64url(hashlib.sha256(b"countersign app secret 2").digest())
+    cases = [
+        # name, app, algorithm, key, method, path, query, timestamp, nonce, body
+        ("hmac-proxy-post", "support-agent", "hmac-sha256", hmac_secret, "POST", "/v1/proxy", "",
+         "2026-11-24T12:00:00Z", "bm9uY2UtMDAwMDAwMDE", proxy),
+        ("hmac-long-poll-get", "support-agent", "hmac-sha256", hmac_secret, "GET",
+         "/v1/approvals/" + approval, "wait=25", "2026-11-24T12:00:05Z", "AAAAAAAAAAAAAAAAAAAAAA", b""),
+        ("hmac-other-app-max-nonce", "other-agent", "hmac-sha256", other_secret, "POST",
+         "/v1/approvals/" + approval + "/cancel", "", "2026-12-31T23:59:59Z",
+         "-_" + "Zz09" * 15 + "-_", b""),
+        ("ed25519-proxy-post", "backend.batch", "ed25519", 1, "POST", "/v1/proxy", "",
+         "2026-11-24T12:00:00Z", "ZWQyNTUxOS1ub25jZS0x", proxy),
+        ("ed25519-raw-query-and-path", "backend.batch", "ed25519", 1, "GET",
+         "/v1/approvals/" + approval, "wait=3&wait=25&a=%2F%20x", "2027-01-01T00:00:00Z",
+         "0123456789abcdef", b""),
+        ("ed25519-every-byte-body", "backend.batch", "ed25519", 1, "POST",
+         "/v1/proxy", "", "2027-01-01T00:00:01Z", "Ynl0ZXMtMDAwMDAwMDA", bytes(range(256))),
+        ("hmac-escaped-path", "support-agent", "hmac-sha256", hmac_secret, "POST",
+         "/v1/approvals/019a0000-0000-7000-8000-00000000000%41/cancel", "", "2027-01-01T00:00:02Z",
+         "ZXNjYXBlZC1wYXRoLTAx", b""),
+    ]
+    out = []
+    for name, app, algorithm, key, method, path, query, timestamp, nonce, body in cases:
+        assert 16 <= len(nonce) <= 64
+        text = app_string_to_sign(app, method, path, query, timestamp, nonce, body)
+        entry = {
+            "name": name,
+            "app": app,
+            "algorithm": algorithm,
+            "method": method,
+            "path": path,
+            "query": query,
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "body": b64url(body),
+        }
+        if algorithm == "hmac-sha256":
+            assert len(key.encode("utf-8")) >= 32
+            signature = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+            entry["secret"] = key
+        else:
+            seed = hashlib.sha256(b"countersign app key %d" % key).digest()
+            private, public = keypair(seed)
+            signature = private.sign(text.encode("utf-8"))
+            entry["private_key"] = b64url(seed)
+            entry["public_key"] = b64url(public)
+        entry["string_to_sign"] = text
+        entry["signature"] = b64url(signature)
+        entry["headers"] = {
+            "countersign-app": app,
+            "countersign-timestamp": timestamp,
+            "countersign-nonce": nonce,
+            "countersign-signature": b64url(signature),
+        }
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def render(value) -> str:
@@ -542,6 +650,7 @@ def main(argv) -> int:
         "statements.json": render(statements),
         "decisions.json": render(decision_vectors(statements)),
         "sessions.json": render(session_vectors()),
+        "app-signing.json": render(app_signing_vectors()),
     }
     if "--check" in argv:
         stale = [n for n, text in files.items() if not (HERE / n).exists() or (HERE / n).read_text() != text]

@@ -9,7 +9,9 @@ import {
   type LinkAction,
   type PairingPreview,
   type PairingView,
+  type QuietHoursView,
   type ReviewView,
+  type SettingsView,
   type WalletError,
   type WalletUpdate,
 } from "./types";
@@ -39,20 +41,24 @@ export const api = {
     call<PairingPreview>("preview_pairing", { serverUrl, code }),
   confirmPairing: (serverUrl: string, code: string) =>
     call<PairingView>("confirm_pairing", { serverUrl, code }),
-  removePairing: (serverUrl: string) => call<void>("remove_pairing", { serverUrl }),
-  review: (serverUrl: string, approvalId: string) =>
-    call<ReviewView>("review", { serverUrl, approvalId }),
-  bodyPage: (serverUrl: string, approvalId: string, shownDigest: string, index: number) =>
-    call<BodyPage>("body_page", { serverUrl, approvalId, shownDigest, index }),
-  bodySeen: (serverUrl: string, approvalId: string, shownDigest: string) =>
-    call<void>("body_seen", { serverUrl, approvalId, shownDigest }),
+  removePairing: (pairing: string) => call<void>("remove_pairing", { pairing }),
+  // A request is always named by the pairing (local id) it is shown to and the approval id.
+  review: (pairing: string, approvalId: string) => call<ReviewView>("review", { pairing, approvalId }),
+  bodyPage: (pairing: string, approvalId: string, shownDigest: string, index: number) =>
+    call<BodyPage>("body_page", { pairing, approvalId, shownDigest, index }),
+  bodySeen: (pairing: string, approvalId: string, shownDigest: string) =>
+    call<void>("body_seen", { pairing, approvalId, shownDigest }),
   decide: (
-    serverUrl: string,
+    pairing: string,
     approvalId: string,
     verdict: "approve" | "deny",
     comment: string | null,
     shownDigest: string,
-  ) => call<ReviewView>("decide", { serverUrl, approvalId, verdict, comment, shownDigest }),
+  ) => call<ReviewView>("decide", { pairing, approvalId, verdict, comment, shownDigest }),
+  settings: () => call<SettingsView>("settings"),
+  setNotifications: (pairing: string, enabled: boolean) =>
+    call<SettingsView>("set_notifications", { pairing, enabled }),
+  setQuietHours: (hours: QuietHoursView | null) => call<SettingsView>("set_quiet_hours", { hours }),
   history: (query: string, limit: number) => call<HistoryPage>("history", { query, limit }),
   historyPage: (search: number, offset: number, limit: number) =>
     call<HistoryPage>("history_page", { search, offset, limit }),

@@ -13,6 +13,7 @@ import { inboxView } from "./views/inbox";
 import { CHUNK, type VirtualList } from "./views/virtuallist";
 import { pairConfirmView, pairingsView } from "./views/pairing";
 import { reviewView } from "./views/review";
+import { notificationSettings } from "./views/notifications";
 import { settingsView } from "./views/settings";
 
 type Screen =
@@ -20,7 +21,7 @@ type Screen =
   | { kind: "history"; query: string }
   | { kind: "pairings" }
   | { kind: "settings" }
-  | { kind: "review"; server: string; id: string }
+  | { kind: "review"; pairing: string; id: string }
   | { kind: "pair"; server: string; code: string }
   | { kind: "error"; error: WalletError };
 
@@ -82,7 +83,7 @@ async function build(s: Screen): Promise<Built> {
       const shown = inboxView(
         inbox,
         pairings.length > 0,
-        (row) => go({ kind: "review", server: row.server, id: row.approval_id }),
+        (row) => go({ kind: "review", pairing: row.pairing, id: row.approval_id }),
         (offset, limit) => api.inbox(offset, limit),
         (count) => {
           countBadge.textContent = String(count);
@@ -96,30 +97,38 @@ async function build(s: Screen): Promise<Built> {
         first,
         s.query,
         (q) => go({ kind: "history", query: q }),
-        (row) => go({ kind: "review", server: row.server, id: row.approval_id }),
+        (row) => go({ kind: "review", pairing: row.pairing, id: row.approval_id }),
         (offset, limit) => api.historyPage(first.search, offset, limit),
       );
       return { view: shown.element, list: shown.list };
     }
     case "pairings": {
       const list = await api.pairings();
-      const view = pairingsView(list, async (server) => {
-        await api.removePairing(server).catch((e) => go({ kind: "error", error: asError(e) }));
-        go({ kind: "pairings" });
+      const view = pairingsView(list, async (pairing) => {
+        try {
+          await api.removePairing(pairing);
+          go({ kind: "pairings" });
+        } catch (e) {
+          go({ kind: "error", error: asError(e) });
+        }
       });
       return { view };
     }
     case "settings": {
-      const view = settingsView(await api.startAtLogin(), (enabled) => {
-        api.setStartAtLogin(enabled).then(
-          () => go({ kind: "settings" }),
-          (e) => go({ kind: "error", error: asError(e) }),
-        );
-      });
+      // Start at login (the autostart entry), then notifications per pairing and quiet hours.
+      const [startAtLogin, settings] = await Promise.all([api.startAtLogin(), api.settings()]);
+      const view = settingsView(
+        startAtLogin,
+        (enabled) => settingsChange(api.setStartAtLogin(enabled)),
+        notificationSettings(settings, {
+          setNotifications: (pairing, enabled) => settingsChange(api.setNotifications(pairing, enabled)),
+          setQuietHours: (hours) => settingsChange(api.setQuietHours(hours)),
+        }),
+      );
       return { view };
     }
     case "review":
-      return { view: await reviewScreen(s.server, s.id) };
+      return { view: await reviewScreen(s.pairing, s.id) };
     case "pair": {
       const preview = await api.previewPairing(s.server, s.code);
       const view = pairConfirmView(
@@ -145,31 +154,39 @@ async function build(s: Screen): Promise<Built> {
   }
 }
 
-async function reviewScreen(server: string, id: string): Promise<HTMLElement> {
+/** Applies a settings change and draws the settings again (or the error). */
+function settingsChange(change: Promise<unknown>): void {
+  change.then(
+    () => go({ kind: "settings" }),
+    (e) => go({ kind: "error", error: asError(e) }),
+  );
+}
+
+async function reviewScreen(pairing: string, id: string): Promise<HTMLElement> {
   const t0 = performance.now();
-  const view = await api.review(server, id);
+  const view = await api.review(pairing, id);
   const t1 = performance.now();
   measure("review-ipc", t0);
   try {
-    return buildReview(server, id, view);
+    return buildReview(pairing, id, view);
   } finally {
     measure("review-build", t1);
   }
 }
 
-function buildReview(server: string, id: string, view: ReviewView): HTMLElement {
+function buildReview(pairing: string, id: string, view: ReviewView): HTMLElement {
   return reviewView(
     view,
     {
       back: () => go({ kind: "inbox" }),
-      bodyPage: (index) => api.bodyPage(server, id, view.digest, index),
-      bodySeen: () => api.bodySeen(server, id, view.digest),
+      bodyPage: (index) => api.bodyPage(pairing, id, view.digest, index),
+      bodySeen: () => api.bodySeen(pairing, id, view.digest),
       decide: async (verdict, comment) => {
         if (busy) return;
         busy = true;
         void render();
         try {
-          const after = await api.decide(server, id, verdict, comment, view.digest);
+          const after = await api.decide(pairing, id, verdict, comment, view.digest);
           busy = false;
           clear(main);
           main.appendChild(
@@ -177,7 +194,7 @@ function buildReview(server: string, id: string, view: ReviewView): HTMLElement 
               after,
               {
                 back: () => go({ kind: "inbox" }),
-                bodyPage: (index) => api.bodyPage(server, id, after.digest, index),
+                bodyPage: (index) => api.bodyPage(pairing, id, after.digest, index),
                 bodySeen: async () => {},
                 decide: () => {},
               },
@@ -185,7 +202,7 @@ function buildReview(server: string, id: string, view: ReviewView): HTMLElement 
             ),
           );
           window.scrollTo(0, 0); // the outcome is at the top
-          if (after.status === "approved" || after.status === "executing") followOutcome(server, id);
+          if (after.status === "approved" || after.status === "executing") followOutcome(pairing, id);
         } catch (e) {
           busy = false;
           go({ kind: "error", error: asError(e) });
@@ -197,14 +214,14 @@ function buildReview(server: string, id: string, view: ReviewView): HTMLElement 
 }
 
 /** After an approval, refreshes the review until the call has run (or 30 s passed). */
-function followOutcome(server: string, id: string): void {
+function followOutcome(pairing: string, id: string): void {
   let tries = 0;
   const timer = window.setInterval(async () => {
     tries++;
-    const still = screen.kind === "review" && screen.server === server && screen.id === id;
+    const still = screen.kind === "review" && screen.pairing === pairing && screen.id === id;
     if (!still || tries > 30) return window.clearInterval(timer);
     try {
-      const v = await api.review(server, id);
+      const v = await api.review(pairing, id);
       if (v.status !== "approved" && v.status !== "executing") {
         window.clearInterval(timer);
         void render();
@@ -219,7 +236,7 @@ async function openLink(link: string): Promise<void> {
   try {
     const action = await api.openLink(link);
     if (action.action === "confirm_pairing") go({ kind: "pair", server: action.server, code: action.code });
-    else go({ kind: "review", server: action.server, id: action.approval_id });
+    else go({ kind: "review", pairing: action.pairing, id: action.approval_id });
   } catch (e) {
     go({ kind: "error", error: asError(e) });
   }
@@ -237,10 +254,10 @@ function onUpdate(u: WalletUpdate): void {
       }
       break;
     case "approval_changed":
-      if (screen.kind === "review" && screen.server === u.server && screen.id === u.approval_id && !busy) void render();
+      if (screen.kind === "review" && screen.pairing === u.pairing && screen.id === u.approval_id && !busy) void render();
       break;
     case "focus":
-      go({ kind: "review", server: u.server, id: u.approval_id });
+      go({ kind: "review", pairing: u.pairing, id: u.approval_id });
       break;
     case "show_inbox":
       // A summary notification was clicked: the window is raised; show the inbox.

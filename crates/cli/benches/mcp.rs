@@ -18,6 +18,7 @@
 use anyhow::{bail, ensure, Context};
 use countersign_cli::stack::DemoStack;
 use countersign_kit::config::DEMO_POLICY;
+use countersign_kit::latency::Latencies;
 use countersign_sdk::{Client, ProxyOutcome, ProxyRequest};
 use serde_json::{json, Value};
 use std::process::Stdio;
@@ -79,7 +80,7 @@ async fn run() -> anyhow::Result<()> {
         round += 1;
     }
     let wall = started.elapsed();
-    let (s, m, h) = (Stats::new(s), Stats::new(m), Stats::new(h));
+    let (s, m, h) = (Latencies::new(s), Latencies::new(m), Latencies::new(h));
     println!(
         "\nMCP tools/call without approval vs the Rust SDK: GET /v1/balance, sequential, {n} \
          each in blocks of {block}, after {warmup} warm-up each ({:.1} s)",
@@ -97,7 +98,7 @@ async fn run() -> anyhow::Result<()> {
         println!(
             "  {:<44} {:>6} {:>11} {:>11} {:>11}",
             name,
-            stats.0.len(),
+            stats.len(),
             ms(stats.pct(50.0)),
             ms(stats.pct(99.0)),
             ms(stats.mean())
@@ -367,30 +368,7 @@ fn sse_answer(body: &str) -> anyhow::Result<Value> {
     bail!("no JSON-RPC response in {body:?}")
 }
 
-/// Latencies, sorted.
-struct Stats(Vec<Duration>);
-
-impl Stats {
-    fn new(mut samples: Vec<Duration>) -> Self {
-        samples.sort_unstable();
-        Self(samples)
-    }
-    fn pct(&self, p: f64) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
-        self.0[rank.clamp(1, self.0.len()) - 1]
-    }
-    fn mean(&self) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        self.0.iter().sum::<Duration>() / self.0.len() as u32
-    }
-}
-
-fn ratio(a: &Stats, b: &Stats, p: f64) -> f64 {
+fn ratio(a: &Latencies, b: &Latencies, p: f64) -> f64 {
     a.pct(p).as_secs_f64() / b.pct(p).as_secs_f64()
 }
 

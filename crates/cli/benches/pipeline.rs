@@ -51,6 +51,7 @@ use countersign_approver::{ApproverClient, Verdict};
 use countersign_cli::sample_provider::Behaviour;
 use countersign_cli::stack::DemoStack;
 use countersign_core::audit::AuditKind;
+use countersign_kit::latency::Latencies;
 use countersign_sdk::{Client, ProxyOutcome, ProxyRequest};
 use countersign_service::store::AuditDraft;
 use countersign_service::Admin;
@@ -264,32 +265,6 @@ async fn timed<F: Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<D
     Ok(t.elapsed())
 }
 
-/// Sorted samples with percentiles.
-struct Stats(Vec<Duration>);
-
-impl Stats {
-    fn new(mut samples: Vec<Duration>) -> Self {
-        samples.sort_unstable();
-        Self(samples)
-    }
-    fn pct(&self, p: f64) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
-        self.0[rank.clamp(1, self.0.len()) - 1]
-    }
-    fn mean(&self) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        self.0.iter().sum::<Duration>() / self.0.len() as u32
-    }
-    fn max(&self) -> Duration {
-        self.0.last().copied().unwrap_or_default()
-    }
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
@@ -302,7 +277,7 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-fn row(name: &str, n: usize, s: &Stats) {
+fn row(name: &str, n: usize, s: &Latencies) {
     println!(
         "  {name:<34} {n:>6}  {:>11}  {:>11}  {:>11}  {:>11}",
         ms(s.pct(50.0)),
@@ -377,7 +352,7 @@ async fn compare(
     n: usize,
     block: usize,
     warmup: usize,
-) -> anyhow::Result<(Stats, Stats, Duration)> {
+) -> anyhow::Result<(Latencies, Latencies, Duration)> {
     let agent = h.agent()?;
     let direct = sdk_like_http_client()?;
     let url = format!("{}/v1/balance", h.stack.provider.base_url());
@@ -403,10 +378,10 @@ async fn compare(
         }
         round += 1;
     }
-    Ok((Stats::new(d), Stats::new(p), t.elapsed()))
+    Ok((Latencies::new(d), Latencies::new(p), t.elapsed()))
 }
 
-fn ratios(d: &Stats, p: &Stats) -> (f64, f64) {
+fn ratios(d: &Latencies, p: &Latencies) -> (f64, f64) {
     (
         p.pct(50.0).as_secs_f64() / d.pct(50.0).as_secs_f64(),
         p.pct(99.0).as_secs_f64() / d.pct(99.0).as_secs_f64(),
@@ -460,10 +435,10 @@ async fn overhead(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// Prints the direct and proxied rows and their ratios against the 1.3x goal.
-fn print_comparison(d: &Stats, p: &Stats) {
+fn print_comparison(d: &Latencies, p: &Latencies) {
     header();
-    row("direct to provider (reqwest)", d.0.len(), d);
-    row("via service (SDK proxy_request)", p.0.len(), p);
+    row("direct to provider (reqwest)", d.len(), d);
+    row("via service (SDK proxy_request)", p.len(), p);
     let (r50, r99) = ratios(d, p);
     println!(
         "  ratio proxy/direct: p50 {r50:.2}x, p99 {r99:.2}x   (goal <= 1.3x: {})",
@@ -530,10 +505,14 @@ async fn parts(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
     pending.cancel().await?;
     println!("\n[1c] Parts of a proxied call, each timed alone, sequential");
     header();
-    row("SQLite write tx (1 audit append)", n, &Stats::new(write));
-    row("SQLite read: store.approval(id)", n, &Stats::new(read));
-    row("SQLite read: is_grant_revoked", n, &Stats::new(revoked));
-    row("HTTP round trip GET /healthz", n, &Stats::new(hop));
+    row(
+        "SQLite write tx (1 audit append)",
+        n,
+        &Latencies::new(write),
+    );
+    row("SQLite read: store.approval(id)", n, &Latencies::new(read));
+    row("SQLite read: is_grant_revoked", n, &Latencies::new(revoked));
+    row("HTTP round trip GET /healthz", n, &Latencies::new(hop));
     Ok(())
 }
 
@@ -582,7 +561,7 @@ async fn decisions(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
         }
     }
     let wall = t.elapsed();
-    let (e2e, rtt) = (Stats::new(e2e), Stats::new(rtt));
+    let (e2e, rtt) = (Latencies::new(e2e), Latencies::new(rtt));
     println!(
         "\n[2] Decision -> agent's wait returns, {} approvals one at a time, after {} warm-up ({:.1} s)",
         plan.decisions_n,
@@ -595,8 +574,8 @@ async fn decisions(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
     } else {
         "decide() sent -> wait() returned"
     };
-    row(name, e2e.0.len(), &e2e);
-    row("decide() round trip alone", rtt.0.len(), &rtt);
+    row(name, e2e.len(), &e2e);
+    row("decide() round trip alone", rtt.len(), &rtt);
     println!(
         "  goal p99 < 30 ms: {}",
         verdict(e2e.pct(99.0) < Duration::from_millis(30))
@@ -672,7 +651,7 @@ async fn throughput(h: &Harness, plan: &Plan) -> anyhow::Result<()> {
     let elapsed = t.elapsed();
     let created = latencies.len();
     let rate = created as f64 / elapsed.as_secs_f64();
-    let lat = Stats::new(latencies);
+    let lat = Latencies::new(latencies);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "\n[3] Pending approvals created, {} concurrent agents (own SDK client each), POST /v1/refunds for {:.1} s",
@@ -709,7 +688,7 @@ async fn expiry_pass(h: &Harness) -> anyhow::Result<()> {
             .await?,
         );
     }
-    let s = Stats::new(samples);
+    let s = Latencies::new(samples);
     println!(
         "  the expiry pass the service runs after each new pending approval (due_for_expiry + next_expiry), now with {pending} pending: p50 {}, p99 {}",
         ms(s.pct(50.0)),

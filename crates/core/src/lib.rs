@@ -9,6 +9,8 @@
 //! - [`decision`]: the signed approve/deny [`Decision`].
 //! - [`session`]: the Wallet's challenge–response session signature.
 //! - [`pairing`]: the proof of possession a device signs when it pairs.
+//! - [`app_request`]: signed app requests (HMAC-SHA256 or Ed25519 over method, path, query,
+//!   timestamp, nonce and the body's SHA-256), made by the SDKs and checked by the service.
 //! - [`link`]: `countersign://` deep links (pairing and approval).
 //! - [`audit`]: the hash chain of the append-only audit log.
 //! - [`api`]: request and response bodies of every endpoint.
@@ -19,6 +21,7 @@
 
 pub mod acceptance;
 pub mod api;
+pub mod app_request;
 pub mod audit;
 pub mod body;
 pub mod decision;

@@ -271,3 +271,151 @@ fn sessions_reproduce_signature() {
         );
     }
 }
+
+#[derive(Deserialize)]
+struct AppSigningCase {
+    name: String,
+    app: String,
+    algorithm: String,
+    method: String,
+    path: String,
+    query: String,
+    timestamp: String,
+    nonce: String,
+    body: String,
+    secret: Option<String>,
+    private_key: Option<String>,
+    public_key: Option<String>,
+    string_to_sign: String,
+    signature: String,
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+#[test]
+fn app_requests_reproduce_every_signature_and_refuse_any_changed_field() {
+    use countersign_core::app_request::{
+        check_nonce, decode_private_key, AppSigner, AppVerifier, HmacSecret, SignedRequest, HEADERS,
+    };
+    for case in load::<AppSigningCase>("app-signing.json") {
+        let name = &case.name;
+        let signer = match case.algorithm.as_str() {
+            "hmac-sha256" => AppSigner::Hmac(
+                HmacSecret::new(case.secret.clone().expect("secret").into_bytes()).unwrap(),
+            ),
+            "ed25519" => {
+                let key = decode_private_key(case.private_key.as_deref().expect("key")).unwrap();
+                assert_eq!(
+                    encode_public_key(&key.verifying_key()),
+                    case.public_key.clone().expect("public key"),
+                    "{name}"
+                );
+                AppSigner::Ed25519(key)
+            }
+            other => panic!("{name}: unknown algorithm {other}"),
+        };
+        let verifier: AppVerifier = match &case.public_key {
+            Some(public) => AppVerifier::Ed25519(decode_public_key(public).unwrap()),
+            None => signer.verifier(),
+        };
+        check_nonce(&case.nonce).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let body = b64_decode(&case.body).unwrap();
+        let timestamp = case.timestamp.parse().unwrap();
+        let request = SignedRequest::new(
+            &case.app,
+            &case.method,
+            &case.path,
+            &case.query,
+            timestamp,
+            &case.nonce,
+            &body,
+        );
+        assert_eq!(request.string_to_sign(), case.string_to_sign, "{name}");
+        assert_eq!(request.sign(&signer), case.signature, "{name}");
+        let headers: std::collections::BTreeMap<String, String> = request
+            .headers(&signer)
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+        assert_eq!(headers, case.headers, "{name}");
+        assert_eq!(HEADERS.len(), case.headers.len(), "{name}");
+        assert_eq!(request.verify(&verifier, &case.signature), Ok(()), "{name}");
+
+        // One changed field or byte anywhere, and the signature no longer verifies.
+        let mut other_body = body.clone();
+        other_body.push(b'x');
+        let changed: Vec<(&str, SignedRequest<'_>)> = vec![
+            (
+                "app",
+                SignedRequest {
+                    app: "other-app",
+                    ..request.clone()
+                },
+            ),
+            (
+                "method",
+                SignedRequest {
+                    method: if case.method == "DELETE" {
+                        "GET"
+                    } else {
+                        "DELETE"
+                    },
+                    ..request.clone()
+                },
+            ),
+            (
+                "path",
+                SignedRequest {
+                    path: "/v1/proxy/",
+                    ..request.clone()
+                },
+            ),
+            (
+                "query",
+                SignedRequest {
+                    query: "wait=24",
+                    ..request.clone()
+                },
+            ),
+            (
+                "timestamp",
+                SignedRequest {
+                    timestamp: timestamp.plus(std::time::Duration::from_secs(1)),
+                    ..request.clone()
+                },
+            ),
+            (
+                "nonce",
+                SignedRequest {
+                    nonce: "0000000000000000x",
+                    ..request.clone()
+                },
+            ),
+            (
+                "body",
+                SignedRequest::new(
+                    &case.app,
+                    &case.method,
+                    &case.path,
+                    &case.query,
+                    timestamp,
+                    &case.nonce,
+                    &other_body,
+                ),
+            ),
+        ];
+        for (field, other) in changed {
+            assert_eq!(
+                other.verify(&verifier, &case.signature),
+                Err(SignatureError::Invalid),
+                "{name}: changed {field}"
+            );
+        }
+        for i in [0, 5, case.signature.len() * 3 / 4 - 1] {
+            let flipped = flip_signature(&case.signature, i);
+            assert!(
+                request.verify(&verifier, &flipped).is_err(),
+                "{name}: flipped byte {i}"
+            );
+        }
+    }
+}

@@ -1,10 +1,11 @@
 //! [`Client`]: the app's connection to a Countersign service.
 
+use crate::credentials::Credentials;
 use crate::error::{decode_json, Error};
 use crate::outcome::{settle, ApprovalResult, PendingApproval, ProxyOutcome};
 use crate::request::ProxyRequest;
 use countersign_core::api::{ApprovalView, PendingBody};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 use std::fmt;
 use std::sync::Arc;
@@ -36,26 +37,16 @@ pub struct Client {
 #[derive(Clone)]
 struct Inner {
     base: Url,
-    api_key: ApiKey,
+    credentials: Credentials,
     http: reqwest::Client,
     request_timeout: Duration,
-}
-
-/// The API key, as a ready `Authorization` header marked sensitive. Never printed.
-#[derive(Clone)]
-struct ApiKey(HeaderValue);
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base.as_str())
-            .field("api_key", &self.inner.api_key)
+            .field("credentials", &self.inner.credentials)
             .field("request_timeout", &self.inner.request_timeout)
             .finish_non_exhaustive()
     }
@@ -75,15 +66,23 @@ impl Client {
     /// The URL must be `http` or `https`, without credentials, query or fragment. Use
     /// `https` for anything but a local service: the API key travels in every request.
     pub fn new(base_url: &str, api_key: impl Into<String>) -> Result<Self, Error> {
+        Self::with_credentials(base_url, Credentials::api_key(api_key)?)
+    }
+
+    /// A client for the service at `base_url` that authenticates with `credentials`: a
+    /// bearer key, or signed requests ([`Credentials::hmac`], [`Credentials::ed25519`]).
+    ///
+    /// ```no_run
+    /// use countersign_sdk::{Client, Credentials};
+    /// let secret = std::env::var("BATCH_SIGNING_SECRET").unwrap();
+    /// let client = Client::with_credentials(
+    ///     "https://countersign.example.com",
+    ///     Credentials::hmac("batch", secret)?,
+    /// )?;
+    /// # Ok::<(), countersign_sdk::Error>(())
+    /// ```
+    pub fn with_credentials(base_url: &str, credentials: Credentials) -> Result<Self, Error> {
         let base = parse_base_url(base_url)?;
-        let api_key = api_key.into();
-        if api_key.trim().is_empty() {
-            return Err(Error::InvalidRequest("API key is empty".into()));
-        }
-        let mut header = HeaderValue::try_from(format!("Bearer {api_key}")).map_err(|_| {
-            Error::InvalidRequest("API key contains characters not allowed in a header".into())
-        })?;
-        header.set_sensitive(true);
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             // The API key must never follow a redirect to another place.
@@ -93,7 +92,7 @@ impl Client {
         Ok(Self {
             inner: Arc::new(Inner {
                 base,
-                api_key: ApiKey(header),
+                credentials,
                 http,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
             }),
@@ -227,12 +226,14 @@ impl Client {
             .map_err(|e| Error::InvalidRequest(format!("cannot build URL {relative:?}: {e}")))
     }
 
-    /// Sends with the API key and reads the whole (bounded) answer.
+    /// Sends with the credentials (a bearer key, or a signature made now over this very
+    /// request) and reads the whole (bounded) answer.
     async fn send(&self, request: RequestBuilder) -> Result<Answer, Error> {
-        let mut response = request
-            .header(AUTHORIZATION, self.inner.api_key.0.clone())
-            .send()
-            .await?;
+        let mut request = request.build()?;
+        self.inner
+            .credentials
+            .apply(&mut request, &self.inner.base)?;
+        let mut response = self.inner.http.execute(request).await?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let mut body = Vec::new();
@@ -320,6 +321,7 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn base_url_is_validated_and_normalised() {

@@ -9,6 +9,8 @@
 //! # Tour
 //!
 //! - [`Client`]: the connection to the service (base URL and API key; cheap to clone).
+//!   [`Client::with_credentials`] with [`Credentials::hmac`] or [`Credentials::ed25519`]
+//!   signs every request instead of sending a bearer key.
 //! - [`ProxyRequest`]: the call to make (grant, method, path, query, headers, body, and a
 //!   reason the approver will read).
 //! - [`Client::proxy_request`] answers a [`ProxyOutcome`]: [`Completed`](ProxyOutcome::Completed)
@@ -134,18 +136,23 @@
 //!
 //! - The API key is sent only as `Authorization: Bearer` to the configured base URL; the
 //!   SDK's default HTTP client does not follow redirects, and `Debug` output redacts the key.
+//! - With signing [`Credentials`] no secret travels at all: each request carries a
+//!   signature over its method, path, query, body, the time and a fresh nonce, which the
+//!   service accepts once and for five minutes at most.
 //! - [`Client::proxy_request`] is never retried by the SDK (a retry could ask twice).
 //!   Only the read-only status polls of a wait are retried.
 
 #![warn(missing_docs)]
 
 mod client;
+mod credentials;
 mod error;
 mod outcome;
 mod request;
 mod wait;
 
 pub use client::Client;
+pub use credentials::Credentials;
 pub use error::Error;
 pub use outcome::{ApprovalResult, PendingApproval, ProxyOutcome};
 pub use request::ProxyRequest;

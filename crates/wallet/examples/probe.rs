@@ -49,7 +49,11 @@ fn main() {
 fn notify(reason: &str) -> Result<(), String> {
     let now = Timestamp::now();
     let item = InboxItem {
-        server: ServerUrl::parse("http://127.0.0.1:8470").expect("valid"),
+        owner: std::sync::Arc::new(countersign_wallet::inbox::Owner {
+            pairing: countersign_wallet::registry::PairingId::named("probe"),
+            server: ServerUrl::parse("http://127.0.0.1:8470").expect("valid"),
+            approver_name: "Probe".into(),
+        }),
         summary: WalletApprovalSummary {
             approval_id: uuid::Uuid::now_v7(),
             status: ApprovalStatus::Pending,

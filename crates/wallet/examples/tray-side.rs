@@ -46,7 +46,7 @@ async fn main() -> Result<()> {
         clock: Arc::new(SystemClock),
     })
     .await?;
-    match wallet.open_link(&link)? {
+    match wallet.open_link(&link).await? {
         countersign_wallet::links::LinkAction::ConfirmPairing { server, code } => {
             wallet.confirm_pairing(&server, &code).await?;
         }

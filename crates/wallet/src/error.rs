@@ -24,6 +24,12 @@ pub enum WalletError {
         /// The server the link named.
         server: ServerUrl,
     },
+    /// The view named a pairing this Wallet does not have (removed meanwhile).
+    #[error("this pairing no longer exists; it may have been removed")]
+    UnknownPairing {
+        /// The local id the view sent.
+        pairing: String,
+    },
     /// The service does not know the approval, or it is not addressed to this approver.
     #[error("approval {approval_id} is unknown to {server}, or not addressed to you")]
     UnknownApproval {
@@ -92,6 +98,19 @@ pub enum WalletError {
         /// The server already paired with that service id.
         paired_with: ServerUrl,
     },
+    /// The server is paired as another service already (one URL speaks for one service).
+    #[error("{server} is paired as service {paired_as} and now says it is {service_id}; pairing refused (remove its pairings first)")]
+    ServerIsAnotherService {
+        /// The server asked to pair with.
+        server: ServerUrl,
+        /// The service id it claims now.
+        service_id: String,
+        /// The service id its pairings have.
+        paired_as: String,
+    },
+    /// A setting could not be read, written or changed.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     /// The service could not be reached.
     #[error("cannot reach {server}: {why}")]
     Unreachable {
@@ -127,6 +146,13 @@ impl WalletError {
         match self {
             WalletError::MalformedLink(_) => "malformed_link",
             WalletError::NotPaired { .. } => "not_paired",
+            WalletError::UnknownPairing { .. } => "unknown_pairing",
+            WalletError::ServerIsAnotherService { .. } => "server_is_another_service",
+            WalletError::Settings(crate::settings::SettingsError::BadTime(_)) => "bad_time",
+            WalletError::Settings(crate::settings::SettingsError::EmptyQuietHours) => {
+                "empty_quiet_hours"
+            }
+            WalletError::Settings(_) => "settings",
             WalletError::UnknownApproval { .. } => "unknown_approval",
             WalletError::NotReviewed => "not_reviewed",
             WalletError::StaleReview => "stale_review",

@@ -48,6 +48,10 @@ pub struct FakeSource {
     /// What `what_is_new` answers: `Err(status)` fails with that HTTP status (default 404,
     /// a service without the history endpoint).
     pub novelty: Mutex<Result<Vec<Novelty>, u16>>,
+    /// The public key of the key this source was last connected with (what it signs with).
+    pub key: Mutex<Option<[u8; 32]>>,
+    /// The public key each decision was signed with, in order.
+    pub signers: Mutex<Vec<[u8; 32]>>,
 }
 
 impl FakeSource {
@@ -64,6 +68,8 @@ impl FakeSource {
             details: Mutex::default(),
             decided: Mutex::default(),
             novelty: Mutex::new(Err(404)),
+            key: Mutex::default(),
+            signers: Mutex::default(),
         })
     }
 
@@ -176,6 +182,8 @@ impl ApprovalSource for FakeSource {
     ) -> BoxFuture<'a, Result<DecisionResponse, ApproverError>> {
         Box::pin(async move {
             let id = review.approval_id();
+            let signer = self.key.lock().unwrap().expect("connected with a key");
+            self.signers.lock().unwrap().push(signer);
             self.decided.lock().unwrap().push((
                 id,
                 review.digest().to_string(),
@@ -223,8 +231,8 @@ pub struct FakeConnector {
     pub pair_answer: Mutex<Option<Pairing>>,
     /// Public keys registered by `pair`.
     pub registered: Mutex<Vec<[u8; 32]>>,
-    /// Sources handed out by `connect`, by server (created on demand).
-    pub sources: Mutex<HashMap<ServerUrl, Arc<FakeSource>>>,
+    /// Sources handed out by `connect`, by server and approver id (created on demand).
+    pub sources: Mutex<HashMap<(ServerUrl, String), Arc<FakeSource>>>,
 }
 
 impl FakeConnector {
@@ -242,9 +250,18 @@ impl FakeConnector {
         self.sources
             .lock()
             .unwrap()
-            .entry(pairing.server.clone())
+            .entry((pairing.server.clone(), pairing.approver_id.clone()))
             .or_insert_with(|| FakeSource::new(pairing.clone()))
             .clone()
+    }
+
+    /// The source of `approver` on `server`, if one was connected.
+    pub fn fake(&self, server: &ServerUrl, approver: &str) -> Option<Arc<FakeSource>> {
+        self.sources
+            .lock()
+            .unwrap()
+            .get(&(server.clone(), approver.to_string()))
+            .cloned()
     }
 }
 
@@ -293,7 +310,9 @@ impl Connector for FakeConnector {
         })
     }
 
-    fn connect(&self, pairing: Pairing, _key: SigningKey) -> Arc<dyn ApprovalSource> {
-        self.source(&pairing)
+    fn connect(&self, pairing: Pairing, key: SigningKey) -> Arc<dyn ApprovalSource> {
+        let source = self.source(&pairing);
+        *source.key.lock().unwrap() = Some(key.verifying_key().to_bytes());
+        source
     }
 }

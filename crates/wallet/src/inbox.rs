@@ -1,4 +1,6 @@
-//! The inbox: every pending approval across paired services, newest first.
+//! The inbox: every pending approval across pairings, newest first. Each pairing (one
+//! approver of one service) has its own items: a request addressed to two of this Wallet's
+//! approvers is two items, each decided by its own identity.
 //!
 //! The inbox is plain state with no I/O and no clock of its own: callers pass `now`, so tests
 //! control time. Invariants:
@@ -6,21 +8,34 @@
 //!   not closed at `now` (a closed window hides the item even before the service says so);
 //! - an item leaves the inbox on `approval.decided` unless the status is still `pending` (a
 //!   quorum still open), and always on `approval.expired`, `.cancelled` and `.completed`;
-//! - a full refresh of one service replaces exactly that service's items.
+//! - a full refresh of one pairing replaces exactly that pairing's items.
 
-use crate::reveal::{reveal, Revealed};
+use crate::registry::PairingId;
+use crate::reveal::{reveal, reveal_name, Revealed};
 use countersign_core::api::{Progress, WalletApprovalSummary, WalletEvent, WalletEventKind};
 use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use ts_rs::TS;
 use uuid::Uuid;
 
-/// One pending approval of one service.
+/// Whose an inbox item is: one pairing, with what its rows show of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The pairing's local id.
+    pub pairing: PairingId,
+    /// Its service's base URL.
+    pub server: ServerUrl,
+    /// The approver's name, as the service sent it.
+    pub approver_name: String,
+}
+
+/// One pending approval of one pairing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxItem {
-    /// The service it belongs to.
-    pub server: ServerUrl,
+    /// The pairing it belongs to.
+    pub owner: Arc<Owner>,
     /// The row as the service listed it.
     pub summary: WalletApprovalSummary,
 }
@@ -32,8 +47,8 @@ pub enum InboxChange {
     Added(InboxItem),
     /// An item left the inbox.
     Removed {
-        /// The service.
-        server: ServerUrl,
+        /// The pairing.
+        pairing: PairingId,
         /// The approval.
         approval_id: Uuid,
         /// Why: its new status.
@@ -46,8 +61,12 @@ pub enum InboxChange {
 /// One inbox row as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct InboxRow {
+    /// The pairing's local id (the key the review commands take).
+    pub pairing: String,
     /// The service's base URL.
     pub server: String,
+    /// Who it is addressed to: the pairing's approver name, revealed.
+    pub approver: Revealed,
     /// The approval.
     pub approval_id: Uuid,
     /// The app's reason, hidden characters revealed.
@@ -75,7 +94,9 @@ impl InboxRow {
     pub fn new(item: &InboxItem, now: Timestamp) -> Self {
         let s = &item.summary;
         Self {
-            server: item.server.to_string(),
+            pairing: item.owner.pairing.to_string(),
+            server: item.owner.server.to_string(),
+            approver: reveal_name(&item.owner.approver_name),
             approval_id: s.approval_id,
             reason: reveal(&s.reason),
             app: reveal(&s.app),
@@ -90,10 +111,12 @@ impl InboxRow {
     }
 }
 
-/// Pending approvals of all paired services.
+type Entry = (Arc<Owner>, WalletApprovalSummary);
+
+/// Pending approvals of all pairings.
 #[derive(Debug, Default)]
 pub struct Inbox {
-    items: BTreeMap<(ServerUrl, Uuid), WalletApprovalSummary>,
+    items: BTreeMap<(PairingId, Uuid), Entry>,
 }
 
 impl Inbox {
@@ -102,15 +125,15 @@ impl Inbox {
         Self::default()
     }
 
-    /// Replaces everything known about `server` by `rows` (a full refresh); rows that are not
-    /// pending are ignored. Returns the items that were not there before.
+    /// Replaces everything known about `owner`'s pairing by `rows` (a full refresh); rows
+    /// that are not pending are ignored. Returns the items that were not there before.
     pub fn replace_service(
         &mut self,
-        server: &ServerUrl,
+        owner: &Arc<Owner>,
         rows: Vec<WalletApprovalSummary>,
     ) -> Vec<InboxItem> {
-        let before: HashSet<Uuid> = self.ids_of(server);
-        self.forget_service(server);
+        let before: HashSet<Uuid> = self.ids_of(&owner.pairing);
+        self.forget_service(&owner.pairing);
         let mut added = Vec::new();
         for row in rows {
             if row.status != ApprovalStatus::Pending {
@@ -118,26 +141,30 @@ impl Inbox {
             }
             if !before.contains(&row.approval_id) {
                 added.push(InboxItem {
-                    server: server.clone(),
+                    owner: owner.clone(),
                     summary: row.clone(),
                 });
             }
-            self.items.insert((server.clone(), row.approval_id), row);
+            self.items.insert(
+                (owner.pairing.clone(), row.approval_id),
+                (owner.clone(), row),
+            );
         }
         added
     }
 
-    /// Applies one page of a refresh under way: `rows` are every approval of `server` listed
+    /// Applies one page of a refresh under way: `rows` are every approval of a pairing listed
     /// with an id from the last row's up to `before` (excluded; `None`: no upper bound). Items
-    /// of `server` in that range that the page does not list as pending are removed; the pending
+    /// of that pairing in that range that the page does not list as pending are removed; the pending
     /// ones are added or updated; items outside the range are left alone (their page is still
     /// to come). Returns the items that were not there before.
     pub fn merge_service(
         &mut self,
-        server: &ServerUrl,
+        owner: &Arc<Owner>,
         rows: &[WalletApprovalSummary],
         before: Option<Uuid>,
     ) -> Vec<InboxItem> {
+        let pairing = &owner.pairing;
         if let Some(last) = rows.last() {
             let listed: HashSet<Uuid> = rows
                 .iter()
@@ -145,8 +172,8 @@ impl Inbox {
                 .map(|r| r.approval_id)
                 .collect();
             let floor = last.approval_id;
-            self.items.retain(|(s, id), _| {
-                s != server
+            self.items.retain(|(p, id), _| {
+                p != pairing
                     || *id < floor
                     || before.is_some_and(|b| *id >= b)
                     || listed.contains(id)
@@ -154,10 +181,14 @@ impl Inbox {
         }
         let mut added = Vec::new();
         for row in rows.iter().filter(|r| r.status == ApprovalStatus::Pending) {
-            let key = (server.clone(), row.approval_id);
-            if self.items.insert(key, row.clone()).is_none() {
+            let key = (pairing.clone(), row.approval_id);
+            if self
+                .items
+                .insert(key, (owner.clone(), row.clone()))
+                .is_none()
+            {
                 added.push(InboxItem {
-                    server: server.clone(),
+                    owner: owner.clone(),
                     summary: row.clone(),
                 });
             }
@@ -165,22 +196,22 @@ impl Inbox {
         added
     }
 
-    /// Drops every item of `server` (the pairing was removed).
-    pub fn forget_service(&mut self, server: &ServerUrl) {
-        self.items.retain(|(s, _), _| s != server);
+    /// Drops every item of `pairing` (it was removed).
+    pub fn forget_service(&mut self, pairing: &PairingId) {
+        self.items.retain(|(p, _), _| p != pairing);
     }
 
-    fn ids_of(&self, server: &ServerUrl) -> HashSet<Uuid> {
+    fn ids_of(&self, pairing: &PairingId) -> HashSet<Uuid> {
         self.items
             .keys()
-            .filter(|(s, _)| s == server)
+            .filter(|(p, _)| p == pairing)
             .map(|(_, id)| *id)
             .collect()
     }
 
-    /// Applies one live event of `server`.
-    pub fn apply(&mut self, server: &ServerUrl, event: &WalletEvent) -> InboxChange {
-        let key = (server.clone(), event.approval_id);
+    /// Applies one live event of `owner`'s pairing.
+    pub fn apply(&mut self, owner: &Arc<Owner>, event: &WalletEvent) -> InboxChange {
+        let key = (owner.pairing.clone(), event.approval_id);
         let stays = event.status == ApprovalStatus::Pending
             && matches!(
                 event.kind,
@@ -191,9 +222,9 @@ impl Inbox {
                 if let Some(row) = &event.approval {
                     let mut row = row.clone();
                     row.status = ApprovalStatus::Pending;
-                    self.items.insert(key, row.clone());
+                    self.items.insert(key, (owner.clone(), row.clone()));
                     return InboxChange::Added(InboxItem {
-                        server: server.clone(),
+                        owner: owner.clone(),
                         summary: row,
                     });
                 }
@@ -202,7 +233,7 @@ impl Inbox {
         }
         match self.items.remove(&key) {
             Some(_) => InboxChange::Removed {
-                server: server.clone(),
+                pairing: owner.pairing.clone(),
                 approval_id: event.approval_id,
                 status: event.status,
             },
@@ -211,14 +242,14 @@ impl Inbox {
     }
 
     /// Removes one item (e.g. right after this Wallet decided it). True when it was there.
-    pub fn remove(&mut self, server: &ServerUrl, approval_id: Uuid) -> bool {
-        self.items.remove(&(server.clone(), approval_id)).is_some()
+    pub fn remove(&mut self, pairing: &PairingId, approval_id: Uuid) -> bool {
+        self.items.remove(&(pairing.clone(), approval_id)).is_some()
     }
 
     /// Drops items whose window closed at `now`; returns how many.
     pub fn prune(&mut self, now: Timestamp) -> usize {
         let before = self.items.len();
-        self.items.retain(|_, s| s.expires_at > now);
+        self.items.retain(|_, (_, s)| s.expires_at > now);
         before - self.items.len()
     }
 
@@ -227,15 +258,23 @@ impl Inbox {
         let mut out: Vec<InboxItem> = self
             .items
             .iter()
-            .filter(|(_, s)| s.expires_at > now)
-            .map(|((server, _), s)| InboxItem {
-                server: server.clone(),
+            .filter(|(_, (_, s))| s.expires_at > now)
+            .map(|(_, (owner, s))| InboxItem {
+                owner: owner.clone(),
                 summary: s.clone(),
             })
             .collect();
         out.sort_by(|a, b| {
-            (b.summary.created_at, b.summary.approval_id)
-                .cmp(&(a.summary.created_at, a.summary.approval_id))
+            (
+                b.summary.created_at,
+                b.summary.approval_id,
+                &a.owner.pairing,
+            )
+                .cmp(&(
+                    a.summary.created_at,
+                    a.summary.approval_id,
+                    &b.owner.pairing,
+                ))
         });
         out
     }
@@ -251,23 +290,28 @@ impl Inbox {
     /// Rows `offset..offset + limit` of the open items at `now`, newest first, and how many
     /// are open: only the rows asked for are made.
     pub fn page(&self, now: Timestamp, offset: usize, limit: usize) -> (Vec<InboxRow>, usize) {
-        let mut open: Vec<(&(ServerUrl, Uuid), &WalletApprovalSummary)> = self
+        let mut open: Vec<&Entry> = self
             .items
-            .iter()
+            .values()
             .filter(|(_, s)| s.expires_at > now)
             .collect();
         let count = open.len();
-        open.sort_unstable_by(|(_, a), (_, b)| {
-            (b.created_at, b.approval_id).cmp(&(a.created_at, a.approval_id))
+        // Newest first; one request seen by two pairings: by local id (a stable order).
+        open.sort_unstable_by(|(oa, a), (ob, b)| {
+            (b.created_at, b.approval_id, &oa.pairing).cmp(&(
+                a.created_at,
+                a.approval_id,
+                &ob.pairing,
+            ))
         });
         let rows = open
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|((server, _), s)| {
+            .map(|(owner, s)| {
                 InboxRow::new(
                     &InboxItem {
-                        server: server.clone(),
+                        owner: owner.clone(),
                         summary: s.clone(),
                     },
                     now,
@@ -279,16 +323,19 @@ impl Inbox {
 
     /// How many items are open at `now`.
     pub fn count(&self, now: Timestamp) -> usize {
-        self.items.values().filter(|s| s.expires_at > now).count()
+        self.items
+            .values()
+            .filter(|(_, s)| s.expires_at > now)
+            .count()
     }
 
     /// One item, if it is open at `now`.
-    pub fn get(&self, server: &ServerUrl, approval_id: Uuid, now: Timestamp) -> Option<InboxItem> {
+    pub fn get(&self, pairing: &PairingId, approval_id: Uuid, now: Timestamp) -> Option<InboxItem> {
         self.items
-            .get(&(server.clone(), approval_id))
-            .filter(|s| s.expires_at > now)
-            .map(|s| InboxItem {
-                server: server.clone(),
+            .get(&(pairing.clone(), approval_id))
+            .filter(|(_, s)| s.expires_at > now)
+            .map(|(owner, s)| InboxItem {
+                owner: owner.clone(),
                 summary: s.clone(),
             })
     }
@@ -317,8 +364,16 @@ pub(crate) mod tests {
         }
     }
 
-    fn server(port: u16) -> ServerUrl {
-        ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+    pub(crate) fn owner(n: u16) -> Arc<Owner> {
+        Arc::new(Owner {
+            pairing: PairingId::named(format!("p{n}")),
+            server: ServerUrl::parse(&format!("http://127.0.0.1:{n}")).unwrap(),
+            approver_name: format!("approver {n}"),
+        })
+    }
+
+    fn server(n: u16) -> Arc<Owner> {
+        owner(n)
     }
 
     fn event(kind: WalletEventKind, n: u128, status: ApprovalStatus) -> WalletEvent {
@@ -430,7 +485,7 @@ pub(crate) mod tests {
         assert_eq!(added.len(), 1);
         assert_eq!(added[0].summary.reason, "d");
         assert_eq!(inbox.count(t(5)), 3);
-        inbox.forget_service(&server(1));
+        inbox.forget_service(&server(1).pairing);
         assert_eq!(inbox.count(t(5)), 1);
     }
 
@@ -487,11 +542,11 @@ pub(crate) mod tests {
         let added = inbox.merge_service(&a, &page, None);
         assert_eq!(added.len(), 1);
         assert_eq!(added[0].summary.reason, "new");
-        let ids = |inbox: &Inbox, s: &ServerUrl| -> Vec<u128> {
+        let ids = |inbox: &Inbox, s: &Arc<Owner>| -> Vec<u128> {
             inbox
                 .pending(t(1))
                 .iter()
-                .filter(|i| &i.server == s)
+                .filter(|i| &i.owner == s)
                 .map(|i| i.summary.approval_id.as_u128())
                 .collect()
         };
@@ -504,5 +559,63 @@ pub(crate) mod tests {
         // The next page covers 2..4 (excluded): 3 is gone.
         inbox.merge_service(&a, &[summary(2, 2, "still")], Some(Uuid::from_u128(4)));
         assert_eq!(ids(&inbox, &a), [7, 4, 2, 1]);
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::tests::{owner, summary, t};
+    use super::*;
+
+    /// Two pairings of one service (same server) both addressed by one request: two items,
+    /// each its pairing's, removed and refreshed separately.
+    #[test]
+    fn two_pairings_of_one_service_keep_their_own_items() {
+        let personal = owner(1);
+        let on_call = Arc::new(Owner {
+            pairing: PairingId::named("p2"),
+            server: personal.server.clone(),
+            approver_name: "On call".into(),
+        });
+        let mut inbox = Inbox::new();
+        inbox.replace_service(
+            &personal,
+            vec![summary(1, 0, "shared"), summary(2, 1, "mine")],
+        );
+        inbox.replace_service(&on_call, vec![summary(1, 0, "shared")]);
+        assert_eq!(inbox.count(t(5)), 3);
+        let rows = inbox.rows(t(5));
+        let shared: Vec<_> = rows.iter().filter(|r| r.reason.text == "shared").collect();
+        assert_eq!(shared.len(), 2);
+        assert_ne!(shared[0].pairing, shared[1].pairing);
+        assert_eq!(shared[0].server, shared[1].server);
+        assert!(rows.iter().any(|r| r.approver.text == "On call"));
+
+        // The on-call approver decided: only its item leaves.
+        let gone = inbox.apply(
+            &on_call,
+            &WalletEvent {
+                kind: WalletEventKind::Decided,
+                approval_id: Uuid::from_u128(1),
+                status: ApprovalStatus::Approved,
+                approval: None,
+            },
+        );
+        assert!(
+            matches!(gone, InboxChange::Removed { ref pairing, .. } if pairing == &on_call.pairing)
+        );
+        assert!(inbox
+            .get(&personal.pairing, Uuid::from_u128(1), t(5))
+            .is_some());
+        assert!(inbox
+            .get(&on_call.pairing, Uuid::from_u128(1), t(5))
+            .is_none());
+
+        // A refresh of one pairing leaves the other's items alone.
+        inbox.replace_service(&personal, vec![]);
+        inbox.replace_service(&on_call, vec![summary(3, 2, "new")]);
+        assert_eq!(inbox.count(t(5)), 1);
+        inbox.forget_service(&on_call.pairing);
+        assert_eq!(inbox.count(t(5)), 0);
     }
 }

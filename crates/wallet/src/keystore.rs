@@ -159,8 +159,10 @@ impl KeyStore for MemoryKeyStore {
 }
 
 /// The OS keychain through the keyring ecosystem (`keyring-core` with an explicitly chosen
-/// store: the Secret Service over D-Bus on Linux). There is no silent fallback to a mock: when
-/// the Secret Service is missing or locked, every call fails with [`KeyStoreError::Unavailable`].
+/// store: the Secret Service over D-Bus on Linux and the BSDs, the login keychain on macOS,
+/// Credential Manager on Windows). There is no silent fallback to a mock: when the store is
+/// missing or locked, every call fails with [`KeyStoreError::Unavailable`]. Only the Secret
+/// Service store is tested (here, against gnome-keyring); the others are compiled only.
 pub struct KeychainStore {
     store: Mutex<Option<Arc<keyring_core::CredentialStore>>>,
 }
@@ -188,13 +190,21 @@ impl KeychainStore {
             let store = zbus_secret_service_keyring_store::Store::new().map_err(unavailable)?;
             Ok(store)
         }
-        #[cfg(not(all(
-            unix,
-            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
-        )))]
+        #[cfg(target_os = "macos")]
+        {
+            // The user's login keychain (no provisioning profile needed).
+            let store = apple_native_keyring_store::keychain::Store::new().map_err(unavailable)?;
+            Ok(store)
+        }
+        #[cfg(windows)]
+        {
+            let store = windows_native_keyring_store::Store::new().map_err(unavailable)?;
+            Ok(store)
+        }
+        #[cfg(not(any(all(unix, not(any(target_os = "ios", target_os = "android"))), windows)))]
         {
             Err(KeyStoreError::Unavailable(
-                "no keychain store is built for this platform yet".into(),
+                "no keychain store is built for this platform".into(),
             ))
         }
     }

@@ -4,7 +4,9 @@
 //! Layout:
 //! - [`wallet`]: [`Wallet`], the facade: pairings, live inbox, reviews, decisions, history.
 //! - [`model`]: what the Wallet hands the view (screens' data, live updates) and its clock.
-//! - [`registry`]: the pairing list, a JSON file with no secrets.
+//! - [`registry`]: the pairing list (one entry per approver of a service), a JSON file with
+//!   no secrets.
+//! - [`settings`]: notifications per pairing and quiet hours, a JSON file with no secrets.
 //! - [`keystore`]: [`KeyStore`]: the OS keychain (Secret Service) and an in-memory store.
 //! - [`inbox`]: pending requests across services, newest first (pure state).
 //! - [`sync`]: one loop per service: SSE events, backoff, full refresh after reconnecting.
@@ -34,6 +36,7 @@ pub mod pages;
 pub mod registry;
 pub mod reveal;
 pub mod review;
+pub mod settings;
 pub mod source;
 pub mod sync;
 pub mod wallet;

@@ -6,13 +6,15 @@
 //!   loopback address is refused at once ([`WalletError::InsecureServer`]);
 //! - an approval link opens the request only when its server is paired; otherwise it is
 //!   refused with [`WalletError::NotPaired`], and the Wallet never offers to pair from it;
+//!   when several pairings (approvers) of that server exist, [`route`] names the first and
+//!   the Wallet then picks the one that can still decide (`Wallet::open_link`);
 //! - anything else is [`WalletError::MalformedLink`] with the parser's reason.
 //!
 //! Whether the approval id exists is only known after asking the service
 //! ([`WalletError::UnknownApproval`]).
 
-use crate::approver::Pairing;
 use crate::error::WalletError;
+use crate::registry::Registered;
 use countersign_core::{DeepLink, ServerUrl};
 use serde::Serialize;
 use ts_rs::TS;
@@ -32,6 +34,8 @@ pub enum LinkAction {
     },
     /// Open the review of one approval of a paired service.
     OpenApproval {
+        /// The pairing to open it as (its local id).
+        pairing: String,
         /// The paired service.
         server: ServerUrl,
         /// The approval.
@@ -39,8 +43,9 @@ pub enum LinkAction {
     },
 }
 
-/// Decides what `text` asks for, given the current pairings.
-pub fn route(text: &str, pairings: &[Pairing]) -> Result<LinkAction, WalletError> {
+/// Decides what `text` asks for, given the current pairings. An approval link is opened as
+/// the first pairing of its server.
+pub fn route(text: &str, pairings: &[Registered]) -> Result<LinkAction, WalletError> {
     match DeepLink::parse(text)? {
         DeepLink::Pair { server, code } => {
             server
@@ -51,16 +56,14 @@ pub fn route(text: &str, pairings: &[Pairing]) -> Result<LinkAction, WalletError
         DeepLink::Approval {
             approval_id,
             server,
-        } => {
-            if pairings.iter().any(|p| p.server == server) {
-                Ok(LinkAction::OpenApproval {
-                    server,
-                    approval_id,
-                })
-            } else {
-                Err(WalletError::NotPaired { server })
-            }
-        }
+        } => match pairings.iter().find(|p| p.pairing.server == server) {
+            Some(first) => Ok(LinkAction::OpenApproval {
+                pairing: first.id.to_string(),
+                server,
+                approval_id,
+            }),
+            None => Err(WalletError::NotPaired { server }),
+        },
     }
 }
 
@@ -68,11 +71,21 @@ pub fn route(text: &str, pairings: &[Pairing]) -> Result<LinkAction, WalletError
 mod tests {
     use super::*;
     use crate::registry::tests::pairing;
+    use crate::registry::PairingId;
 
     const ID: &str = "019a0000-0000-7000-8000-000000000001";
 
-    fn paired() -> Vec<Pairing> {
-        vec![pairing("http://127.0.0.1:8470", "alice")]
+    fn paired() -> Vec<Registered> {
+        ["alice", "oncall"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, who)| Registered {
+                id: PairingId::named(format!("p{i}")),
+                pairing: pairing("http://127.0.0.1:8470", who),
+                key_account: crate::keystore::KeyAccount::random(),
+                fingerprint: None,
+            })
+            .collect()
     }
 
     #[test]
@@ -82,6 +95,7 @@ mod tests {
         assert_eq!(
             route(&link, &paired()).unwrap(),
             LinkAction::OpenApproval {
+                pairing: "p0".into(),
                 server: ServerUrl::parse("http://127.0.0.1:8470").unwrap(),
                 approval_id: ID.parse().unwrap(),
             }

@@ -1,10 +1,10 @@
 //! What the Wallet hands the view (screens' data and live updates) and the clock it reads.
 
-use crate::inbox::{InboxItem, InboxRow};
+use crate::inbox::{InboxItem, InboxRow, Owner};
 use crate::reveal::Revealed;
 use crate::sync::SyncStatus;
 use countersign_core::api::WalletApprovalSummary;
-use countersign_core::{ApprovalStatus, ServerUrl, Timestamp};
+use countersign_core::{ApprovalStatus, Timestamp};
 use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
@@ -13,6 +13,17 @@ use uuid::Uuid;
 pub trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// How far the local clock is ahead of UTC at `at`, in seconds (for quiet hours). The
+    /// default reads the system's time zone.
+    fn utc_offset(&self, at: Timestamp) -> i32 {
+        use chrono::{Offset, TimeZone};
+        chrono::Local
+            .from_utc_datetime(&at.as_datetime().naive_utc())
+            .offset()
+            .fix()
+            .local_minus_utc()
+    }
 }
 
 /// The system clock.
@@ -35,8 +46,11 @@ pub enum WalletUpdate {
         /// Pending requests.
         count: usize,
     },
-    /// One request changed state (decided, expired, cancelled, completed).
+    /// One request changed state (decided, expired, cancelled, completed), as one pairing
+    /// sees it.
     ApprovalChanged {
+        /// The pairing.
+        pairing: String,
         /// Its service.
         server: String,
         /// The request.
@@ -44,15 +58,19 @@ pub enum WalletUpdate {
         /// Its new state.
         status: ApprovalStatus,
     },
-    /// A service's connection changed.
+    /// A pairing's connection changed.
     Connection {
-        /// The service.
+        /// The pairing.
+        pairing: String,
+        /// Its service.
         server: String,
         /// Its state.
         status: SyncStatus,
     },
     /// Bring the window forward on this request (a notification was clicked).
     Focus {
+        /// The pairing it is addressed to.
+        pairing: String,
         /// Its service.
         server: String,
         /// The request.
@@ -68,11 +86,13 @@ pub trait Observer: Send + Sync + 'static {
     fn update(&self, update: WalletUpdate);
 }
 
-/// A paired service, for the view. What the service told about itself and the approver is
-/// untrusted text: each name is revealed on one line (`reveal_name`).
+/// A pairing (one approver of one service), for the view. What the service told about itself
+/// and the approver is untrusted text: each name is revealed on one line (`reveal_name`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct PairingView {
-    /// Base URL (the key the other commands take).
+    /// The local id (the key the other commands take).
+    pub id: String,
+    /// The service's base URL.
     pub server: String,
     /// The service's id.
     pub service_id: Revealed,
@@ -82,6 +102,14 @@ pub struct PairingView {
     pub approver_name: Revealed,
     /// The registered key's id.
     pub key_id: Revealed,
+    /// The SHA-256 fingerprint of the public key, computed by this Wallet (`None` until the
+    /// key of a pairing saved before fingerprints were recorded was loaded).
+    pub fingerprint: Option<String>,
+    /// The last successful exchange with the service for this pairing (since the Wallet
+    /// started).
+    pub last_contact: Option<Timestamp>,
+    /// Whether its requests raise desktop notifications.
+    pub notifications: bool,
     /// The connection.
     pub status: SyncStatus,
 }
@@ -99,8 +127,11 @@ pub struct PairingPreviewView {
     pub approver_name: Revealed,
     /// When the code stops working.
     pub expires_at: Timestamp,
-    /// True when this server is paired already (confirming replaces that pairing).
+    /// True when this approver of this service is paired already (confirming replaces that
+    /// pairing's key; its history and settings stay).
     pub replaces_existing: bool,
+    /// How many other approvers of this service this Wallet is paired as.
+    pub other_identities: u32,
 }
 
 /// The inbox screen.
@@ -151,7 +182,7 @@ pub struct HistoryRow {
 }
 
 pub(crate) fn history_row(
-    server: &ServerUrl,
+    owner: &std::sync::Arc<Owner>,
     s: WalletApprovalSummary,
     now: Timestamp,
 ) -> HistoryRow {
@@ -163,7 +194,7 @@ pub(crate) fn history_row(
     HistoryRow {
         row: InboxRow::new(
             &InboxItem {
-                server: server.clone(),
+                owner: owner.clone(),
                 summary: s,
             },
             now,
@@ -182,4 +213,40 @@ pub fn matches_query(s: &WalletApprovalSummary, query: &str) -> bool {
     query
         .split_whitespace()
         .all(|w| hay.contains(&w.to_lowercase()))
+}
+
+/// The settings screen: notifications per pairing and quiet hours. ("Start at login" is the
+/// desktop's autostart entry, which the app shell reads and writes itself.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SettingsView {
+    /// Each pairing, in the order they were made, with whether it notifies.
+    pub pairings: Vec<PairingNotifications>,
+    /// No desktop notification between these local times (`HH:MM`), if set.
+    pub quiet_hours: Option<QuietHoursView>,
+    /// True when it is quiet hours now.
+    pub quiet_now: bool,
+}
+
+/// Whether one pairing's requests raise desktop notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PairingNotifications {
+    /// The pairing's local id.
+    pub id: String,
+    /// The service's base URL.
+    pub server: String,
+    /// The approver's name, revealed.
+    pub approver_name: Revealed,
+    /// The approver's id, revealed.
+    pub approver_id: Revealed,
+    /// On or off.
+    pub notifications: bool,
+}
+
+/// Quiet hours as the view shows and sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+pub struct QuietHoursView {
+    /// Start, `HH:MM` local time.
+    pub from: String,
+    /// End, `HH:MM` local time (earlier than `from`: across midnight).
+    pub to: String,
 }

@@ -12,6 +12,7 @@
 
 use crate::inbox::InboxItem;
 use crate::model::WalletUpdate;
+use crate::registry::PairingId;
 use crate::reveal::{reveal, reveal_name};
 use countersign_core::ServerUrl;
 use std::sync::Arc;
@@ -33,8 +34,9 @@ pub struct NotificationContent {
     pub body: String,
     /// Actions as (identifier, label): only "Review".
     pub actions: Vec<(String, String)>,
-    /// What "Review" opens: one request (service and id), or the inbox when `None`.
-    pub target: Option<(ServerUrl, Uuid)>,
+    /// What "Review" opens: one request (the pairing it is addressed to, its service and
+    /// id), or the inbox when `None`.
+    pub target: Option<(PairingId, ServerUrl, Uuid)>,
 }
 
 impl NotificationContent {
@@ -43,7 +45,8 @@ impl NotificationContent {
     /// ([`WalletUpdate::ShowInbox`]).
     pub fn review_update(&self) -> WalletUpdate {
         match &self.target {
-            Some((server, approval_id)) => WalletUpdate::Focus {
+            Some((pairing, server, approval_id)) => WalletUpdate::Focus {
+                pairing: pairing.to_string(),
                 server: server.to_string(),
                 approval_id: *approval_id,
             },
@@ -63,11 +66,17 @@ pub fn content_for(item: &InboxItem) -> NotificationContent {
     }
     let method = reveal_name(&s.method).text;
     let url = reveal(&s.url).text;
+    // Which of this Wallet's identities is asked (one service may be paired several times).
+    let approver = reveal_name(&item.owner.approver_name).text;
     NotificationContent {
         summary: format!("Approval needed: {}", one_line(&app)),
-        body: escape_markup(&format!("{reason}\n{method} {url}")),
+        body: escape_markup(&format!("{reason}\n{method} {url}\nfor {approver}")),
         actions: vec![(REVIEW_ACTION.to_string(), "Review".to_string())],
-        target: Some((item.server.clone(), s.approval_id)),
+        target: Some((
+            item.owner.pairing.clone(),
+            item.owner.server.clone(),
+            s.approval_id,
+        )),
     }
 }
 
@@ -243,7 +252,11 @@ mod tests {
 
     fn item(reason: &str) -> InboxItem {
         InboxItem {
-            server: ServerUrl::parse("http://127.0.0.1:8470").unwrap(),
+            owner: std::sync::Arc::new(crate::inbox::Owner {
+                pairing: PairingId::named("p1"),
+                server: ServerUrl::parse("http://127.0.0.1:8470").unwrap(),
+                approver_name: "On call \u{202E}".into(),
+            }),
             summary: summary(1, 0, reason),
         }
     }
@@ -255,6 +268,11 @@ mod tests {
         assert!(c
             .body
             .starts_with("Refund order 42\nPOST http://127.0.0.1:9000/v1/refunds"));
+        assert!(
+            c.body.ends_with("\nfor On call ⟨U+202E⟩"),
+            "names the identity asked: {}",
+            c.body
+        );
         assert_eq!(
             c.actions,
             vec![("review".to_string(), "Review".to_string())]
@@ -271,6 +289,7 @@ mod tests {
         assert_eq!(
             content_for(&i).review_update(),
             WalletUpdate::Focus {
+                pairing: "p1".into(),
                 server: "http://127.0.0.1:8470".into(),
                 approval_id: i.summary.approval_id,
             }

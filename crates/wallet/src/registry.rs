@@ -1,28 +1,66 @@
-//! The pairing registry: which services this Wallet is paired with, as a JSON file in the
-//! app's data directory.
+//! The pairing registry: this Wallet's identities (pairings), as a JSON file in the app's data
+//! directory.
 //!
-//! Invariant: the file holds only public facts (server URL, ids, names, key id). Keys live in
-//! the keychain ([`crate::keystore`]); session tokens live in memory only. The file is written
-//! atomically (temporary file, then rename) and readable by its owner only.
+//! Invariant: the file holds only public facts (server URL, ids, names, key id, the public
+//! key's fingerprint). Keys live in the keychain ([`crate::keystore`]); session tokens live in
+//! memory only. The file is written atomically (temporary file, then rename) and readable by
+//! its owner only.
 //!
-//! One pairing per server: pairing a server again replaces the earlier pairing. One server per
-//! service id: a pairing whose service id another server's pairing has is refused
-//! ([`RegistryError::ServiceTaken`]), so one service can never be reached through two URLs nor
-//! a second server pose as a paired one.
+//! An identity is one approver of one service: a service may be paired several times, once per
+//! approver (say personal and on-call), each pairing with its own local [`PairingId`], key and
+//! keychain entry. Pairing the same approver of the same service again replaces that pairing's
+//! key and keeps its local id (so its settings and the history shown stay). One service is
+//! reached through one URL only: a pairing whose service id another server's pairing has
+//! ([`RegistryError::ServiceTaken`]), or whose server is paired as another service
+//! ([`RegistryError::ServerIsAnotherService`]), is refused, so no second server can pose as a
+//! paired service and no server can speak for two.
 //!
 //! Each pairing records the keychain account of its key ([`KeyAccount`]), a name this Wallet
 //! chose at random when pairing; pairings saved before that field existed use the legacy
-//! `<service_id>/<approver_id>` name.
+//! `<service_id>/<approver_id>` name. Pairings saved before local ids existed get one when
+//! loaded (and the file is written again).
 
 use crate::approver::Pairing;
 use crate::keystore::KeyAccount;
+use countersign_core::encoding::random_bytes;
 use countersign_core::ServerUrl;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The registry's file name inside the data directory.
 pub const FILE_NAME: &str = "pairings.json";
+
+/// The local id of one pairing: made by this Wallet at random when the approver was first
+/// paired, kept when the same approver is paired again, never sent to a service nor taken
+/// from one. The view names a pairing by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PairingId(String);
+
+impl PairingId {
+    /// A fresh id: `p` and 12 random bytes in hex.
+    pub fn random() -> Self {
+        Self(format!("p{}", hex::encode(random_bytes::<12>())))
+    }
+
+    /// The id with this text (as the view sends it back; unknown ids match no pairing).
+    pub fn named(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PairingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The pairing list could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +82,14 @@ pub enum RegistryError {
         /// The server already paired with it.
         server: ServerUrl,
     },
+    /// This server is paired as another service already.
+    #[error("{server} is paired as service {paired_as}; remove those pairings first")]
+    ServerIsAnotherService {
+        /// The server.
+        server: ServerUrl,
+        /// The service id its pairings have.
+        paired_as: String,
+    },
     /// The file is not a pairing list.
     #[error("the pairing list {path} is damaged: {source}")]
     Format {
@@ -57,19 +103,38 @@ pub enum RegistryError {
 /// One pairing and where its key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registered {
+    /// Its local id.
+    pub id: PairingId,
     /// What the service answered (checked against the preview and the key when paired).
     pub pairing: Pairing,
     /// The keychain account of the device key.
     pub key_account: KeyAccount,
+    /// The SHA-256 fingerprint of the public key, computed here when paired (`None` for
+    /// pairings saved before it was recorded).
+    pub fingerprint: Option<String>,
+}
+
+impl Registered {
+    /// True when `pairing` is the same identity: same server, service and approver.
+    pub fn is_identity_of(&self, pairing: &Pairing) -> bool {
+        self.pairing.server == pairing.server
+            && self.pairing.service_id == pairing.service_id
+            && self.pairing.approver_id == pairing.approver_id
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct FileEntry {
+    /// Absent in files written before pairings had local ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<PairingId>,
     #[serde(flatten)]
     pairing: Pairing,
     /// Absent in files written before keychain accounts were local names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_account: Option<KeyAccount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -78,7 +143,7 @@ struct FileForm {
     pairings: Vec<FileEntry>,
 }
 
-/// The paired services, loaded from and saved to one file.
+/// The pairings, loaded from and saved to one file.
 #[derive(Debug)]
 pub struct PairingRegistry {
     path: PathBuf,
@@ -86,9 +151,11 @@ pub struct PairingRegistry {
 }
 
 impl PairingRegistry {
-    /// Loads the registry in `data_dir` (empty when the file does not exist yet).
+    /// Loads the registry in `data_dir` (empty when the file does not exist yet). Pairings
+    /// without a local id get one, and the file is saved with it.
     pub fn load(data_dir: &Path) -> Result<Self, RegistryError> {
         let path = data_dir.join(FILE_NAME);
+        let mut missing_ids = false;
         let entries = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice::<FileForm>(&bytes)
                 .map_err(|source| RegistryError::Format {
@@ -98,16 +165,25 @@ impl PairingRegistry {
                 .pairings
                 .into_iter()
                 .map(|e| Registered {
+                    id: e.id.unwrap_or_else(|| {
+                        missing_ids = true;
+                        PairingId::random()
+                    }),
                     key_account: e.key_account.unwrap_or_else(|| {
                         KeyAccount::legacy(&e.pairing.service_id, &e.pairing.approver_id)
                     }),
                     pairing: e.pairing,
+                    fingerprint: e.fingerprint,
                 })
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(source) => return Err(RegistryError::Io { path, source }),
         };
-        Ok(Self { path, entries })
+        let registry = Self { path, entries };
+        if missing_ids {
+            registry.save()?;
+        }
+        Ok(registry)
     }
 
     /// The file behind this registry.
@@ -120,88 +196,160 @@ impl PairingRegistry {
         self.entries.iter().map(|e| e.pairing.clone()).collect()
     }
 
-    /// All pairings with their keychain accounts, in the order they were made.
+    /// All pairings with their local ids and keychain accounts, in the order they were made.
     pub fn entries(&self) -> &[Registered] {
         &self.entries
     }
 
-    /// The pairing for `server`, if any.
-    pub fn get(&self, server: &ServerUrl) -> Option<&Registered> {
-        self.entries.iter().find(|e| &e.pairing.server == server)
+    /// The pairing with local id `id`, if any.
+    pub fn get(&self, id: &PairingId) -> Option<&Registered> {
+        self.entries.iter().find(|e| &e.id == id)
     }
 
-    /// The pairing of another server than `server` that has `service_id`, if any.
-    pub fn service_elsewhere(&self, service_id: &str, server: &ServerUrl) -> Option<&Registered> {
+    /// The pairings through `server`, in the order they were made.
+    pub fn of_server<'a>(&'a self, server: &'a ServerUrl) -> impl Iterator<Item = &'a Registered> {
         self.entries
             .iter()
-            .find(|e| e.pairing.service_id == service_id && &e.pairing.server != server)
+            .filter(move |e| &e.pairing.server == server)
     }
 
-    /// Adds `entry` (replacing one for the same server) and saves. Returns the replaced one.
-    /// Refused, changing nothing, when another server's pairing has the same service id.
-    pub fn upsert(&mut self, entry: Registered) -> Result<Option<Registered>, RegistryError> {
-        if let Some(other) =
-            self.service_elsewhere(&entry.pairing.service_id, &entry.pairing.server)
+    /// The pairing of the same identity as `pairing` (server, service, approver), if any.
+    pub fn identity_of(&self, pairing: &Pairing) -> Option<&Registered> {
+        self.entries.iter().find(|e| e.is_identity_of(pairing))
+    }
+
+    /// Why `service_id` may not be paired through `server`: another server's pairing has
+    /// that service id, or this server's pairings are of another service.
+    pub fn conflict(&self, service_id: &str, server: &ServerUrl) -> Option<RegistryError> {
+        if let Some(other) = self
+            .entries
+            .iter()
+            .find(|e| e.pairing.service_id == service_id && &e.pairing.server != server)
         {
-            return Err(RegistryError::ServiceTaken {
-                service_id: entry.pairing.service_id.clone(),
+            return Some(RegistryError::ServiceTaken {
+                service_id: service_id.to_string(),
                 server: other.pairing.server.clone(),
             });
         }
-        let old = self
-            .entries
+        self.entries
             .iter()
-            .position(|e| e.pairing.server == entry.pairing.server)
-            .map(|i| self.entries.remove(i));
-        self.entries.push(entry);
-        self.save()?;
-        Ok(old)
+            .find(|e| &e.pairing.server == server && e.pairing.service_id != service_id)
+            .map(|e| RegistryError::ServerIsAnotherService {
+                server: server.clone(),
+                paired_as: e.pairing.service_id.clone(),
+            })
     }
 
-    /// Removes the pairing for `server` and saves. Returns it.
-    pub fn remove(&mut self, server: &ServerUrl) -> Result<Option<Registered>, RegistryError> {
-        let old = self
-            .entries
-            .iter()
-            .position(|e| &e.pairing.server == server)
-            .map(|i| self.entries.remove(i));
-        if old.is_some() {
-            self.save()?;
+    /// Records a pairing and saves; returns its local id and the entry it replaced. A pairing
+    /// of an identity already paired (same server, service and approver) replaces that entry's
+    /// key account, key id and fingerprint and keeps its local id and place; any other is
+    /// added under a fresh id. Refused, changing nothing, when [`PairingRegistry::conflict`]
+    /// finds one.
+    pub fn upsert(
+        &mut self,
+        pairing: Pairing,
+        key_account: KeyAccount,
+        fingerprint: Option<String>,
+    ) -> Result<(PairingId, Option<Registered>), RegistryError> {
+        if let Some(e) = self.conflict(&pairing.service_id, &pairing.server) {
+            return Err(e);
         }
-        Ok(old)
+        let entry = |id| Registered {
+            id,
+            pairing: pairing.clone(),
+            key_account: key_account.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+        let (id, old) = match self.entries.iter().position(|e| e.is_identity_of(&pairing)) {
+            Some(i) => {
+                let id = self.entries[i].id.clone();
+                let old = std::mem::replace(&mut self.entries[i], entry(id.clone()));
+                (id, Some(old))
+            }
+            None => {
+                let id = PairingId::random();
+                self.entries.push(entry(id.clone()));
+                (id, None)
+            }
+        };
+        if let Err(e) = self.save() {
+            // Leave memory as the file is.
+            match &old {
+                Some(old) => {
+                    if let Some(slot) = self.entries.iter_mut().find(|e| e.id == id) {
+                        *slot = old.clone();
+                    }
+                }
+                None => self.entries.retain(|e| e.id != id),
+            }
+            return Err(e);
+        }
+        Ok((id, old))
+    }
+
+    /// Removes the pairing `id` and saves. Returns it.
+    pub fn remove(&mut self, id: &PairingId) -> Result<Option<Registered>, RegistryError> {
+        let Some(i) = self.entries.iter().position(|e| &e.id == id) else {
+            return Ok(None);
+        };
+        let old = self.entries.remove(i);
+        if let Err(e) = self.save() {
+            self.entries.insert(i, old);
+            return Err(e);
+        }
+        Ok(Some(old))
     }
 
     fn save(&self) -> Result<(), RegistryError> {
-        let io = |source| RegistryError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
         let form = FileForm {
-            version: 2,
+            version: 3,
             pairings: self
                 .entries
                 .iter()
                 .map(|e| FileEntry {
+                    id: Some(e.id.clone()),
                     pairing: e.pairing.clone(),
                     key_account: Some(e.key_account.clone()),
+                    fingerprint: e.fingerprint.clone(),
                 })
                 .collect(),
         };
         let bytes = serde_json::to_vec_pretty(&form).expect("pairings always serialize");
-        let tmp = self.path.with_extension("json.tmp");
-        {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut file = opts.open(&tmp).map_err(io)?;
-            file.write_all(&bytes).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(io)
+        write_private(&self.path, &bytes).map_err(|source| RegistryError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file beside it, synced, then renamed),
+/// readable by its owner only.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The fingerprint shown for a public key: its SHA-256 in hex, in groups of four.
+pub fn fingerprint(key: &countersign_core::keys::VerifyingKey) -> String {
+    let hex = countersign_core::encoding::sha256_hex(key.as_bytes());
+    let groups: Vec<&str> = (0..hex.len())
+        .step_by(4)
+        .map(|i| &hex[i..(i + 4).min(hex.len())])
+        .collect();
+    format!("SHA256:{}", groups.join(" "))
 }
 
 #[cfg(test)]
@@ -218,13 +366,14 @@ pub(crate) mod tests {
         }
     }
 
-    fn entry(server: &str, service_id: &str, approver: &str) -> Registered {
-        let mut pairing = pairing(server, approver);
-        pairing.service_id = service_id.into();
-        Registered {
-            pairing,
-            key_account: KeyAccount::random(),
-        }
+    fn of(server: &str, service_id: &str, approver: &str) -> Pairing {
+        let mut p = pairing(server, approver);
+        p.service_id = service_id.into();
+        p
+    }
+
+    fn add(reg: &mut PairingRegistry, p: Pairing) -> Result<PairingId, RegistryError> {
+        reg.upsert(p, KeyAccount::random(), None).map(|(id, _)| id)
     }
 
     #[test]
@@ -232,23 +381,54 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut reg = PairingRegistry::load(dir.path()).unwrap();
         assert!(reg.all().is_empty());
-        let alice = entry("http://127.0.0.1:8470", "svc_a", "alice");
-        reg.upsert(alice.clone()).unwrap();
-        reg.upsert(entry("http://127.0.0.1:9000", "svc_b", "bob"))
+        let alice = add(&mut reg, of("http://127.0.0.1:8470", "svc_a", "alice")).unwrap();
+        add(&mut reg, of("http://127.0.0.1:9000", "svc_b", "bob")).unwrap();
+        let first_account = reg.get(&alice).unwrap().key_account.clone();
+        // The same approver again (the URL spelled differently): same id, new key account.
+        let mut again = of("http://127.0.0.1:8470/", "svc_a", "alice");
+        again.key_id = "key_ffeeddccbbaa9988".into();
+        let (id, old) = reg
+            .upsert(again, KeyAccount::random(), Some("SHA256:ab".into()))
             .unwrap();
-        let carol = entry("http://127.0.0.1:8470/", "svc_a", "carol");
-        let old = reg.upsert(carol.clone()).unwrap();
-        assert_eq!(old.unwrap(), alice);
+        assert_eq!(id, alice, "re-pairing keeps the local id");
+        assert_eq!(old.unwrap().key_account, first_account);
 
-        let again = PairingRegistry::load(dir.path()).unwrap();
-        assert_eq!(again.all().len(), 2);
-        let server = ServerUrl::parse("http://127.0.0.1:8470").unwrap();
-        assert_eq!(again.get(&server).unwrap(), &carol, "with its key account");
+        let loaded = PairingRegistry::load(dir.path()).unwrap();
+        assert_eq!(loaded.all().len(), 2);
+        let e = loaded.get(&alice).unwrap();
+        assert_eq!(e.pairing.key_id, "key_ffeeddccbbaa9988");
+        assert_ne!(e.key_account, first_account);
+        assert_eq!(e.fingerprint.as_deref(), Some("SHA256:ab"));
+        assert_eq!(loaded.entries()[0].id, alice, "keeps its place");
 
-        let mut again = again;
-        assert!(again.remove(&server).unwrap().is_some());
-        assert!(again.remove(&server).unwrap().is_none());
+        let mut loaded = loaded;
+        assert!(loaded.remove(&alice).unwrap().is_some());
+        assert!(loaded.remove(&alice).unwrap().is_none());
         assert_eq!(PairingRegistry::load(dir.path()).unwrap().all().len(), 1);
+    }
+
+    #[test]
+    fn two_approvers_of_one_service_are_two_pairings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = PairingRegistry::load(dir.path()).unwrap();
+        let personal = add(&mut reg, of("https://cs.example", "svc_a", "alice")).unwrap();
+        let on_call = add(&mut reg, of("https://cs.example", "svc_a", "oncall")).unwrap();
+        assert_ne!(personal, on_call);
+        let server = ServerUrl::parse("https://cs.example").unwrap();
+        let loaded = PairingRegistry::load(dir.path()).unwrap();
+        let ids: Vec<_> = loaded.of_server(&server).map(|e| e.id.clone()).collect();
+        assert_eq!(ids, [personal.clone(), on_call.clone()]);
+        assert_ne!(
+            loaded.get(&personal).unwrap().key_account,
+            loaded.get(&on_call).unwrap().key_account
+        );
+        // Removing one leaves the other.
+        let mut loaded = loaded;
+        loaded.remove(&personal).unwrap();
+        let again = PairingRegistry::load(dir.path()).unwrap();
+        assert_eq!(again.entries().len(), 1);
+        assert_eq!(again.entries()[0].id, on_call);
+        assert_eq!(again.entries()[0].pairing.approver_id, "oncall");
     }
 
     #[cfg(unix)]
@@ -257,8 +437,7 @@ pub(crate) mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let mut reg = PairingRegistry::load(dir.path()).unwrap();
-        reg.upsert(entry("http://127.0.0.1:8470", "svc_a", "alice"))
-            .unwrap();
+        add(&mut reg, of("http://127.0.0.1:8470", "svc_a", "alice")).unwrap();
         let mode = std::fs::metadata(reg.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0);
     }
@@ -267,13 +446,26 @@ pub(crate) mod tests {
     fn a_service_id_paired_through_another_server_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut reg = PairingRegistry::load(dir.path()).unwrap();
-        reg.upsert(entry("https://one.example", "svc_a", "alice"))
-            .unwrap();
-        let err = reg
-            .upsert(entry("https://two.example", "svc_a", "alice"))
-            .unwrap_err();
+        add(&mut reg, of("https://one.example", "svc_a", "alice")).unwrap();
+        // Another approver changes nothing: one service, one URL.
+        for approver in ["alice", "oncall"] {
+            let err = add(&mut reg, of("https://two.example", "svc_a", approver)).unwrap_err();
+            assert!(
+                matches!(&err, RegistryError::ServiceTaken { server, .. } if server.as_str() == "https://one.example"),
+                "{err}"
+            );
+        }
+        assert_eq!(PairingRegistry::load(dir.path()).unwrap().all().len(), 1);
+    }
+
+    #[test]
+    fn a_server_paired_as_one_service_cannot_speak_for_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = PairingRegistry::load(dir.path()).unwrap();
+        add(&mut reg, of("https://one.example", "svc_a", "alice")).unwrap();
+        let err = add(&mut reg, of("https://one.example", "svc_b", "oncall")).unwrap_err();
         assert!(
-            matches!(&err, RegistryError::ServiceTaken { server, .. } if server.as_str() == "https://one.example"),
+            matches!(&err, RegistryError::ServerIsAnotherService { paired_as, .. } if paired_as == "svc_a"),
             "{err}"
         );
         assert_eq!(PairingRegistry::load(dir.path()).unwrap().all().len(), 1);
@@ -292,6 +484,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_file_from_before_local_ids_gets_them_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = serde_json::json!({"version": 2, "pairings": [pairing("http://127.0.0.1:8470", "alice")]});
+        std::fs::write(dir.path().join(FILE_NAME), old.to_string()).unwrap();
+        let first = PairingRegistry::load(dir.path()).unwrap().entries()[0]
+            .id
+            .clone();
+        let second = PairingRegistry::load(dir.path()).unwrap().entries()[0]
+            .id
+            .clone();
+        assert_eq!(first, second, "the id given at the first load was saved");
+    }
+
+    #[test]
     fn a_damaged_file_is_an_error_not_an_empty_list() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
@@ -299,5 +505,14 @@ pub(crate) mod tests {
             PairingRegistry::load(dir.path()),
             Err(RegistryError::Format { .. })
         ));
+    }
+
+    #[test]
+    fn fingerprints_are_the_whole_sha256_in_groups() {
+        let key = countersign_core::keys::generate_signing_key().verifying_key();
+        let f = fingerprint(&key);
+        assert!(f.starts_with("SHA256:"));
+        assert_eq!(f.split(' ').count(), 16);
+        assert_eq!(f.replace(' ', "").len(), "SHA256:".len() + 64);
     }
 }

@@ -240,10 +240,35 @@ pub struct ReviewView {
     pub decisions: Vec<DecisionView>,
     /// True while this Wallet may still decide (pending, window open, not decided by this key).
     pub can_decide: bool,
+    /// The approver (of this Wallet's pairings) the request is shown to and decided as: the
+    /// pairing's name, revealed (set by the Wallet; `None` outside it).
+    pub deciding_as: Option<Revealed>,
     /// The outcome, once there is one.
     pub outcome: Option<OutcomeView>,
     /// True when any shown text hid characters (the view shows a warning banner).
     pub warning: bool,
+}
+
+/// True when `approver_id` can still decide on `detail` at `now`: it is pending, its window is
+/// open and they have not decided yet.
+pub fn can_decide(detail: &WalletApprovalDetail, approver_id: &str, now: Timestamp) -> bool {
+    detail.status == ApprovalStatus::Pending
+        && now.seconds_until(&detail.statement.expires_at) > 0
+        && !detail
+            .decisions
+            .iter()
+            .any(|d| d.approver_id == approver_id)
+}
+
+/// True when `approver_id` may approve `detail` as its gates are now (a service older than
+/// gates lists none: then whoever it is addressed to).
+pub fn is_eligible(detail: &WalletApprovalDetail, approver_id: &str) -> bool {
+    detail.policy.gates.is_empty()
+        || detail
+            .policy
+            .gates
+            .iter()
+            .any(|g| g.eligible.iter().any(|e| e == approver_id))
 }
 
 /// Builds the view of `detail` whose locally computed digest is `digest`.
@@ -288,11 +313,7 @@ pub fn review_view_paged(
     let quorum = quorum_view(&progress);
     let policy = policy_view(&st.policy_id, &progress);
     let seconds_left = now.seconds_until(&st.expires_at).max(0);
-    let already = detail
-        .decisions
-        .iter()
-        .any(|d| d.approver_id == my_approver_id);
-    let can_decide = detail.status == ApprovalStatus::Pending && seconds_left > 0 && !already;
+    let can_decide = can_decide(detail, my_approver_id, now);
     let outcome = outcome_view(
         detail.status,
         detail.response.as_ref(),
@@ -322,6 +343,7 @@ pub fn review_view_paged(
         policy,
         decisions,
         can_decide,
+        deciding_as: None,
         outcome,
         warning: false,
     };

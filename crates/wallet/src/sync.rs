@@ -237,6 +237,15 @@ mod tests {
         statuses: Mutex<Vec<SyncStatus>>,
     }
 
+    /// One pairing per server in these tests.
+    fn owner_of(server: &ServerUrl) -> Arc<crate::inbox::Owner> {
+        Arc::new(crate::inbox::Owner {
+            pairing: crate::registry::PairingId::named(server.as_str()),
+            server: server.clone(),
+            approver_name: "alice".into(),
+        })
+    }
+
     impl SyncSink for Recorder {
         fn partial(
             &self,
@@ -247,13 +256,16 @@ mod tests {
             self.inbox
                 .lock()
                 .unwrap()
-                .merge_service(server, rows, before);
+                .merge_service(&owner_of(server), rows, before);
         }
         fn refreshed(&self, server: &ServerUrl, rows: Vec<WalletApprovalSummary>) {
-            self.inbox.lock().unwrap().replace_service(server, rows);
+            self.inbox
+                .lock()
+                .unwrap()
+                .replace_service(&owner_of(server), rows);
         }
         fn event(&self, server: &ServerUrl, event: WalletEvent) {
-            self.inbox.lock().unwrap().apply(server, &event);
+            self.inbox.lock().unwrap().apply(&owner_of(server), &event);
         }
         fn status(&self, _server: &ServerUrl, status: SyncStatus) {
             self.statuses.lock().unwrap().push(status);

@@ -8,6 +8,7 @@ Everything listens on 127.0.0.1 only; every process is bounded and stopped at th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from countersign import Client
 
@@ -34,6 +36,10 @@ STARTUP = 30.0
 COMMAND = 60.0
 #: The path of the provider calls :meth:`Provider.sync` makes.
 BARRIER = "/barrier/"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def free_port() -> int:
@@ -143,6 +149,18 @@ id = "other-agent"
 api_key_sha256 = "{other_hash}"
 grants = ["payments"]
 
+[[app]]
+id = "hmac-agent"                        # signs its requests (HMAC-SHA256)
+auth = "hmac"
+secret_env = "HMAC_AGENT_SECRET"
+grants = ["payments"]
+
+[[app]]
+id = "ed25519-agent"                     # signs its requests (Ed25519)
+auth = "ed25519"
+public_key = "{ed_public_key}"
+grants = ["payments"]
+
 [[grant]]
 id = "payments"
 base_url = "{provider}"
@@ -235,6 +253,10 @@ class Stack:
     api_key: str
     other_api_key: str
     secret: str
+    #: The HMAC secret of ``hmac-agent``.
+    hmac_secret: str
+    #: The Ed25519 private key (base64url seed) of ``ed25519-agent``.
+    ed_private_key: str
     provider: Provider
     failing: Provider
     hanging: Provider
@@ -266,7 +288,12 @@ class Stack:
         log = (self.dir / "serve.log").open("ab")
         self.serve = subprocess.Popen(
             [str(BIN), "serve", "--config", str(self.config)],
-            env={**os.environ, "PAYMENTS_SECRET": self.secret, "COUNTERSIGN_LOG": "warn"},
+            env={
+                **os.environ,
+                "PAYMENTS_SECRET": self.secret,
+                "HMAC_AGENT_SECRET": self.hmac_secret,
+                "COUNTERSIGN_LOG": "warn",
+            },
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -336,6 +363,10 @@ def make_stack(root: Path) -> Iterator[Stack]:
         port = free_port()
         api_key = f"cs_test_{secrets.token_urlsafe(16)}"
         other_api_key = f"cs_other_{secrets.token_urlsafe(16)}"
+        hmac_secret = f"cs_hmac_{secrets.token_urlsafe(32)}"
+        ed_key = Ed25519PrivateKey.generate()
+        ed_private_key = b64url(ed_key.private_bytes_raw())
+        ed_public_key = b64url(ed_key.public_key().public_bytes_raw())
         config = root / "countersign.toml"
         config.write_text(
             CONFIG.format(
@@ -343,6 +374,7 @@ def make_stack(root: Path) -> Iterator[Stack]:
                 db=root / "countersign.db",
                 agent_hash=hashlib.sha256(api_key.encode()).hexdigest(),
                 other_hash=hashlib.sha256(other_api_key.encode()).hexdigest(),
+                ed_public_key=ed_public_key,
                 provider=providers[0].url,
                 failing=providers[1].url,
                 hanging=providers[2].url,
@@ -356,6 +388,8 @@ def make_stack(root: Path) -> Iterator[Stack]:
             api_key=api_key,
             other_api_key=other_api_key,
             secret=secret,
+            hmac_secret=hmac_secret,
+            ed_private_key=ed_private_key,
             provider=providers[0],
             failing=providers[1],
             hanging=providers[2],

@@ -81,6 +81,13 @@ Transport = Literal["stdio", "http"]
 Elicitation = Any  # an ElicitationFnT; the mcp package's Protocol is not exported
 
 
+#: The `[mcp]` lines of a gateway that signs as one of conftest's signing apps.
+SIGNING_AUTH = {
+    "hmac": 'app = "hmac-agent"\napp_secret_env = "MCP_AGENT_SECRET"',
+    "ed25519": 'app = "ed25519-agent"\napp_private_key_env = "MCP_AGENT_ED"',
+}
+
+
 def write_config(stack: Stack, tmp_path: Path, block: str = "0s", listen: str = "") -> Path:
     config = tmp_path / "mcp.toml"
     config.write_text(GATEWAY_CONFIG.format(service=stack.url, block=block, listen=listen))
@@ -152,9 +159,11 @@ async def gateway(
     block: str = "0s",
     transport: Transport = "stdio",
     elicitation: Elicitation | None = None,
+    signing: str | None = None,
 ) -> AsyncIterator[ClientSession]:
     """`countersign mcp` as the support agent, initialized: started by the MCP client over
-    stdio, or as a process listening on loopback HTTP (with a bearer token)."""
+    stdio, or as a process listening on loopback HTTP (with a bearer token). With ``signing``
+    (``"hmac"`` / ``"ed25519"``, stdio only) it acts as that signing app of conftest instead."""
     if transport == "http":
         listen = 'listen = "127.0.0.1:0"\ntoken_env = "MCP_GATEWAY_TOKEN"'
         with http_gateway(stack, tmp_path, listen, block) as running:
@@ -169,9 +178,13 @@ async def gateway(
                 yield session
         return
     config = write_config(stack, tmp_path, block)
-    params = StdioServerParameters(
-        command=str(BIN), args=["mcp", "--config", str(config)], env=gateway_env(stack)
-    )
+    env = gateway_env(stack)
+    if signing is not None:
+        key_line = 'app_key_env = "MCP_AGENT_KEY"'
+        config.write_text(config.read_text().replace(key_line, SIGNING_AUTH[signing]))
+        del env["MCP_AGENT_KEY"]
+        env |= {"MCP_AGENT_SECRET": stack.hmac_secret, "MCP_AGENT_ED": stack.ed_private_key}
+    params = StdioServerParameters(command=str(BIN), args=["mcp", "--config", str(config)], env=env)
     with (tmp_path / "mcp.log").open("a") as errlog:
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
@@ -631,3 +644,23 @@ def test_http_refuses_a_short_token(stack: Stack, tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "at least 32 characters" in done.stderr.decode(), done.stderr
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("signing", ["hmac", "ed25519"])
+async def test_a_gateway_that_signs_as_its_app(stack: Stack, tmp_path: Path, signing: str) -> None:
+    """The gateway configured with a signing app: calls run free or wait for a person, as for
+    a bearer key."""
+    async with gateway(stack, tmp_path, signing=signing) as session:
+        is_error, result = await call(session, "balance", reason="Monthly balance check")
+        assert not is_error, result
+        assert result["status"] == "completed"
+        assert result["http_status"] == 200
+        pending = await ask_refund(session, "M-S1", 1200)
+        stack.approve(pending["approval_id"])
+        is_error, result = await call(
+            session, "countersign_wait", approval_id=pending["approval_id"], timeout_seconds=15
+        )
+    assert not is_error, result
+    assert result["status"] == "completed", result
+    assert result["http_status"] == 200

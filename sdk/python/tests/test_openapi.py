@@ -139,11 +139,16 @@ def test_the_document_is_valid_openapi_3_1(document: Document) -> None:
     assert document.doc["openapi"].startswith("3.1.")
     validate(document.doc, cls=OpenAPIV31SpecValidator)
     schemes = document.doc["components"]["securitySchemes"]
-    assert {name: (s["type"], s["scheme"]) for name, s in schemes.items()} == {
+    assert {name: (s["type"], s.get("scheme") or s.get("in")) for name, s in schemes.items()} == {
         "app_key": ("http", "bearer"),
+        "app_signature": ("apiKey", "header"),
         "wallet_session": ("http", "bearer"),
     }
-    assert document.doc["paths"]["/v1/proxy"]["post"]["security"] == [{"app_key": []}]
+    assert schemes["app_signature"]["name"] == "countersign-signature"
+    assert document.doc["paths"]["/v1/proxy"]["post"]["security"] == [
+        {"app_key": []},
+        {"app_signature": []},
+    ]
     assert document.doc["paths"]["/v1/wallet/approvals"]["get"]["security"] == [
         {"wallet_session": []}
     ]

@@ -34,11 +34,12 @@ use crate::sample_provider::SampleProvider;
 use crate::serving::Serving;
 use countersign_approver::{ApproverClient, DecisionResponse, Pairing};
 use countersign_core::api::{DecisionRequest, WalletEvent};
+use countersign_core::app_request::{AppSigner, HmacSecret};
 use countersign_core::audit::AuditEntry;
 use countersign_core::encoding::{random_token, sha256_hex};
 use countersign_core::keys::{generate_signing_key, SigningKey};
 use countersign_core::{ApprovalStatus, Decision, DeepLink, Verdict};
-use countersign_sdk::{Client, PendingApproval, ProxyOutcome, ProxyRequest};
+use countersign_sdk::{Client, Credentials, PendingApproval, ProxyOutcome, ProxyRequest};
 use countersign_service::clock::{SharedClock, SystemClock};
 use countersign_service::state::AppState;
 use countersign_service::store::Store;
@@ -100,6 +101,98 @@ pub struct AppOptions {
     pub max_pending_per_app: Option<u64>,
     /// The service's clock (default: the system clock).
     pub clock: Option<SharedClock>,
+    /// How [`APP`] and [`OTHER_APP`] authenticate (default: bearer keys).
+    pub app_auth: AppAuthMode,
+    /// The HMAC secrets of [`APP`] and [`OTHER_APP`] under [`AppAuthMode::Hmac`] (default:
+    /// random ones).
+    pub hmac_secrets: Option<(String, String)>,
+    /// `server.allow_bearer_apps`, if set.
+    pub allow_bearer_apps: Option<bool>,
+    /// More TOML appended to the configuration (e.g. further `[[app]]`s).
+    pub extra_toml: Option<String>,
+}
+
+/// How the kit's two apps authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AppAuthMode {
+    /// Bearer API keys (`api_key_sha256`).
+    #[default]
+    Bearer,
+    /// Signed requests, HMAC-SHA256 (`auth = "hmac"`, secrets in [`APP_SECRET_ENV`] and
+    /// [`OTHER_APP_SECRET_ENV`]).
+    Hmac,
+    /// Signed requests, Ed25519 (`auth = "ed25519"`, fresh keys).
+    Ed25519,
+}
+
+/// The variable [`APP`]'s HMAC secret is resolved from (through a closure, not the env).
+pub const APP_SECRET_ENV: &str = "TEST_APP_SIGNING_SECRET";
+/// The variable [`OTHER_APP`]'s HMAC secret is resolved from.
+pub const OTHER_APP_SECRET_ENV: &str = "TEST_OTHER_APP_SIGNING_SECRET";
+
+/// One of the kit's apps: how it is configured and how its clients authenticate.
+#[derive(Debug, Clone)]
+pub struct AppIdentity {
+    /// The app id.
+    pub id: &'static str,
+    /// The TOML lines of its `[[app]]` entry that say how it authenticates.
+    pub config_lines: String,
+    /// What its SDK clients authenticate with.
+    pub credentials: Credentials,
+    /// Its signing key or secret (signing modes only).
+    pub signer: Option<AppSigner>,
+    /// `(variable, value)` the service resolves for it (HMAC only).
+    pub env: Option<(String, String)>,
+}
+
+impl AppIdentity {
+    /// The identity of app `id` under `mode`: `api_key` for bearer, `hmac_secret` (or a
+    /// random one) for HMAC, a fresh key for Ed25519.
+    pub fn new(
+        id: &'static str,
+        mode: AppAuthMode,
+        api_key: &str,
+        secret_env: &str,
+        hmac_secret: Option<&str>,
+    ) -> Self {
+        match mode {
+            AppAuthMode::Bearer => Self {
+                id,
+                config_lines: format!("api_key_sha256 = \"{}\"\n", sha256_hex(api_key)),
+                credentials: Credentials::api_key(api_key).expect("API key"),
+                signer: None,
+                env: None,
+            },
+            AppAuthMode::Hmac => {
+                let secret = hmac_secret
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("cs_hmac_{}", random_token()));
+                Self {
+                    id,
+                    config_lines: format!("auth = \"hmac\"\nsecret_env = \"{secret_env}\"\n"),
+                    credentials: Credentials::hmac(id, secret.clone()).expect("HMAC secret"),
+                    signer: Some(AppSigner::Hmac(
+                        HmacSecret::new(secret.clone().into_bytes()).expect("HMAC secret"),
+                    )),
+                    env: Some((secret_env.to_string(), secret)),
+                }
+            }
+            AppAuthMode::Ed25519 => {
+                let key = generate_signing_key();
+                let private = countersign_core::encoding::b64_encode(key.to_bytes());
+                Self {
+                    id,
+                    config_lines: format!(
+                        "auth = \"ed25519\"\npublic_key = \"{}\"\n",
+                        countersign_core::keys::encode_public_key(&key.verifying_key())
+                    ),
+                    credentials: Credentials::ed25519(id, &private).expect("Ed25519 key"),
+                    signer: Some(AppSigner::Ed25519(key)),
+                    env: None,
+                }
+            }
+        }
+    }
 }
 
 impl Default for AppOptions {
@@ -115,6 +208,10 @@ impl Default for AppOptions {
             max_gated_body_bytes: None,
             max_pending_per_app: None,
             clock: None,
+            app_auth: AppAuthMode::Bearer,
+            hmac_secrets: None,
+            allow_bearer_apps: None,
+            extra_toml: None,
         }
     }
 }
@@ -132,6 +229,9 @@ impl fmt::Debug for AppOptions {
             .field("max_gated_body_bytes", &self.max_gated_body_bytes)
             .field("max_pending_per_app", &self.max_pending_per_app)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("app_auth", &self.app_auth)
+            .field("allow_bearer_apps", &self.allow_bearer_apps)
+            .field("extra_toml", &self.extra_toml)
             .finish()
     }
 }
@@ -187,6 +287,26 @@ impl AppOptions {
         self.clock = Some(clock);
         self
     }
+    /// Makes [`APP`] and [`OTHER_APP`] authenticate as `mode` says.
+    pub fn app_auth(mut self, mode: AppAuthMode) -> Self {
+        self.app_auth = mode;
+        self
+    }
+    /// Under [`AppAuthMode::Hmac`], these secrets for [`APP`] and [`OTHER_APP`].
+    pub fn hmac_secrets(mut self, app: &str, other: &str) -> Self {
+        self.hmac_secrets = Some((app.into(), other.into()));
+        self
+    }
+    /// Sets `server.allow_bearer_apps`.
+    pub fn allow_bearer_apps(mut self, allow: bool) -> Self {
+        self.allow_bearer_apps = Some(allow);
+        self
+    }
+    /// Appends `toml` to the configuration.
+    pub fn extra_toml(mut self, toml: &str) -> Self {
+        self.extra_toml = Some(toml.into());
+        self
+    }
 }
 
 /// The inputs of [`config_text`] that are not options.
@@ -198,10 +318,10 @@ pub struct ConfigParts<'a> {
     pub provider_url: &'a str,
     /// The database URL (`sqlite://…` or `postgres://…`).
     pub database: &'a str,
-    /// The main app's API key (only its SHA-256 is written).
-    pub api_key: &'a str,
-    /// The other app's API key (only its SHA-256 is written).
-    pub other_api_key: &'a str,
+    /// The TOML lines saying how [`APP`] authenticates ([`AppIdentity::config_lines`]).
+    pub app_auth: &'a str,
+    /// The same for [`OTHER_APP`].
+    pub other_app_auth: &'a str,
 }
 
 /// The TOML configuration of a test service.
@@ -224,6 +344,9 @@ pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
     if let Some(count) = opts.max_pending_per_app {
         t.push_str(&format!("max_pending_per_app = {count}\n"));
     }
+    if let Some(allow) = opts.allow_bearer_apps {
+        t.push_str(&format!("allow_bearer_apps = {allow}\n"));
+    }
     for id in APPROVERS {
         let mut name = id.to_string();
         name[..1].make_ascii_uppercase();
@@ -231,10 +354,9 @@ pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
             "\n[[approver]]\nid = \"{id}\"\nname = \"{name} Example\"\n"
         ));
     }
-    for (id, key) in [(APP, parts.api_key), (OTHER_APP, parts.other_api_key)] {
+    for (id, auth) in [(APP, parts.app_auth), (OTHER_APP, parts.other_app_auth)] {
         t.push_str(&format!(
-            "\n[[app]]\nid = \"{id}\"\napi_key_sha256 = \"{}\"\ngrants = [\"{GRANT}\"]\n",
-            sha256_hex(key)
+            "\n[[app]]\nid = \"{id}\"\n{auth}grants = [\"{GRANT}\"]\n"
         ));
         if let (APP, Some(policy)) = (id, &opts.app_policy) {
             t.push_str(&format!("policy = \"{policy}\"\n"));
@@ -258,6 +380,9 @@ pub fn config_text(opts: &AppOptions, parts: &ConfigParts<'_>) -> String {
                 opts.quorum,
             ));
         }
+    }
+    if let Some(extra) = &opts.extra_toml {
+        t.push_str(&format!("\n{extra}\n"));
     }
     t
 }
@@ -318,6 +443,12 @@ pub struct TestApp {
     pub api_key: String,
     /// The other app's API key.
     pub other_api_key: String,
+    /// How [`APP`] authenticates (its clients' credentials, its signer).
+    pub app: AppIdentity,
+    /// How [`OTHER_APP`] authenticates.
+    pub other_app: AppIdentity,
+    /// Every `(variable, value)` the service resolves secrets from.
+    pub env: Vec<(String, String)>,
     /// SDK client of [`APP`].
     pub sdk: Client,
     /// SDK client of [`OTHER_APP`].
@@ -370,6 +501,24 @@ impl TestApp {
         let database = crate::database::test_database(dir.path())
             .await
             .expect("creating the test database");
+        let secrets = opts.hmac_secrets.clone();
+        let app = AppIdentity::new(
+            APP,
+            opts.app_auth,
+            &api_key,
+            APP_SECRET_ENV,
+            secrets.as_ref().map(|s| s.0.as_str()),
+        );
+        let other_app = AppIdentity::new(
+            OTHER_APP,
+            opts.app_auth,
+            &other_api_key,
+            OTHER_APP_SECRET_ENV,
+            secrets.as_ref().map(|s| s.1.as_str()),
+        );
+        let mut env = vec![(SECRET_ENV.to_string(), provider_secret.clone())];
+        env.extend(app.env.clone());
+        env.extend(other_app.env.clone());
         let config_path = dir.path().join("countersign.toml");
         let config_text = config_text(
             &opts,
@@ -377,18 +526,19 @@ impl TestApp {
                 listen: addr,
                 provider_url: &provider.base_url(),
                 database: &database,
-                api_key: &api_key,
-                other_api_key: &other_api_key,
+                app_auth: &app.config_lines,
+                other_app_auth: &other_app.config_lines,
             },
         );
         std::fs::write(&config_path, &config_text).expect("writing the config file");
         let config = Config::parse(&config_text, &config_path)
             .unwrap_or_else(|e| panic!("test config refused: {e}\n{config_text}"));
         let base_url = format!("http://{addr}");
-        let running = start(&config, &provider_secret, &opts, listener).await;
+        let running = start(&config, &env, &opts, listener).await;
         let admin = Admin::open(config.clone()).await.expect("opening admin");
-        let sdk = Client::new(&base_url, api_key.clone()).expect("SDK client");
-        let other_sdk = Client::new(&base_url, other_api_key.clone()).expect("SDK client");
+        let sdk = Client::with_credentials(&base_url, app.credentials.clone()).expect("SDK");
+        let other_sdk =
+            Client::with_credentials(&base_url, other_app.credentials.clone()).expect("SDK");
         TestApp {
             base_url,
             addr,
@@ -396,6 +546,9 @@ impl TestApp {
             provider_secret,
             api_key,
             other_api_key,
+            app,
+            other_app,
+            env,
             sdk,
             other_sdk,
             admin,
@@ -446,7 +599,7 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.stop().await;
         let listener = bind_again(self.addr).await;
-        self.running = Some(start(&self.config, &self.provider_secret, &self.opts, listener).await);
+        self.running = Some(start(&self.config, &self.env, &self.opts, listener).await);
     }
 
     /// Stops the service gracefully and closes the admin's database handle.
@@ -458,7 +611,7 @@ impl TestApp {
 
     /// A fresh SDK client of [`APP`] (as a worker after a restart would make).
     pub fn new_client(&self) -> Client {
-        Client::new(&self.base_url, self.api_key.clone()).expect("SDK client")
+        Client::with_credentials(&self.base_url, self.app.credentials.clone()).expect("SDK")
     }
 
     /// A `POST /v1/refunds` request with a JSON body.
@@ -632,12 +785,12 @@ impl TestApp {
 
 async fn start(
     config: &Config,
-    provider_secret: &str,
+    env: &[(String, String)],
     opts: &AppOptions,
     listener: tokio::net::TcpListener,
 ) -> Serving {
     let clock = opts.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
-    Serving::start(config, SECRET_ENV, provider_secret, clock, listener)
+    Serving::start_with_env(config, env, clock, listener)
         .await
         .expect("starting the service")
 }
@@ -895,15 +1048,10 @@ impl Replica {
     /// Starts it.
     pub async fn start(app: &TestApp) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let serving = Serving::start(
-            &app.config,
-            SECRET_ENV,
-            &app.provider_secret,
-            Arc::new(SystemClock),
-            listener,
-        )
-        .await
-        .expect("starting the second service");
+        let serving =
+            Serving::start_with_env(&app.config, &app.env, Arc::new(SystemClock), listener)
+                .await
+                .expect("starting the second service");
         Self {
             base_url: serving.url.clone(),
             serving,
@@ -948,7 +1096,7 @@ impl Replica {
 impl Replica {
     /// An SDK client of [`APP`] on this replica.
     pub fn sdk(&self, app: &TestApp) -> Client {
-        Client::new(&self.base_url, app.api_key.clone()).expect("SDK client")
+        Client::with_credentials(&self.base_url, app.app.credentials.clone()).expect("SDK")
     }
 
     /// `approver`'s device, signed in through this replica.

@@ -7,6 +7,7 @@
 //!   PostgreSQL database when `COUNTERSIGN_TEST_POSTGRES` names a server.
 //! - [`stack`]: provider and service on loopback, on either backend, with N replicas (the
 //!   demo, the benchmarks, the Wallet's end-to-end tests).
+//! - [`latency`]: latency samples read as percentiles, for the benchmarks.
 //! - [`process`]: waiting for a `countersign serve` child process to answer.
 //! - [`app`]: [`app::TestApp`], the integration suite's service with every option it tests
 //!   (several approvers and apps, gates, limits, a fake clock), raw HTTP helpers, and
@@ -15,6 +16,7 @@
 pub mod app;
 pub mod config;
 pub mod database;
+pub mod latency;
 pub mod process;
 pub mod sample_provider;
 pub mod serving;

@@ -28,8 +28,20 @@ impl Serving {
         clock: SharedClock,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let env = [(secret_env.to_string(), secret.to_string())];
+        Self::start_with_env(config, &env, clock, listener).await
+    }
+
+    /// [`Serving::start`] with every secret the config names given as `(variable, value)`
+    /// pairs (grant secrets, app API keys, HMAC secrets of signing apps).
+    pub async fn start_with_env(
+        config: &Config,
+        env: &[(String, String)],
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let secrets = Secrets::resolve(config, &|name| {
-            (name == secret_env).then(|| secret.to_string())
+            env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
         })?;
         let service = Service::start_with_clock(config.clone(), secrets, clock).await?;
         let state = service.state().clone();

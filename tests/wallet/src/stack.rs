@@ -7,6 +7,44 @@ use countersign_kit::config::DEMO_POLICY;
 use countersign_kit::stack::DemoStack;
 use std::ops::{Deref, DerefMut};
 
+/// The second approver of [`Stack::start_two_approvers`].
+pub const ON_CALL: &str = "oncall";
+
+/// Refunds need alice, payouts need `oncall`; reads run free. (The `[[approver]]` table
+/// adds `oncall` to the kit's approvers.)
+pub const TWO_APPROVERS_POLICY: &str = r#"[[approver]]
+id = "oncall"
+name = "On Call"
+
+[[policy]]
+id = "refunds"
+window = "1h"
+require = ["support-leads"]
+
+[[policy.gate]]
+id = "support-leads"
+approvers = ["alice"]
+quorum = 1
+
+[[policy.gate]]
+id = "on-call"
+approvers = ["oncall"]
+quorum = 1
+
+[[policy.rule]]
+id = "payouts-need-on-call"
+methods = ["POST"]
+path = "/v1/payouts"
+action = "require"
+gates = ["on-call"]
+
+[[policy.rule]]
+id = "reads"
+methods = ["GET"]
+path = "/v1/*"
+action = "allow"
+"#;
+
 /// The running stack (the kit's [`DemoStack`]: `provider`, `url`, `api_key`, `agent()`,
 /// `invite()`, `restart()` …).
 pub struct Stack(DemoStack);
@@ -27,6 +65,13 @@ impl Stack {
     pub async fn start_with(window: &str, server_lines: &str) -> anyhow::Result<Self> {
         let policy = DEMO_POLICY.replace("window = \"1h\"", &format!("window = \"{window}\""));
         Ok(Self(DemoStack::start_with(server_lines, &policy).await?))
+    }
+
+    /// Starts everything with a second approver, `oncall` ("On Call"): refunds need alice
+    /// (gate `support-leads`), payouts (`POST /v1/payouts`) need oncall (gate `on-call`), so
+    /// each approver has requests of their own ([`TWO_APPROVERS_POLICY`]).
+    pub async fn start_two_approvers() -> anyhow::Result<Self> {
+        Ok(Self(DemoStack::start_with("", TWO_APPROVERS_POLICY).await?))
     }
 
     /// Stops the service and the provider.

@@ -7,12 +7,13 @@
 //! keychain and nowhere on disk, and a fresh start with a link. "What you see is what you
 //! sign": what is new at the top (first of its kind, then 100× the largest approved), a
 //! ~600 kB JSON body whose Approve waits until it was scrolled to its end (a duplicate key
-//! flagged), and a form body as a table. Screenshots go to
+//! flagged), and a form body as a table. Two pairings of one service, each receiving and
+//! deciding its own requests, and removing one of them. Screenshots go to
 //! `$WALLET_E2E_SHOTS`.
 
 use countersign_sdk::{Error as SdkError, ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
-use countersign_wallet_e2e::stack::Stack;
+use countersign_wallet_e2e::stack::{Stack, ON_CALL};
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -720,8 +721,238 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     .await?;
     s.quit().await?;
 
+    two_identities(&app, &data_dir, &monitor, &shot("13-pairings")).await?;
+
     stack.stop().await;
     Ok(())
+}
+
+/// Two pairings of one service (alice and the on-call approver of a second service) in the
+/// running Wallet: each receives its own requests, decides as itself; removing one deletes its
+/// keychain entry and leaves the other working.
+async fn two_identities(
+    app: &Path,
+    data_dir: &Path,
+    monitor: &NotifyMonitor,
+    shot: &Path,
+) -> anyhow::Result<()> {
+    step("two pairings of one service each receive their own requests; removing one leaves the other working");
+    let stack = Stack::start_two_approvers().await?;
+    // Starting under the flood notifies its first requests and summarises the rest once the
+    // throttle's window has passed; the requests below come after that summary.
+    let summaries = monitor.count("more approval request")?;
+    let s = Session::start("http://127.0.0.1:4444", app, &[]).await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+    for (who, name) in [("alice", "Alice Example"), (ON_CALL, "On Call")] {
+        desktop::gio_open(&stack.invite(who).await?)?;
+        s.wait_until(
+            &format!("the pairing confirmation for {who}"),
+            &format!(
+                "const a = document.querySelector('[data-testid=pair-approver]'); return !!a && a.textContent.includes({})",
+                serde_json::to_string(name)?
+            ),
+            WAIT,
+        )
+        .await?;
+        if who == ON_CALL {
+            // Said before confirming: another approver of this service is paired already.
+            s.wait_for(&testid("pair-beside"), WAIT).await?;
+        }
+        s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+            .await?;
+        s.wait_for(&testid("inbox"), WAIT).await?;
+    }
+    monitor
+        .wait_for_more("more approval request", summaries, Duration::from_secs(60))
+        .await?;
+    let alice = pairing_of(data_dir, &stack.url, "alice")?;
+    let on_call = pairing_of(data_dir, &stack.url, ON_CALL)?;
+    assert_ne!(alice.account, on_call.account);
+    for p in [&alice, &on_call] {
+        assert!(
+            desktop::keychain_secret(&p.account)?.is_some(),
+            "each pairing has its own keychain entry"
+        );
+    }
+
+    // Each receives its own: refunds go to alice, payouts to the on-call approver.
+    let refund = pending_at(&stack, "/v1/refunds", "Refund for alice, second service").await;
+    let payout = pending_at(&stack, "/v1/payouts", "Payout for on-call").await;
+    for (request, pairing) in [(&refund, &alice), (&payout, &on_call)] {
+        s.wait_for(
+            &format!(
+                "[data-testid=inbox-row][data-approval-id=\"{}\"][data-pairing=\"{}\"]",
+                request.approval_id, pairing.id
+            ),
+            WAIT,
+        )
+        .await?;
+    }
+    monitor.wait_for("for On Call", WAIT).await?;
+
+    // The list shows both, with fingerprint and last contact.
+    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
+        .await?;
+    s.wait_until(
+        "both pairings listed with fingerprint and last contact",
+        &format!(
+            "return [{:?}, {:?}].every(id => {{ const li = document.querySelector(`[data-pairing=\"${{id}}\"]`); return !!li && li.querySelector('[data-testid=pairing-fingerprint]').textContent.startsWith('SHA256:') && li.querySelector('[data-testid=pairing-contact]').textContent.startsWith('last contact'); }})",
+            alice.id, on_call.id
+        ),
+        WAIT,
+    )
+    .await?;
+    snap(&s, shot).await?;
+
+    // The on-call request is decided as the on-call approver.
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    deny_as(&s, &payout, &on_call, "not tonight").await?;
+
+    // Notifications off for one pairing, through the settings screen (saved to the file).
+    s.click(&s.wait_for(&testid("nav-settings"), WAIT).await?)
+        .await?;
+    let toggle = format!(
+        "[data-testid=notify-toggle][data-pairing=\"{}\"]",
+        on_call.id
+    );
+    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+    s.wait_until(
+        "the toggle off after saving",
+        &format!(
+            "const t = document.querySelector('{}'); return !!t && !t.checked",
+            toggle.replace('\'', "\\'")
+        ),
+        WAIT,
+    )
+    .await?;
+    let settings = std::fs::read_to_string(data_dir.join("settings.json"))?;
+    assert!(settings.contains(&on_call.id), "{settings}");
+    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+
+    // Removing alice's pairing deletes its keychain entry; the on-call one goes on.
+    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
+        .await?;
+    s.click(
+        &s.wait_for(
+            &format!(
+                "[data-pairing=\"{}\"] [data-testid=pairing-remove]",
+                alice.id
+            ),
+            WAIT,
+        )
+        .await?,
+    )
+    .await?;
+    s.wait_until(
+        "the pairing gone from the list",
+        &format!(
+            "return !document.querySelector('[data-pairing=\"{}\"]') && !!document.querySelector('[data-pairing=\"{}\"]')",
+            alice.id, on_call.id
+        ),
+        WAIT,
+    )
+    .await?;
+    assert_eq!(
+        desktop::keychain_secret(&alice.account)?,
+        None,
+        "the removed pairing's key is deleted"
+    );
+    assert!(desktop::keychain_secret(&on_call.account)?.is_some());
+    let _unseen = pending_at(&stack, "/v1/refunds", "A refund for the removed pairing").await;
+    let payout2 = pending_at(&stack, "/v1/payouts", "Second payout for on-call").await;
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    deny_as(&s, &payout2, &on_call, "still not tonight").await?;
+    // The newest rows are at the top: the removed pairing's refunds would be there.
+    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
+        .await?;
+    s.wait_for(&testid("inbox-row"), WAIT).await?;
+    let stale = s
+        .execute(&format!(
+            "return !!document.querySelector('[data-pairing=\"{}\"]')",
+            alice.id
+        ))
+        .await?;
+    assert_eq!(
+        stale,
+        serde_json::Value::Bool(false),
+        "nothing of the removed pairing is shown"
+    );
+    s.quit().await?;
+    stack.stop().await;
+    Ok(())
+}
+
+/// Opens the inbox row of `request` for `pairing`, checks it is shown as that approver, and
+/// denies it with `comment`; the agent's wait ends denied.
+async fn deny_as(
+    s: &Session,
+    request: &countersign_sdk::PendingApproval,
+    pairing: &PairingOf,
+    comment: &str,
+) -> anyhow::Result<()> {
+    let row = s
+        .wait_for(
+            &format!(
+                "[data-testid=inbox-row][data-approval-id=\"{}\"][data-pairing=\"{}\"]",
+                request.approval_id, pairing.id
+            ),
+            WAIT,
+        )
+        .await?;
+    s.click(&row).await?;
+    let as_who = s.wait_for(&testid("deciding-as"), WAIT).await?;
+    assert_eq!(s.text(&as_who).await?, "On Call");
+    s.type_text(&s.wait_for(&testid("comment"), WAIT).await?, comment)
+        .await?;
+    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    match request.wait(Duration::from_secs(30)).await {
+        Err(SdkError::Denied { comment: c, .. }) => assert_eq!(c.as_deref(), Some(comment)),
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// One pairing as the Wallet's pairing list records it.
+struct PairingOf {
+    id: String,
+    account: String,
+}
+
+/// The pairing of `approver` on `server`, from the Wallet's pairing list.
+fn pairing_of(data_dir: &Path, server: &str, approver: &str) -> anyhow::Result<PairingOf> {
+    let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let found = v["pairings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p["server"].as_str().map(|s| s.trim_end_matches('/'))
+                == Some(server.trim_end_matches('/'))
+                && p["approver_id"] == approver
+        })
+        .ok_or_else(|| anyhow::anyhow!("no pairing of {approver} at {server}: {text}"))?;
+    Ok(PairingOf {
+        id: found["id"].as_str().unwrap_or_default().to_string(),
+        account: found["key_account"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// A request of the stack's agent to `path` that needs approval.
+async fn pending_at(stack: &Stack, path: &str, reason: &str) -> countersign_sdk::PendingApproval {
+    let agent = stack.agent().unwrap();
+    let request = ProxyRequest::post("payments", path, reason)
+        .json(&serde_json::json!({"reason": reason}))
+        .unwrap();
+    match agent.proxy_request(request).await.unwrap() {
+        ProxyOutcome::Pending(p) => p,
+        ProxyOutcome::Completed(_) => panic!("{path} ran without approval"),
+    }
 }
 
 /// Waits until the Wallet's window is shown (`true`) or hidden (`false`).
@@ -738,7 +969,7 @@ async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The keychain account of the one pairing, from the Wallet's pairing list.
+/// The keychain account of the first pairing, from the Wallet's pairing list.
 fn keychain_account(data_dir: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(data_dir.join("pairings.json"))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;

@@ -2,14 +2,15 @@
 //! inbox, approve, deny, decided elsewhere, expiry, and a service restart. Keys live in an
 //! in-memory store here; the real keychain is covered by the window e2e.
 
-use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
+use countersign_core::{ApprovalStatus, Verdict};
 use countersign_sdk::{Error as SdkError, PendingApproval, ProxyOutcome, ProxyRequest};
 use countersign_wallet::notify::RecordingNotifier;
+use countersign_wallet::registry::PairingId;
 use countersign_wallet::source::HttpConnector;
 use countersign_wallet::sync::{SyncConfig, SyncStatus};
 use countersign_wallet::wallet::{Observer, SystemClock};
 use countersign_wallet::{MemoryKeyStore, Wallet, WalletConfig, WalletParts, WalletUpdate};
-use countersign_wallet_e2e::stack::Stack;
+use countersign_wallet_e2e::stack::{Stack, ON_CALL};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ impl Observer for Updates {
 
 struct Paired {
     wallet: Wallet,
-    server: ServerUrl,
+    /// The local id of the pairing as alice.
+    pairing: PairingId,
     notifier: Arc<RecordingNotifier>,
     updates: Arc<Updates>,
     keys: Arc<MemoryKeyStore>,
@@ -55,20 +57,11 @@ async fn paired_wallet(stack: &Stack) -> Paired {
     })
     .await
     .unwrap();
-    let link = stack.invite("alice").await.unwrap();
-    let countersign_wallet::links::LinkAction::ConfirmPairing { server, code } =
-        wallet.open_link(&link).unwrap()
-    else {
-        panic!("not a pairing link")
-    };
-    let preview = wallet.preview_pairing(&server, &code).await.unwrap();
-    assert_eq!(preview.approver_name.text, "Alice Example");
-    assert!(keys.is_empty(), "previewing does not pair");
-    wallet.confirm_pairing(&server, &code).await.unwrap();
+    let pairing = pair_as(&wallet, stack, "alice", "Alice Example", &keys).await;
     assert_eq!(keys.len(), 1);
     let p = Paired {
         wallet,
-        server,
+        pairing,
         notifier,
         updates,
         keys,
@@ -76,6 +69,27 @@ async fn paired_wallet(stack: &Stack) -> Paired {
     };
     wait("the first sync", || p.live()).await;
     p
+}
+
+/// Pairs `wallet` as `approver` through a one-time link; returns the pairing's local id.
+async fn pair_as(
+    wallet: &Wallet,
+    stack: &Stack,
+    approver: &str,
+    name: &str,
+    keys: &MemoryKeyStore,
+) -> PairingId {
+    let link = stack.invite(approver).await.unwrap();
+    let countersign_wallet::links::LinkAction::ConfirmPairing { server, code } =
+        wallet.open_link(&link).await.unwrap()
+    else {
+        panic!("not a pairing link")
+    };
+    let before = keys.len();
+    let preview = wallet.preview_pairing(&server, &code).await.unwrap();
+    assert_eq!(preview.approver_name.text, name);
+    assert_eq!(keys.len(), before, "previewing does not pair");
+    PairingId::named(wallet.confirm_pairing(&server, &code).await.unwrap().id)
 }
 
 impl Paired {
@@ -99,8 +113,12 @@ async fn wait(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 async fn request(stack: &Stack, reason: &str) -> PendingApproval {
+    request_at(stack, "/v1/refunds", reason).await
+}
+
+async fn request_at(stack: &Stack, path: &str, reason: &str) -> PendingApproval {
     let agent = stack.agent().unwrap();
-    let req = ProxyRequest::post("payments", "/v1/refunds", reason)
+    let req = ProxyRequest::post("payments", path, reason)
         .json(&serde_json::json!({"order": reason}))
         .unwrap();
     match agent.proxy_request(req).await.unwrap() {
@@ -123,7 +141,7 @@ async fn pair_live_inbox_approve_and_deny() {
     wait("the notification", || !w.notifier.shown().is_empty()).await;
     assert!(w.notifier.shown()[0].body.contains("duplicate charge"));
 
-    let view = w.wallet.review(&w.server, p1.approval_id).await.unwrap();
+    let view = w.wallet.review(&w.pairing, p1.approval_id).await.unwrap();
     assert!(view.can_decide);
     assert_eq!(view.fingerprint.len(), 19);
     // The service has the history endpoint: nothing of this kind was approved before.
@@ -136,7 +154,7 @@ async fn pair_live_inbox_approve_and_deny() {
     let early = w
         .wallet
         .decide(
-            &w.server,
+            &w.pairing,
             view.approval_id,
             Verdict::Approve,
             None,
@@ -146,14 +164,14 @@ async fn pair_live_inbox_approve_and_deny() {
         .unwrap_err();
     assert_eq!(early.code(), "body_not_seen");
     w.wallet
-        .body_seen(&w.server, view.approval_id, &view.digest)
+        .body_seen(&w.pairing, view.approval_id, &view.digest)
         .await
         .unwrap();
     let waiter = tokio::spawn(async move { p1.wait(Duration::from_secs(20)).await });
     let after = w
         .wallet
         .decide(
-            &w.server,
+            &w.pairing,
             view.approval_id,
             Verdict::Approve,
             None,
@@ -165,16 +183,16 @@ async fn pair_live_inbox_approve_and_deny() {
     let result = waiter.await.unwrap().unwrap();
     assert!((200..300).contains(&result.status()));
     assert_eq!(w.wallet.inbox().count, 0);
-    let done = w.wallet.review(&w.server, view.approval_id).await.unwrap();
+    let done = w.wallet.review(&w.pairing, view.approval_id).await.unwrap();
     assert_eq!(done.status, ApprovalStatus::Succeeded);
     assert_eq!(done.outcome.unwrap().provider_status, Some(result.status()));
 
     let p2 = request(&stack, "Refund order A-2").await;
     wait("the second request", || w.wallet.inbox().count == 1).await;
-    let view = w.wallet.review(&w.server, p2.approval_id).await.unwrap();
+    let view = w.wallet.review(&w.pairing, p2.approval_id).await.unwrap();
     w.wallet
         .decide(
-            &w.server,
+            &w.pairing,
             p2.approval_id,
             Verdict::Deny,
             Some("not a duplicate".into()),
@@ -192,7 +210,7 @@ async fn pair_live_inbox_approve_and_deny() {
     let again = w
         .wallet
         .decide(
-            &w.server,
+            &w.pairing,
             p2.approval_id,
             Verdict::Approve,
             None,
@@ -231,7 +249,7 @@ async fn decided_elsewhere_and_expiry_leave_the_inbox() {
 
     let p2 = request(&stack, "Left to expire").await;
     wait("the request", || w.wallet.inbox().count == 1).await;
-    let view = w.wallet.review(&w.server, p2.approval_id).await.unwrap();
+    let view = w.wallet.review(&w.pairing, p2.approval_id).await.unwrap();
     wait("expiry", || w.wallet.inbox().count == 0).await;
     wait("the expired event", || {
         w.updates.0.lock().unwrap().iter().any(|u| {
@@ -243,7 +261,7 @@ async fn decided_elsewhere_and_expiry_leave_the_inbox() {
     let err = w
         .wallet
         .decide(
-            &w.server,
+            &w.pairing,
             p2.approval_id,
             Verdict::Approve,
             None,
@@ -285,10 +303,97 @@ async fn a_service_restart_reconnects_and_refreshes() {
     assert_eq!(w.wallet.inbox().count, 1);
     let after = request(&stack, "After the restart").await;
     wait("the new request", || w.wallet.inbox().count == 2).await;
-    let view = w.wallet.review(&w.server, after.approval_id).await.unwrap();
+    let view = w
+        .wallet
+        .review(&w.pairing, after.approval_id)
+        .await
+        .unwrap();
     assert_eq!(view.reason.text, "After the restart");
     let _ = before;
     assert_eq!(w.keys.len(), 1);
+    w.wallet.shutdown();
+    stack.stop().await;
+}
+
+/// Two approvers of one service paired in one Wallet: each pairing receives its own requests
+/// and decides with its own key; one cannot open the other's; removing one leaves the other
+/// receiving and deciding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pairings_of_one_service_each_get_their_own_requests() {
+    let stack = Stack::start_two_approvers().await.unwrap();
+    let w = paired_wallet(&stack).await;
+    let on_call = pair_as(&w.wallet, &stack, ON_CALL, "On Call", &w.keys).await;
+    assert_eq!(w.keys.len(), 2);
+    assert_ne!(on_call, w.pairing);
+    wait("both live", || {
+        w.wallet
+            .pairings()
+            .iter()
+            .all(|p| p.status == SyncStatus::Live && p.last_contact.is_some())
+    })
+    .await;
+
+    let refund = request(&stack, "Refund for alice").await;
+    let payout = request_at(&stack, "/v1/payouts", "Payout for on-call").await;
+    wait("both requests", || w.wallet.inbox().count == 2).await;
+    let rows = w.wallet.inbox().rows;
+    let row_of = |id| rows.iter().find(|r| r.approval_id == id).unwrap();
+    assert_eq!(row_of(refund.approval_id).pairing, w.pairing.as_str());
+    assert_eq!(row_of(payout.approval_id).pairing, on_call.as_str());
+    assert_eq!(row_of(payout.approval_id).approver.text, "On Call");
+    wait("two notifications", || w.notifier.shown().len() == 2).await;
+
+    // Alice's pairing cannot open the on-call request: the service does not show it to her.
+    let err = w
+        .wallet
+        .review(&w.pairing, payout.approval_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_approval", "{err}");
+    // A link to it opens as the on-call pairing.
+    let link = format!(
+        "countersign://approval/{}?server={}",
+        payout.approval_id, stack.url
+    );
+    match w.wallet.open_link(&link).await.unwrap() {
+        countersign_wallet::links::LinkAction::OpenApproval { pairing, .. } => {
+            assert_eq!(pairing, on_call.as_str())
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Removing alice's pairing leaves the on-call one working.
+    w.wallet.remove_pairing(&w.pairing).await.unwrap();
+    assert_eq!(w.keys.len(), 1);
+    assert_eq!(w.wallet.inbox().count, 1);
+    let later = request_at(&stack, "/v1/payouts", "Second payout").await;
+    let _ignored = request(&stack, "A refund nobody here approves now").await;
+    wait("the second payout", || w.wallet.inbox().count == 2).await;
+    assert!(w
+        .wallet
+        .inbox()
+        .rows
+        .iter()
+        .all(|r| r.pairing == on_call.as_str()));
+    let view = w.wallet.review(&on_call, later.approval_id).await.unwrap();
+    assert_eq!(view.deciding_as.as_ref().unwrap().text, "On Call");
+    let after = w
+        .wallet
+        .decide(
+            &on_call,
+            later.approval_id,
+            Verdict::Deny,
+            Some("not tonight".into()),
+            &view.digest,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.status, ApprovalStatus::Denied);
+    assert!(matches!(
+        later.wait(Duration::from_secs(10)).await,
+        Err(SdkError::Denied { .. })
+    ));
+    let _ = refund;
     w.wallet.shutdown();
     stack.stop().await;
 }

@@ -13,9 +13,17 @@ export type HistoryRow = {
  */
 status: ApprovalStatus, 
 /**
+ * The pairing's local id (the key the review commands take).
+ */
+pairing: string, 
+/**
  * The service's base URL.
  */
 server: string, 
+/**
+ * Who it is addressed to: the pairing's approver name, revealed.
+ */
+approver: Revealed, 
 /**
  * The approval.
  */

@@ -14,6 +14,10 @@ server: ServerUrl,
  */
 code: string, } | { "action": "open_approval", 
 /**
+ * The pairing to open it as (its local id).
+ */
+pairing: string, 
+/**
  * The paired service.
  */
 server: ServerUrl, 

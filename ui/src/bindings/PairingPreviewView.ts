@@ -27,6 +27,11 @@ approver_name: Revealed,
  */
 expires_at: Timestamp, 
 /**
- * True when this server is paired already (confirming replaces that pairing).
+ * True when this approver of this service is paired already (confirming replaces that
+ * pairing's key; its history and settings stay).
  */
-replaces_existing: boolean, };
+replaces_existing: boolean, 
+/**
+ * How many other approvers of this service this Wallet is paired as.
+ */
+other_identities: number, };

@@ -111,6 +111,11 @@ decisions: Array<DecisionView>,
  */
 can_decide: boolean, 
 /**
+ * The approver (of this Wallet's pairings) the request is shown to and decided as: the
+ * pairing's name, revealed (set by the Wallet; `None` outside it).
+ */
+deciding_as: Revealed | null, 
+/**
  * The outcome, once there is one.
  */
 outcome: OutcomeView | null, 

@@ -11,6 +11,10 @@ export type WalletUpdate = { "type": "inbox_changed",
  */
 count: number, } | { "type": "approval_changed", 
 /**
+ * The pairing.
+ */
+pairing: string, 
+/**
  * Its service.
  */
 server: string, 
@@ -23,13 +27,21 @@ approval_id: string,
  */
 status: ApprovalStatus, } | { "type": "connection", 
 /**
- * The service.
+ * The pairing.
+ */
+pairing: string, 
+/**
+ * Its service.
  */
 server: string, 
 /**
  * Its state.
  */
 status: SyncStatus, } | { "type": "focus", 
+/**
+ * The pairing it is addressed to.
+ */
+pairing: string, 
 /**
  * Its service.
  */

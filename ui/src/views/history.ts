@@ -44,7 +44,7 @@ export function historyView(
     initial: first,
     fetch,
     render: (row) => historyRow(row, open),
-    key: (row) => `${row.server} ${row.approval_id} ${row.status}`,
+    key: (row) => `${row.pairing} ${row.approval_id} ${row.status}`,
     onCount: (n) => {
       total.textContent = String(n);
     },

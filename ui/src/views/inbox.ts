@@ -57,7 +57,7 @@ export function inboxView(
         return page;
       }),
     render: (row) => inboxRow(row, open),
-    key: (row) => `${row.server} ${row.approval_id} ${row.progress?.approvals ?? ""}`,
+    key: (row) => `${row.pairing} ${row.approval_id} ${row.progress?.approvals ?? ""}`,
     onCount: (n) => {
       count.textContent = String(n);
       onCount(n);
@@ -77,6 +77,7 @@ function inboxRow(row: InboxRow, open: (row: InboxRow) => void): HTMLElement {
       class: `row${warn ? " has-warning" : ""}`,
       "data-testid": "inbox-row",
       "data-approval-id": row.approval_id,
+      "data-pairing": row.pairing,
       title: row.reason.text,
       onclick: () => open(row),
     },
@@ -104,7 +105,7 @@ function inboxRow(row: InboxRow, open: (row: InboxRow) => void): HTMLElement {
           )
         : null,
       warn ? h("span", { class: "row-warning" }, "Contains hidden characters") : null,
-      h("span", { class: "server" }, row.server),
+      h("span", { class: "server", "data-testid": "row-approver" }, "for ", revealed(row.approver, "name"), ` · ${row.server}`),
     ),
   );
 }

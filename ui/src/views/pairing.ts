@@ -1,5 +1,6 @@
 // Pairing: the confirmation screen (server and approver name, nothing happens before Confirm)
-// and the list of paired services.
+// and the list of pairings: one per approver of a service (say personal and on-call), each
+// with its service, approver, key fingerprint and last contact.
 import { h, revealed } from "../dom";
 import { formatTime } from "../time";
 import type { PairingPreview, PairingView } from "../types";
@@ -25,7 +26,16 @@ export function pairConfirmView(p: PairingPreview, confirm: () => void, cancel: 
     p.approver_name.warning || p.approver_id.warning || p.service_id.warning
       ? h("p", { class: "warning-banner", role: "alert" }, "The service's answer contains hidden or direction-changing characters, shown as ⟨U+…⟩.")
       : null,
-    p.replaces_existing ? h("p", { class: "warning-banner" }, "This Wallet is already paired with this server; confirming replaces that pairing and deletes its key.") : null,
+    p.replaces_existing
+      ? h("p", { class: "warning-banner", "data-testid": "pair-replaces" }, "This Wallet is already paired as this approver of this service; confirming replaces that pairing's key (its history and settings stay).")
+      : null,
+    p.other_identities > 0
+      ? h(
+          "p",
+          { class: "muted", "data-testid": "pair-beside" },
+          `This Wallet is also paired with this service as ${p.other_identities} other approver${p.other_identities === 1 ? "" : "s"}; this pairing is added beside ${p.other_identities === 1 ? "it" : "them"}, with its own key.`,
+        )
+      : null,
     h("p", { class: "muted" }, "A new signing key is created and kept in your system keychain; only its public half is sent."),
     h(
       "div",
@@ -36,8 +46,8 @@ export function pairConfirmView(p: PairingPreview, confirm: () => void, cancel: 
   );
 }
 
-export function pairingsView(list: PairingView[], remove: (server: string) => void): HTMLElement {
-  const root = h("section", { class: "pairings", "data-testid": "pairings" }, h("h1", {}, "Paired services"));
+export function pairingsView(list: PairingView[], remove: (pairing: string) => void): HTMLElement {
+  const root = h("section", { class: "pairings", "data-testid": "pairings" }, h("h1", {}, "Pairings"));
   if (list.length === 0) {
     root.appendChild(h("p", { class: "empty" }, "None yet. Open a countersign://pair link, or paste it above."));
     return root;
@@ -48,10 +58,16 @@ export function pairingsView(list: PairingView[], remove: (server: string) => vo
     ul.appendChild(
       h(
         "li",
-        { class: "pairing", "data-testid": "pairing" },
-        h("div", {}, h("strong", {}, revealed(p.approver_name, "name")), " (", revealed(p.approver_id), `) at ${p.server}`),
-        h("div", { class: "muted" }, "service ", revealed(p.service_id), " · key ", revealed(p.key_id), ` · ${state}`),
-        h("button", { class: "link danger", onclick: () => remove(p.server) }, "Remove pairing"),
+        { class: "pairing", "data-testid": "pairing", "data-pairing": p.id },
+        h("div", {}, h("strong", {}, revealed(p.approver_name, "name")), " (", revealed(p.approver_id, "approver-id"), `) at ${p.server}`),
+        h("div", { class: "muted" }, "service ", revealed(p.service_id), " · key ", revealed(p.key_id), ` · ${state}`, p.notifications ? "" : " · notifications off"),
+        h("div", { class: "muted fingerprint", "data-testid": "pairing-fingerprint", title: "SHA-256 of this device's public key for this pairing" }, p.fingerprint ?? "fingerprint shown once the key is loaded"),
+        h(
+          "div",
+          { class: "muted", "data-testid": "pairing-contact" },
+          p.last_contact ? `last contact ${formatTime(p.last_contact)}` : "no contact since the Wallet started",
+        ),
+        h("button", { class: "link danger", "data-testid": "pairing-remove", onclick: () => remove(p.id) }, "Remove pairing"),
       ),
     );
   }

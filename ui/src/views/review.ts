@@ -54,6 +54,7 @@ export function reviewView(v: ReviewView, actions: ReviewActions, busy: boolean)
   fact("Method", revealed(v.method, "method"));
   fact("URL", revealed(v.url, "url"));
   fact("Service", h("span", {}, v.server));
+  if (v.deciding_as) fact("Deciding as", h("span", { "data-testid": "deciding-as" }, revealed(v.deciding_as, "name")));
   fact("Requested", h("span", {}, formatTime(v.created_at)));
   fact("Expires", h("span", {}, formatTime(v.expires_at)));
   fact(

@@ -4,7 +4,10 @@
 //! ```toml
 //! [mcp]
 //! service = "http://127.0.0.1:8470"
-//! app_key_env = "MCP_AGENT_KEY"
+//! app_key_env = "MCP_AGENT_KEY"          # the app's bearer key, or a signing app:
+//! # app = "mcp-agent"                     #   its id, and one of
+//! # app_secret_env = "MCP_AGENT_SECRET"   #   its HMAC secret (auth = "hmac")
+//! # app_private_key_env = "MCP_AGENT_ED"  #   its Ed25519 private key (auth = "ed25519")
 //! block = "0s"
 //! # listen = "127.0.0.1:8471"   # streamable HTTP at http://127.0.0.1:8471/mcp instead of stdio
 //!
@@ -78,14 +81,59 @@ pub enum ConfigError {
 pub struct GatewayConfig {
     /// The Countersign service's base URL.
     pub service: String,
-    /// The environment variable holding the app's API key.
-    pub app_key_env: String,
+    /// How the gateway authenticates as its app.
+    pub auth: GatewayAuth,
     /// How long a call that needs approval waits for the outcome before it returns the link.
     pub block: Duration,
     /// The streamable HTTP listener, when `listen` is set (else the gateway serves stdio).
     pub http: Option<HttpSettings>,
     /// The tools, in file order.
     pub tools: Vec<ToolSpec>,
+}
+
+/// How the gateway authenticates as its app, and the environment variable holding the
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayAuth {
+    /// A bearer API key (`app_key_env`).
+    ApiKey {
+        /// The variable.
+        env: String,
+    },
+    /// Signs as `app` with HMAC-SHA256 (`app`, `app_secret_env`).
+    Hmac {
+        /// The app id.
+        app: String,
+        /// The variable holding the shared secret.
+        env: String,
+    },
+    /// Signs as `app` with Ed25519 (`app`, `app_private_key_env`: base64url of the seed).
+    Ed25519 {
+        /// The app id.
+        app: String,
+        /// The variable holding the private key.
+        env: String,
+    },
+}
+
+impl GatewayAuth {
+    /// The field naming the variable.
+    pub fn field(&self) -> &'static str {
+        match self {
+            GatewayAuth::ApiKey { .. } => "app_key_env",
+            GatewayAuth::Hmac { .. } => "app_secret_env",
+            GatewayAuth::Ed25519 { .. } => "app_private_key_env",
+        }
+    }
+
+    /// The variable holding the secret.
+    pub fn env(&self) -> &str {
+        match self {
+            GatewayAuth::ApiKey { env }
+            | GatewayAuth::Hmac { env, .. }
+            | GatewayAuth::Ed25519 { env, .. } => env,
+        }
+    }
 }
 
 /// One declared tool.
@@ -117,7 +165,14 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawGateway {
     service: String,
-    app_key_env: String,
+    #[serde(default)]
+    app_key_env: Option<String>,
+    #[serde(default)]
+    app: Option<String>,
+    #[serde(default)]
+    app_secret_env: Option<String>,
+    #[serde(default)]
+    app_private_key_env: Option<String>,
     #[serde(default)]
     block: Option<String>,
     #[serde(default)]
@@ -178,9 +233,7 @@ impl GatewayConfig {
             }
             Err(e) => return Err(invalid(gateway, "service", format!("not a URL: {e}"))),
         }
-        if raw.mcp.app_key_env.trim().is_empty() {
-            return Err(invalid(gateway, "app_key_env", "is empty".into()));
-        }
+        let auth = check_auth(&raw.mcp, &|field, message| invalid(gateway, field, message))?;
         let block = match raw.mcp.block.as_deref() {
             None => Duration::ZERO,
             Some(text) => {
@@ -223,11 +276,59 @@ impl GatewayConfig {
         }
         Ok(Self {
             service,
-            app_key_env: raw.mcp.app_key_env.trim().to_string(),
+            auth,
             block,
             http,
             tools,
         })
+    }
+}
+
+/// Exactly one of `app_key_env`, `app_secret_env` and `app_private_key_env`; `app` with the
+/// last two only.
+fn check_auth(
+    raw: &RawGateway,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<GatewayAuth, ConfigError> {
+    let given: Vec<(&str, &str)> = [
+        ("app_key_env", &raw.app_key_env),
+        ("app_secret_env", &raw.app_secret_env),
+        ("app_private_key_env", &raw.app_private_key_env),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| Some((field, value.as_deref()?.trim())))
+    .collect();
+    let [(field, env)] = given[..] else {
+        let field = given.get(1).map_or("app_key_env", |(f, _)| *f);
+        return Err(invalid(
+            field,
+            "give exactly one of app_key_env (a bearer key), app_secret_env (HMAC) and app_private_key_env (Ed25519)".into(),
+        ));
+    };
+    if env.is_empty() {
+        return Err(invalid(field, "is empty".into()));
+    }
+    let env = env.to_string();
+    let app = raw.app.as_deref().map(str::trim);
+    match (field, app) {
+        ("app_key_env", None) => Ok(GatewayAuth::ApiKey { env }),
+        ("app_key_env", Some(_)) => Err(invalid(
+            "app",
+            "goes with app_secret_env or app_private_key_env: a bearer key names its app itself"
+                .into(),
+        )),
+        (_, None | Some("")) => Err(invalid(
+            "app",
+            format!("the id of the app that signs is required with {field}"),
+        )),
+        ("app_secret_env", Some(app)) => Ok(GatewayAuth::Hmac {
+            app: app.to_string(),
+            env,
+        }),
+        (_, Some(app)) => Ok(GatewayAuth::Ed25519 {
+            app: app.to_string(),
+            env,
+        }),
     }
 }
 
@@ -415,7 +516,12 @@ input_schema = { type = "object" }
     fn the_sample_parses() {
         let config = parse(GOOD).unwrap();
         assert_eq!(config.service, "http://127.0.0.1:8470");
-        assert_eq!(config.app_key_env, "MCP_AGENT_KEY");
+        assert_eq!(
+            config.auth,
+            GatewayAuth::ApiKey {
+                env: "MCP_AGENT_KEY".into()
+            }
+        );
         assert_eq!(config.block, Duration::from_secs(2));
         assert_eq!(config.tools.len(), 2);
         let refund = &config.tools[0];
@@ -423,6 +529,57 @@ input_schema = { type = "object" }
         assert_eq!(refund.grant, "payments");
         assert_eq!(refund.path.params().collect::<Vec<_>>(), ["order"]);
         assert_eq!(config.tools[1].path.params().count(), 0);
+    }
+
+    #[test]
+    fn the_gateway_may_sign_as_its_app() {
+        let hmac = GOOD.replacen(
+            "app_key_env = \"MCP_AGENT_KEY\"",
+            "app = \"mcp-agent\"\napp_secret_env = \"MCP_SECRET\"",
+            1,
+        );
+        assert_eq!(
+            parse(&hmac).unwrap().auth,
+            GatewayAuth::Hmac {
+                app: "mcp-agent".into(),
+                env: "MCP_SECRET".into()
+            }
+        );
+        let ed = GOOD.replacen(
+            "app_key_env = \"MCP_AGENT_KEY\"",
+            "app = \"mcp-agent\"\napp_private_key_env = \"MCP_ED\"",
+            1,
+        );
+        assert_eq!(
+            parse(&ed).unwrap().auth,
+            GatewayAuth::Ed25519 {
+                app: "mcp-agent".into(),
+                env: "MCP_ED".into()
+            }
+        );
+        for (to, field, says) in [
+            (
+                "app_secret_env = \"S\"",
+                "app",
+                "is required with app_secret_env",
+            ),
+            (
+                "app_key_env = \"K\"\napp_secret_env = \"S\"\napp = \"a\"",
+                "app_secret_env",
+                "exactly one of",
+            ),
+            (
+                "app = \"a\"\napp_key_env = \"K\"",
+                "app",
+                "goes with app_secret_env",
+            ),
+            ("# no key", "app_key_env", "exactly one of"),
+            ("app_key_env = \" \"", "app_key_env", "is empty"),
+        ] {
+            let e = error_with("app_key_env = \"MCP_AGENT_KEY\"", to);
+            assert!(e.contains(&format!("[mcp] field `{field}`")), "{to}: {e}");
+            assert!(e.contains(says), "{to}: {e}");
+        }
     }
 
     #[test]

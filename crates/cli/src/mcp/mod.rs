@@ -28,19 +28,30 @@ use anyhow::Context;
 use rmcp::ServiceExt;
 use std::path::Path;
 
+/// The SDK client the gateway acts through: a bearer key, or signing as its app, with the
+/// secret read from the variable the config names.
+fn client_for(config: &config::GatewayConfig) -> anyhow::Result<countersign_sdk::Client> {
+    use config::GatewayAuth;
+    use countersign_sdk::Credentials;
+    let (env, field) = (config.auth.env(), config.auth.field());
+    let secret = std::env::var(env)
+        .with_context(|| format!("reading the app's secret from ${env} (named by {field})"))?;
+    let credentials = match &config.auth {
+        GatewayAuth::ApiKey { .. } => Credentials::api_key(secret),
+        GatewayAuth::Hmac { app, .. } => Credentials::hmac(app.clone(), secret),
+        GatewayAuth::Ed25519 { app, .. } => Credentials::ed25519(app.clone(), &secret),
+    }
+    .with_context(|| format!("${env} (named by {field})"))?;
+    countersign_sdk::Client::with_credentials(&config.service, credentials)
+        .with_context(|| format!("[mcp] service {:?}", config.service))
+}
+
 /// Loads the config, reads the app key from its environment variable and serves MCP: on
 /// stdin/stdout until the client closes the connection, or over streamable HTTP (when the
 /// config sets `listen`) until SIGINT or SIGTERM.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = config::GatewayConfig::load(config_path)?;
-    let key = std::env::var(&config.app_key_env).with_context(|| {
-        format!(
-            "reading the app's API key from ${} (named by app_key_env)",
-            config.app_key_env
-        )
-    })?;
-    let client = countersign_sdk::Client::new(&config.service, key)
-        .with_context(|| format!("[mcp] service {:?}", config.service))?;
+    let client = client_for(&config)?;
     let tools = config.tools.len();
     let http = config.http.clone();
     let gateway = server::Gateway::new(config, client);

@@ -119,6 +119,16 @@ pub enum ConfigError {
         /// What is wrong with its value.
         why: String,
     },
+    /// Two apps would sign with the same HMAC secret.
+    #[error("{}: apps \"{first}\" and \"{second}\" have the same HMAC secret; each app needs its own", file.display())]
+    SharedSigningSecret {
+        /// The config file.
+        file: PathBuf,
+        /// The first app.
+        first: String,
+        /// The second app.
+        second: String,
+    },
     /// Two apps would authenticate with the same API key.
     #[error("{}: apps \"{first}\" and \"{second}\" have the same API key; each app needs its own", file.display())]
     SharedApiKey {

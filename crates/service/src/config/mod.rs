@@ -20,6 +20,11 @@
 //! id = "support-agent"
 //! api_key_env = "SUPPORT_AGENT_KEY"
 //!
+//! [[app]]
+//! id = "batch"
+//! auth = "hmac"                  # or "ed25519" with public_key = "<base64url>"
+//! secret_env = "BATCH_SIGNING_SECRET"
+//!
 //! [[grant]]
 //! id = "payments"
 //! base_url = "http://127.0.0.1:9000"
@@ -108,6 +113,9 @@ pub struct ServerConfig {
     /// every third of it; default 30 s). When a replica dies mid-call, another one settles the
     /// approval as outcome unknown once this has passed.
     pub execution_lease: Duration,
+    /// Whether apps may authenticate with a bearer API key (default true). When false, every
+    /// app must sign its requests and a bearer key is answered 401 `bearer_not_allowed`.
+    pub allow_bearer_apps: bool,
 }
 
 /// The store's location.
@@ -168,12 +176,37 @@ pub struct ApproverConfig {
 pub struct AppConfig {
     /// The app id.
     pub id: String,
-    /// Where its API key's hash comes from.
-    pub api_key: ApiKeySource,
+    /// How it proves who it is.
+    pub auth: AppAuthConfig,
     /// The grants the app may use.
     pub grants: Vec<String>,
     /// A policy evaluated as well as the grant's (the stricter outcome wins).
     pub policy: Option<String>,
+}
+
+/// How an app authenticates (`[[app]] auth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppAuthConfig {
+    /// A bearer API key (`auth = "bearer"`, the default).
+    Bearer(ApiKeySource),
+    /// Signed requests, HMAC-SHA256 with the secret in this environment variable.
+    Hmac {
+        /// The variable (`secret_env`).
+        secret_env: String,
+    },
+    /// Signed requests, Ed25519 with this public key (`public_key`, base64url).
+    Ed25519(countersign_core::keys::VerifyingKey),
+}
+
+impl AppAuthConfig {
+    /// The `auth` value as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppAuthConfig::Bearer(_) => "bearer",
+            AppAuthConfig::Hmac { .. } => "hmac",
+            AppAuthConfig::Ed25519(_) => "ed25519",
+        }
+    }
 }
 
 /// How an app's API key is configured.
@@ -332,11 +365,27 @@ impl Config {
                 "id": g.id,
                 "members": g.members,
             })).collect::<Vec<_>>(),
-            "apps": self.apps.iter().map(|a| json!({
-                "id": a.id,
-                "grants": a.grants,
-                "policy": a.policy,
-            })).collect::<Vec<_>>(),
+            "apps": self.apps.iter().map(|a| {
+                let mut app = json!({
+                    "id": a.id,
+                    "grants": a.grants,
+                    "policy": a.policy,
+                });
+                // Bearer apps keep the description they had before signed requests existed.
+                match &a.auth {
+                    AppAuthConfig::Bearer(_) => {}
+                    AppAuthConfig::Hmac { secret_env } => {
+                        app["auth"] = json!({"kind": "hmac", "secret_env": secret_env});
+                    }
+                    AppAuthConfig::Ed25519(key) => {
+                        app["auth"] = json!({
+                            "kind": "ed25519",
+                            "public_key": countersign_core::keys::encode_public_key(key),
+                        });
+                    }
+                }
+                app
+            }).collect::<Vec<_>>(),
             "grants": self.grants.iter().map(|g| json!({
                 "id": g.id,
                 "base_url": g.base_url.as_str(),

@@ -34,6 +34,7 @@ pub(super) struct RawServer {
     pub max_pending_per_app: Option<Spanned<i64>>,
     pub upstream_timeout: Option<Spanned<String>>,
     pub execution_lease: Option<Spanned<String>>,
+    pub allow_bearer_apps: Option<Spanned<bool>>,
 }
 
 /// `[[approver]]`.
@@ -57,8 +58,11 @@ pub(super) struct RawGroup {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApp {
     pub id: Spanned<String>,
+    pub auth: Option<Spanned<String>>,
     pub api_key_env: Option<Spanned<String>>,
     pub api_key_sha256: Option<Spanned<String>>,
+    pub secret_env: Option<Spanned<String>>,
+    pub public_key: Option<Spanned<String>>,
     pub grants: Option<Spanned<Vec<Spanned<String>>>>,
     pub policy: Option<Spanned<String>>,
 }

@@ -1,7 +1,8 @@
 //! Secrets named by the config, resolved from the environment apart from parsing so that
 //! admin commands can load the config without them.
 
-use super::{ApiKeySource, Config, ConfigError, Injection};
+use super::{ApiKeySource, AppAuthConfig, Config, ConfigError, Injection};
+use countersign_core::app_request::{AppVerifier, HmacSecret, MIN_HMAC_SECRET_BYTES};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
@@ -51,21 +52,25 @@ pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     std::hint::black_box(difference) == 0
 }
 
-/// The resolved secrets of a [`Config`]: app API key hashes and grant secrets.
+/// The resolved secrets of a [`Config`]: app API key hashes, how signing apps are checked,
+/// and grant secrets.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    /// App id → SHA-256 of its API key.
+    /// App id → SHA-256 of its API key (bearer apps).
     pub app_key_hashes: HashMap<String, [u8; 32]>,
+    /// App id → what its request signatures are checked with (signing apps).
+    pub app_verifiers: HashMap<String, AppVerifier>,
     /// Grant id → the managed secret injected into its upstream calls.
     pub grant_secrets: HashMap<String, SecretString>,
 }
 
 impl Secrets {
-    /// Resolves every app key and grant secret through `env` (a variable name → its value).
+    /// Resolves every app key, app signing secret and grant secret through `env` (a variable
+    /// name → its value).
     ///
     /// Fails, naming the variable and the app or grant, when a variable is unset, empty,
-    /// or (for grant secrets, which go into a header) holds control characters; and when
-    /// two apps would share one API key.
+    /// holds control characters, or (HMAC secrets) is shorter than 32 bytes; and when two
+    /// apps would share one API key or one HMAC secret.
     pub fn resolve(
         config: &Config,
         env: &dyn Fn(&str) -> Option<String>,
@@ -94,13 +99,43 @@ impl Secrets {
         };
 
         let mut app_key_hashes = HashMap::new();
+        let mut app_verifiers = HashMap::new();
         let mut owners: Vec<(&str, [u8; 32])> = Vec::new();
+        let mut signers: Vec<(&str, HmacSecret)> = Vec::new();
         for app in &config.apps {
-            let hash = match &app.api_key {
-                ApiKeySource::Sha256(hash) => *hash,
-                ApiKeySource::Env(var) => {
-                    hash_api_key(&lookup(format!("app {:?}", app.id), "api_key_env", var)?)
+            let subject = format!("app {:?}", app.id);
+            let key = match &app.auth {
+                AppAuthConfig::Bearer(key) => key,
+                AppAuthConfig::Ed25519(key) => {
+                    app_verifiers.insert(app.id.clone(), AppVerifier::Ed25519(*key));
+                    continue;
                 }
+                AppAuthConfig::Hmac { secret_env } => {
+                    let value = lookup(subject.clone(), "secret_env", secret_env)?;
+                    let secret = HmacSecret::new(value.into_bytes()).map_err(|_| {
+                        ConfigError::BadSecret {
+                            file: config.source.clone(),
+                            subject,
+                            field: "secret_env".into(),
+                            var: secret_env.clone(),
+                            why: format!("is shorter than {MIN_HMAC_SECRET_BYTES} bytes"),
+                        }
+                    })?;
+                    if let Some((first, _)) = signers.iter().find(|(_, s)| *s == secret) {
+                        return Err(ConfigError::SharedSigningSecret {
+                            file: config.source.clone(),
+                            first: first.to_string(),
+                            second: app.id.clone(),
+                        });
+                    }
+                    signers.push((&app.id, secret.clone()));
+                    app_verifiers.insert(app.id.clone(), AppVerifier::Hmac(secret));
+                    continue;
+                }
+            };
+            let hash = match key {
+                ApiKeySource::Sha256(hash) => *hash,
+                ApiKeySource::Env(var) => hash_api_key(&lookup(subject, "api_key_env", var)?),
             };
             if let Some((first, _)) = owners.iter().find(|(_, h)| *h == hash) {
                 return Err(ConfigError::SharedApiKey {
@@ -124,6 +159,7 @@ impl Secrets {
         }
         Ok(Secrets {
             app_key_hashes,
+            app_verifiers,
             grant_secrets,
         })
     }
@@ -144,6 +180,12 @@ impl Secrets {
             }
         }
         found
+    }
+
+    /// How the signatures of the signing app `app` are checked; `None` for an unknown app or
+    /// one that authenticates with a bearer key.
+    pub fn app_verifier(&self, app: &str) -> Option<&AppVerifier> {
+        self.app_verifiers.get(app)
     }
 
     /// The secret of a grant.

@@ -3,6 +3,7 @@
 
 use super::*;
 
+mod app_auth;
 mod validation;
 
 /// A full example using every field.
@@ -149,12 +150,15 @@ fn full_example_parses() {
 
     assert_eq!(config.approver("bob").unwrap().name, "Bob Example");
     let agent = config.app("support-agent").unwrap();
-    assert_eq!(agent.api_key, ApiKeySource::Env("SUPPORT_AGENT_KEY".into()));
+    assert_eq!(
+        agent.auth,
+        AppAuthConfig::Bearer(ApiKeySource::Env("SUPPORT_AGENT_KEY".into()))
+    );
     assert_eq!(agent.policy, None);
     let batch = config.app("batch.job_2").unwrap();
     assert_eq!(
-        batch.api_key,
-        ApiKeySource::Sha256(hash_api_key("backend-key"))
+        batch.auth,
+        AppAuthConfig::Bearer(ApiKeySource::Sha256(hash_api_key("backend-key")))
     );
     assert_eq!(batch.policy.as_deref(), Some("everything"));
 

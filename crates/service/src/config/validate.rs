@@ -3,8 +3,8 @@
 
 use super::raw::{RawApp, RawApprover, RawConfig, RawServer};
 use super::{
-    parse_duration, ApiKeySource, AppConfig, ApproverConfig, Config, ConfigError, DatabaseUrl,
-    Location, ServerConfig,
+    parse_duration, ApiKeySource, AppAuthConfig, AppConfig, ApproverConfig, Config, ConfigError,
+    DatabaseUrl, Location, ServerConfig,
 };
 use countersign_core::ServerUrl;
 use std::collections::HashMap;
@@ -202,6 +202,21 @@ pub(super) fn validate(raw: RawConfig, text: &str, origin: &Path) -> Result<Conf
         .iter()
         .map(|a| check_app(&ctx, a, &policy_ids, &grant_ids))
         .collect::<Result<Vec<_>>>()?;
+    if !server.allow_bearer_apps {
+        if let Some((raw, app)) = raw
+            .app
+            .iter()
+            .zip(&apps)
+            .find(|(_, a)| matches!(a.auth, AppAuthConfig::Bearer(_)))
+        {
+            return Err(ctx.err(
+                &raw.id.span(),
+                &format!("app {:?}", app.id),
+                "auth",
+                "the app authenticates with a bearer key, but [server] allow_bearer_apps = false: give it auth = \"hmac\" or auth = \"ed25519\"",
+            ));
+        }
+    }
 
     Ok(Config {
         server,
@@ -280,6 +295,7 @@ fn check_server(ctx: &Ctx, raw: &RawServer, origin: &Path) -> Result<ServerConfi
         max_pending_per_app,
         upstream_timeout,
         execution_lease,
+        allow_bearer_apps: raw.allow_bearer_apps.as_ref().is_none_or(|v| *v.get_ref()),
     })
 }
 
@@ -375,37 +391,7 @@ fn check_app(
     grant_ids: &[String],
 ) -> Result<AppConfig> {
     let (id, subject) = ctx.id("app", &raw.id)?;
-    let api_key = match (&raw.api_key_env, &raw.api_key_sha256) {
-        (Some(env), None) => ApiKeySource::Env(ctx.env_name(env, &subject, "api_key_env")?),
-        (None, Some(hash)) => {
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(hash.get_ref(), &mut bytes).map_err(|_| {
-                ctx.err(
-                    &hash.span(),
-                    &subject,
-                    "api_key_sha256",
-                    "expected the SHA-256 of the API key as 64 hex digits",
-                )
-            })?;
-            ApiKeySource::Sha256(bytes)
-        }
-        (Some(_), Some(hash)) => {
-            return Err(ctx.err(
-                &hash.span(),
-                &subject,
-                "api_key_sha256",
-                "give either api_key_env or api_key_sha256, not both",
-            ))
-        }
-        (None, None) => {
-            return Err(ctx.err(
-                &raw.id.span(),
-                &subject,
-                "api_key_env",
-                "the app has no API key: give api_key_env or api_key_sha256",
-            ))
-        }
-    };
+    let auth = check_app_auth(ctx, raw, &subject)?;
     let policy = raw
         .policy
         .as_ref()
@@ -429,8 +415,124 @@ fn check_app(
     )?;
     Ok(AppConfig {
         id,
-        api_key,
+        auth,
         grants,
         policy,
+    })
+}
+
+/// `auth` and the fields it needs: `api_key_env` or `api_key_sha256` (bearer, the default),
+/// `secret_env` (hmac) or `public_key` (ed25519); a field of another kind is refused.
+fn check_app_auth(ctx: &Ctx, raw: &RawApp, subject: &str) -> Result<AppAuthConfig> {
+    let kind = raw.auth.as_ref().map_or("bearer", |k| k.get_ref().as_str());
+    let span = raw
+        .auth
+        .as_ref()
+        .map_or_else(|| raw.id.span(), Spanned::span);
+    let fields: [(&str, Option<Range<usize>>); 4] = [
+        ("api_key_env", raw.api_key_env.as_ref().map(Spanned::span)),
+        (
+            "api_key_sha256",
+            raw.api_key_sha256.as_ref().map(Spanned::span),
+        ),
+        ("secret_env", raw.secret_env.as_ref().map(Spanned::span)),
+        ("public_key", raw.public_key.as_ref().map(Spanned::span)),
+    ];
+    let allowed: &[&str] = match kind {
+        "bearer" => &["api_key_env", "api_key_sha256"],
+        "hmac" => &["secret_env"],
+        "ed25519" => &["public_key"],
+        other => {
+            return Err(ctx.err(
+                &span,
+                subject,
+                "auth",
+                format!("unknown auth {other:?}: expected \"bearer\", \"hmac\" or \"ed25519\""),
+            ))
+        }
+    };
+    for (field, at) in &fields {
+        if let (Some(at), false) = (at, allowed.contains(field)) {
+            return Err(ctx.err(
+                at,
+                subject,
+                field,
+                format!(
+                    "`{field}` does not go with auth = {kind:?} (it takes {})",
+                    allowed.join(" or ")
+                ),
+            ));
+        }
+    }
+    match kind {
+        "hmac" => {
+            let Some(env) = &raw.secret_env else {
+                return Err(ctx.err(
+                    &span,
+                    subject,
+                    "secret_env",
+                    "auth = \"hmac\" needs secret_env, the environment variable holding the shared secret",
+                ));
+            };
+            Ok(AppAuthConfig::Hmac {
+                secret_env: ctx.env_name(env, subject, "secret_env")?,
+            })
+        }
+        "ed25519" => {
+            let Some(key) = &raw.public_key else {
+                return Err(ctx.err(
+                    &span,
+                    subject,
+                    "public_key",
+                    "auth = \"ed25519\" needs public_key, the app's Ed25519 public key (base64url)",
+                ));
+            };
+            countersign_core::keys::decode_public_key(key.get_ref().trim())
+                .map(AppAuthConfig::Ed25519)
+                .map_err(|_| {
+                    ctx.err(
+                        &key.span(),
+                        subject,
+                        "public_key",
+                        "expected an Ed25519 public key: base64url (no padding) of its 32 bytes",
+                    )
+                })
+        }
+        _ => check_api_key(ctx, raw, subject).map(AppAuthConfig::Bearer),
+    }
+}
+
+/// A bearer app's `api_key_env` or `api_key_sha256` (exactly one).
+fn check_api_key(ctx: &Ctx, raw: &RawApp, subject: &str) -> Result<ApiKeySource> {
+    Ok(match (&raw.api_key_env, &raw.api_key_sha256) {
+        (Some(env), None) => ApiKeySource::Env(ctx.env_name(env, subject, "api_key_env")?),
+        (None, Some(hash)) => {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(hash.get_ref(), &mut bytes).map_err(|_| {
+                ctx.err(
+                    &hash.span(),
+                    subject,
+                    "api_key_sha256",
+                    "expected the SHA-256 of the API key as 64 hex digits",
+                )
+            })?;
+            ApiKeySource::Sha256(bytes)
+        }
+        (Some(_), Some(hash)) => {
+            return Err(ctx.err(
+                &hash.span(),
+                subject,
+                "api_key_sha256",
+                "give either api_key_env or api_key_sha256, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ctx.err(
+                &raw.id.span(),
+                subject,
+                "api_key_env",
+                "the app has no API key: give api_key_env or api_key_sha256 (or sign requests: auth = \"hmac\" or \"ed25519\")",
+            ))
+        }
     })
 }

@@ -51,6 +51,19 @@ error_codes! {
     InvalidLastEventId = ("invalid_last_event_id", BAD_REQUEST),
     /// No or wrong credentials.
     Unauthorized = ("unauthorized", UNAUTHORIZED),
+    /// A signed app request's headers are missing, repeated or malformed (or come with an
+    /// `Authorization` header as well).
+    InvalidSignatureHeaders = ("invalid_signature_headers", UNAUTHORIZED),
+    /// A signed app request names no app that signs its requests.
+    UnknownApp = ("unknown_app", UNAUTHORIZED),
+    /// A signed app request's timestamp is more than 5 minutes from the service's clock.
+    StaleTimestamp = ("stale_timestamp", UNAUTHORIZED),
+    /// A signed app request's signature does not verify over the request as received.
+    BadRequestSignature = ("bad_request_signature", UNAUTHORIZED),
+    /// A signed app request's nonce was used before.
+    NonceReused = ("nonce_reused", UNAUTHORIZED),
+    /// A bearer key, but the service takes signed app requests only.
+    BearerNotAllowed = ("bearer_not_allowed", UNAUTHORIZED),
     /// The grant is revoked.
     GrantRevoked = ("grant_revoked", FORBIDDEN),
     /// The app may not use this grant.

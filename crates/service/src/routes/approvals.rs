@@ -1,7 +1,7 @@
 //! `GET /v1/approvals/{id}` (with long poll) and `POST /v1/approvals/{id}/cancel`.
 
 use super::extract::{approval_id, ApiQuery, AppAuth};
-use super::openapi::{error_responses, AUTH, STORE};
+use super::openapi::{error_responses, APP_AUTH, STORE};
 use super::views::approval_view;
 use crate::error::{ApiError, ErrorCode};
 use crate::expiry;
@@ -43,7 +43,7 @@ async fn owned(state: &AppState, app: &str, id: Uuid) -> Result<ApprovalRecord, 
 error_responses!(
     /// The errors of `GET /v1/approvals/{id}`.
     StatusErrors = [
-        AUTH,
+        APP_AUTH,
         STORE,
         [
             ErrorCode::ApprovalNotFound,
@@ -67,7 +67,7 @@ error_responses!(
         (status = 200, description = "The approval as it is now", body = ApprovalView),
         StatusErrors,
     ),
-    security(("app_key" = [])),
+    security(("app_key" = []), ("app_signature" = [])),
 )]
 pub async fn status(
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ fn until_expiry(state: &AppState, record: &ApprovalRecord) -> Duration {
 error_responses!(
     /// The errors of `POST /v1/approvals/{id}/cancel`.
     CancelErrors = [
-        AUTH,
+        APP_AUTH,
         STORE,
         [ErrorCode::ApprovalNotFound, ErrorCode::NotPending],
     ]
@@ -148,7 +148,7 @@ error_responses!(
         (status = 200, description = "The approval, now `cancelled`", body = ApprovalView),
         CancelErrors,
     ),
-    security(("app_key" = [])),
+    security(("app_key" = []), ("app_signature" = [])),
 )]
 pub async fn cancel(
     State(state): State<AppState>,

@@ -1,6 +1,7 @@
-//! Extractors: JSON bodies and query strings with protocol errors, app API keys, wallet
-//! session tokens.
+//! Extractors: JSON bodies and query strings with protocol errors, the authenticated app,
+//! wallet session tokens.
 
+use super::app_auth::AuthenticatedApp;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::store::TokenLookup;
@@ -56,7 +57,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header.
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get(header::AUTHORIZATION)?
@@ -66,7 +68,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The app that presented a valid API key.
+/// The app the request comes from, authenticated by the app endpoints' layer
+/// ([`app_auth::authenticate`](super::app_auth::authenticate)): a bearer key or a signed
+/// request.
 pub struct AppAuth(pub String);
 
 impl FromRequestParts<AppState> for AppAuth {
@@ -74,16 +78,15 @@ impl FromRequestParts<AppState> for AppAuth {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        _state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("an app API key is required (Authorization: Bearer)")
-        })?;
-        state
-            .secrets
-            .app_for_key(key)
-            .map(|app| AppAuth(app.to_string()))
-            .ok_or_else(|| ApiError::unauthorized("unknown API key"))
+        parts
+            .extensions
+            .get::<AuthenticatedApp>()
+            .map(|app| AppAuth(app.0.clone()))
+            .ok_or_else(|| {
+                ApiError::internal("an app endpoint is served without the app authentication layer")
+            })
     }
 }
 

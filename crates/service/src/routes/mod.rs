@@ -1,5 +1,6 @@
 //! The HTTP API: one module per group of endpoints, and [`router`] that wires them.
 
+mod app_auth;
 mod approvals;
 mod events;
 pub mod extract;
@@ -30,13 +31,24 @@ fn request_limit(max_body: usize) -> usize {
 }
 
 /// Every route, each registered from its handler's `#[utoipa::path]`: the path and method
-/// the router serves are the ones the document names. Register routes only here, only with
-/// `routes!` (a test walks the router and fails on any route the document does not name).
+/// the router serves are the ones the document names. Register routes only in [`app_api`] and
+/// [`other_api`], only with `routes!` (a test walks the router and fails on any route the
+/// document does not name).
 fn api() -> OpenApiRouter<AppState> {
+    app_api().merge(other_api())
+}
+
+/// The app endpoints (authenticated by [`app_auth::authenticate`], layered on in [`router`]).
+fn app_api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(proxy::proxy))
         .routes(routes!(approvals::status))
         .routes(routes!(approvals::cancel))
+}
+
+/// Every other endpoint.
+fn other_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(pair::pair))
         .routes(routes!(pair::preview))
         .routes(routes!(wallet::challenge))
@@ -59,7 +71,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The service's routes on `state`.
 pub fn router(state: AppState) -> Router {
     let limit = request_limit(state.config.server.max_request_bytes);
-    let (routes, document) = api().split_for_parts();
+    // The app endpoints: a bearer key or a signed request, checked before any handler runs.
+    let app = app_api().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        app_auth::authenticate,
+    ));
+    let (routes, document) = app.merge(other_api()).split_for_parts();
     routes
         .fallback(|| async { ApiError::new(ErrorCode::NoSuchEndpoint, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

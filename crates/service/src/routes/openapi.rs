@@ -15,12 +15,15 @@ use countersign_core::api::{ErrorBody, WalletEvent};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::Modify;
 
 /// The security scheme of app endpoints: `Authorization: Bearer <app API key>`.
 pub const APP_KEY: &str = "app_key";
+/// The other security scheme of app endpoints: a signed request (the four `countersign-*`
+/// headers; see "Signed app requests" in `docs/protocol.md`).
+pub const APP_SIGNATURE: &str = "app_signature";
 /// The security scheme of Wallet endpoints: `Authorization: Bearer <session token>`.
 pub const WALLET_SESSION: &str = "wallet_session";
 
@@ -35,6 +38,18 @@ pub const JSON_BODY: [ErrorCode; 4] = [
 ];
 /// Codes of the bearer credential check (app key or wallet session).
 pub const AUTH: [ErrorCode; 1] = [ErrorCode::Unauthorized];
+/// Codes of the app endpoints' authentication: a bearer key or a signed request (whose body
+/// is read, within the request cap, before the handler runs).
+pub const APP_AUTH: [ErrorCode; 8] = [
+    ErrorCode::Unauthorized,
+    ErrorCode::InvalidSignatureHeaders,
+    ErrorCode::UnknownApp,
+    ErrorCode::StaleTimestamp,
+    ErrorCode::BadRequestSignature,
+    ErrorCode::NonceReused,
+    ErrorCode::BearerNotAllowed,
+    ErrorCode::RequestTooLarge,
+];
 
 /// Defines a type whose [`utoipa::IntoResponses`] are the error responses of the codes in
 /// the listed arrays, for the `responses(...)` of a `#[utoipa::path]`.
@@ -137,6 +152,16 @@ impl Modify for Head {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            APP_SIGNATURE,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "countersign-signature",
+                "A signed app request (`[[app]] auth = \"hmac\"` or `\"ed25519\"`): \
+                 `countersign-app`, `countersign-timestamp`, `countersign-nonce` and \
+                 `countersign-signature` over the method, path, query, timestamp, nonce and the \
+                 body's SHA-256; see \"Signed app requests\" in docs/protocol.md.",
+            ))),
         );
         components.add_security_scheme(
             WALLET_SESSION,

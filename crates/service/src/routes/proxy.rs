@@ -1,7 +1,7 @@
 //! `POST /v1/proxy`: run a call now, or open an approval for it.
 
 use super::extract::{ApiJson, AppAuth};
-use super::openapi::{error_responses, AUTH, JSON_BODY, STORE};
+use super::openapi::{error_responses, APP_AUTH, JSON_BODY, STORE};
 use super::views::approval_view;
 use crate::call;
 use crate::config::{AppConfig, GrantConfig, DEFAULT_WINDOW};
@@ -24,7 +24,7 @@ use uuid::Uuid;
 error_responses!(
     /// The errors of `POST /v1/proxy`.
     ProxyErrors = [
-        AUTH,
+        APP_AUTH,
         JSON_BODY,
         STORE,
         [
@@ -66,7 +66,7 @@ error_responses!(
         (status = 202, description = "The call waits for approval", body = PendingBody),
         ProxyErrors,
     ),
-    security(("app_key" = [])),
+    security(("app_key" = []), ("app_signature" = [])),
 )]
 #[tracing::instrument(skip_all, fields(app = %app, grant = %req.grant))]
 pub async fn proxy(

@@ -2,6 +2,7 @@
 //! decisions, devices, pairing codes, revocations, rate-limit counts and the audit chain,
 //! byte for byte, in one transaction on the target, which must be empty.
 //!
+//! The used nonces of signed app requests are copied (a captured request stays refused).
 //! Wallet challenges and session tokens are not copied: they last minutes, and Wallets sign
 //! in again. The per-app pending counts are rebuilt by the target's own triggers.
 
@@ -20,6 +21,16 @@ enum Kind {
 /// The tables copied, in an order that satisfies foreign keys, with every column.
 const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ("meta", &[("key", Kind::Text), ("value", Kind::Text)]),
+    // Used nonces of signed app requests: a request captured just before the move must not
+    // work again on the new database.
+    (
+        "app_nonces",
+        &[
+            ("app_id", Kind::Text),
+            ("nonce", Kind::Text),
+            ("expires_at", Kind::Int),
+        ],
+    ),
     (
         "approvals",
         &[

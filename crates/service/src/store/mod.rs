@@ -1,7 +1,7 @@
 //! The store: approvals, decisions, devices, pairing codes, revocations and the audit log;
 //! [`History`] reads the requested calls read-only, for tools.
 //!
-//! Modules: `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
+//! Modules: `app_nonces` (nonces of signed app requests), `approvals` (approvals and decisions), `pairing` (codes, device keys, grant
 //! revocation), `revocation` (revoking devices and withdrawing their decisions), `sessions`
 //! (Wallet challenges and session tokens), `audit`, `unavailable` (which database errors mean
 //! the database cannot be reached: [`StoreError::Unavailable`]).
@@ -11,6 +11,7 @@
 //! it: if the audit write fails, the change fails. Reads use a separate small pool.
 //! Other processes (the admin CLI) may write the same file; SQLite's lock serialises them.
 
+mod app_nonces;
 mod approvals;
 mod audit;
 mod comparable;
@@ -135,6 +136,8 @@ pub struct Store {
     /// SQLite: the connection that checkpoints the WAL in the background (see
     /// [`Store::checkpoint_wal`]), so no request waits for a checkpoint.
     checkpointer: Option<AnyPool>,
+    /// When this process last purged stale app nonces (Unix seconds; see `app_nonces`).
+    nonces_purged_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Store {
@@ -177,6 +180,7 @@ impl Store {
             appended: Arc::new(Notify::new()),
             postgres: None,
             checkpointer: Some(checkpointer),
+            nonces_purged_at: Arc::default(),
         })
     }
 
@@ -222,6 +226,7 @@ impl Store {
             appended: Arc::new(Notify::new()),
             postgres: Some((url.to_string(), session)),
             checkpointer: None,
+            nonces_purged_at: Arc::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 use super::{Wallet, HISTORY_MAX};
 use crate::approver::ApproverError;
 use crate::error::WalletError;
+use crate::inbox::Owner;
 use crate::model::{history_row, matches_query, HistoryPage, HistoryRow, InboxPage, InboxView};
 use crate::source::{list_all, ApprovalSource};
 use crate::sync::SyncStatus;
@@ -57,18 +58,18 @@ impl Wallet {
     /// Up to [`HISTORY_MAX`] finished requests per service are searched, however many are
     /// pending: pending ones are not listed.
     pub async fn history(&self, query: &str) -> Result<Vec<HistoryRow>, WalletError> {
-        let sources: Vec<Arc<dyn ApprovalSource>> = self
+        let sources: Vec<(Arc<Owner>, Arc<dyn ApprovalSource>)> = self
             .inner
             .services
             .lock()
             .expect("services lock")
             .values()
-            .filter_map(|s| s.source.clone())
+            .filter_map(|s| Some((s.owner.clone(), s.source.clone()?)))
             .collect();
         let now = self.inner.clock.now();
         let mut rows = Vec::new();
-        for source in sources {
-            let server = source.pairing().server.clone();
+        for (owner, source) in sources {
+            let server = owner.server.clone();
             let list = finished(&*source)
                 .await
                 .map_err(|e| WalletError::from_client(e, &server, None))?;
@@ -76,7 +77,7 @@ impl Wallet {
                 list.into_iter()
                     .filter(|s| s.status != ApprovalStatus::Pending || s.expires_at <= now)
                     .filter(|s| matches_query(s, query))
-                    .map(|s| history_row(&server, s, now)),
+                    .map(|s| history_row(&owner, s, now)),
             );
         }
         rows.sort_by(|a, b| {

@@ -1,21 +1,34 @@
-//! The live inbox: one sync loop per paired service feeding the [`Sink`], connection states, and the
-//! pruner that drops expired requests and shows the notification summary.
+//! The live inbox: one sync loop per pairing feeding its own [`Sink`], connection states, and
+//! the pruner that drops expired requests and shows the notification summary.
 
-use super::sink::{set_status, show, Sink};
+use super::sink::{notifications_route, set_status, show, Sink};
 use super::{Service, Wallet};
-use crate::approver::Pairing;
+use crate::inbox::Owner;
 use crate::model::WalletUpdate;
 use crate::notify::summary_content;
+use crate::registry::{fingerprint, Registered};
+use crate::settings::Route;
 use crate::sync::{SyncSink, SyncStatus};
-use countersign_core::ServerUrl;
 use std::sync::Arc;
 
+/// Whose items a pairing's sync loop brings.
+pub(super) fn owner_of(entry: &Registered) -> Arc<Owner> {
+    Arc::new(Owner {
+        pairing: entry.id.clone(),
+        server: entry.pairing.server.clone(),
+        approver_name: entry.pairing.approver_name.clone(),
+    })
+}
+
 impl Wallet {
-    pub(super) fn connect(&self, pairing: Pairing, key: countersign_core::keys::SigningKey) {
-        let server = pairing.server.clone();
-        let source = self.inner.connector.connect(pairing, key);
+    /// Starts (or restarts, with a new key) the sync loop of pairing `entry`, with `key`.
+    pub(super) fn connect(&self, entry: &Registered, key: countersign_core::keys::SigningKey) {
+        let owner = owner_of(entry);
+        let fingerprint = Some(fingerprint(&key.verifying_key()));
+        let source = self.inner.connector.connect(entry.pairing.clone(), key);
         let sink: Arc<dyn SyncSink> = Arc::new(Sink {
             inner: Arc::downgrade(&self.inner),
+            owner: owner.clone(),
         });
         let task = tokio::spawn(crate::sync::run(
             source.clone(),
@@ -23,11 +36,14 @@ impl Wallet {
             self.inner.config.sync,
         ));
         let old = self.inner.services.lock().expect("services lock").insert(
-            server,
+            entry.id.clone(),
             Service {
+                owner,
                 source: Some(source),
                 status: SyncStatus::Connecting,
                 task: Some(task),
+                last_contact: None,
+                fingerprint,
             },
         );
         if let Some(task) = old.and_then(|s| s.task) {
@@ -35,22 +51,28 @@ impl Wallet {
         }
     }
 
-    pub(super) fn set_status(&self, server: &ServerUrl, status: SyncStatus) {
-        self.inner
-            .services
-            .lock()
-            .expect("services lock")
-            .entry(server.clone())
-            .or_insert(Service {
-                source: None,
-                status: status.clone(),
-                task: None,
-            });
-        set_status(&self.inner, server, status);
+    pub(super) fn set_status(&self, entry: &Registered, status: SyncStatus) {
+        let owner = {
+            let mut services = self.inner.services.lock().expect("services lock");
+            services
+                .entry(entry.id.clone())
+                .or_insert_with(|| Service {
+                    owner: owner_of(entry),
+                    source: None,
+                    status: status.clone(),
+                    task: None,
+                    last_contact: None,
+                    fingerprint: None,
+                })
+                .owner
+                .clone()
+        };
+        set_status(&self.inner, &owner, status);
     }
 
     /// Every few seconds, drops requests whose window closed and tells the view, and shows
-    /// the summary of requests that were not notified one by one.
+    /// the summary of requests that were not notified one by one (not during quiet hours:
+    /// it waits for their end).
     pub(super) fn spawn_pruner(&self) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
@@ -65,6 +87,9 @@ impl Wallet {
                 };
                 if pruned > 0 {
                     inner.observer.update(WalletUpdate::InboxChanged { count });
+                }
+                if notifications_route(&inner, None) != Route::Show {
+                    continue;
                 }
                 let waiting = inner
                     .throttle

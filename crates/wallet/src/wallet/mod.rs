@@ -11,14 +11,19 @@
 //! - pairing happens only in [`Wallet::confirm_pairing`], called after the person confirmed,
 //!   over https (plain http only to a loopback address); the answer must name this device's
 //!   key id and the previewed service and approver, and a service id another server's pairing
-//!   has is refused;
+//!   has (or a server paired as another service) is refused;
+//! - every identity (pairing: one approver of one service) has its own local id, key, session,
+//!   event stream, inbox items, reviews and notifications; a review is kept under the pairing
+//!   that fetched it and only that pairing's source (holding only its key) signs a decision
+//!   on it; nothing a service sends removes a pairing (only [`Wallet::remove_pairing`], which
+//!   the view calls with a local id);
 //! - each pairing's key lives under a keychain account this Wallet named at random; no id a
 //!   service sends ever names, overwrites or deletes a keychain entry, and a failed pairing
 //!   deletes only the entry it made.
 
 use crate::approver::Review;
 use crate::error::WalletError;
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, Owner};
 use crate::keystore::KeyStore;
 pub use crate::model::{
     matches_query, Clock, HistoryPage, HistoryRow, InboxPage, InboxView, Observer,
@@ -26,10 +31,11 @@ pub use crate::model::{
 };
 use crate::notify::{Notifier, NotifyThrottle};
 use crate::pages::{KeptPages, PageLedger};
-use crate::registry::{PairingRegistry, Registered};
+use crate::registry::{PairingId, PairingRegistry};
+use crate::settings::SettingsFile;
 use crate::source::{ApprovalSource, Connector};
 use crate::sync::{SyncConfig, SyncStatus};
-use countersign_core::ServerUrl;
+use countersign_core::Timestamp;
 use inbox::HistorySnapshot;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -57,7 +63,7 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 /// The Wallet's fixed settings.
 #[derive(Debug, Clone)]
 pub struct WalletConfig {
-    /// The app's data directory (pairings only; never secrets).
+    /// The app's data directory (pairings and settings; never secrets).
     pub data_dir: PathBuf,
     /// The name this device registers with, e.g. "Countersign Wallet on `host`".
     pub device_name: String,
@@ -65,11 +71,17 @@ pub struct WalletConfig {
     pub sync: SyncConfig,
 }
 
+/// One pairing's live side.
 struct Service {
+    owner: Arc<Owner>,
     /// None when the pairing cannot sync (its key could not be loaded).
     source: Option<Arc<dyn ApprovalSource>>,
     status: SyncStatus,
     task: Option<JoinHandle<()>>,
+    /// The last successful exchange with the service.
+    last_contact: Option<Timestamp>,
+    /// The public key's fingerprint, computed when its key was loaded.
+    fingerprint: Option<String>,
 }
 
 struct Inner {
@@ -79,16 +91,19 @@ struct Inner {
     notifier: Arc<dyn Notifier>,
     observer: Arc<dyn Observer>,
     clock: Arc<dyn Clock>,
+    /// Lock order: registry, then services, then inbox.
     registry: Mutex<PairingRegistry>,
+    settings: Mutex<SettingsFile>,
     inbox: Mutex<Inbox>,
-    services: Mutex<HashMap<ServerUrl, Service>>,
-    reviews: Mutex<HashMap<(ServerUrl, Uuid), Review>>,
-    /// Bodies the view reported seen to the end: (server, approval, request digest).
-    seen: Mutex<HashSet<(ServerUrl, Uuid, String)>>,
+    services: Mutex<HashMap<PairingId, Service>>,
+    /// The request each pairing fetched and verified, the only thing it signs.
+    reviews: Mutex<HashMap<(PairingId, Uuid), Review>>,
+    /// Bodies the view reported seen to the end: (pairing, approval, request digest).
+    seen: Mutex<HashSet<(PairingId, Uuid, String)>>,
     /// Request bodies cut into pages, for the last few reviews.
-    pages: Mutex<KeptPages<(ServerUrl, Uuid)>>,
-    /// Which pages of each body (server, approval, request digest) the view fetched.
-    ledgers: Mutex<HashMap<(ServerUrl, Uuid, String), PageLedger>>,
+    pages: Mutex<KeptPages<(PairingId, Uuid)>>,
+    /// Which pages of each body (pairing, approval, request digest) the view fetched.
+    ledgers: Mutex<HashMap<(PairingId, Uuid, String), PageLedger>>,
     /// The last history search, which the view pages through.
     history: Mutex<Option<HistorySnapshot>>,
     throttle: Mutex<NotifyThrottle>,
@@ -122,6 +137,12 @@ impl Wallet {
     pub async fn start(parts: WalletParts) -> Result<Self, WalletError> {
         let registry = PairingRegistry::load(&parts.config.data_dir)?;
         let pairings = registry.entries().to_vec();
+        // A damaged settings file must not keep the approver from deciding: the defaults
+        // apply (every notification on) until a setting is changed, which writes a good file.
+        let settings = SettingsFile::load(&parts.config.data_dir).unwrap_or_else(|e| {
+            tracing::warn!("settings not loaded, using the defaults: {e}");
+            SettingsFile::defaults_in(&parts.config.data_dir)
+        });
         let wallet = Wallet {
             inner: Arc::new(Inner {
                 config: parts.config,
@@ -131,6 +152,7 @@ impl Wallet {
                 observer: parts.observer,
                 clock: parts.clock,
                 registry: Mutex::new(registry),
+                settings: Mutex::new(settings),
                 inbox: Mutex::new(Inbox::new()),
                 services: Mutex::new(HashMap::new()),
                 reviews: Mutex::new(HashMap::new()),
@@ -146,22 +168,17 @@ impl Wallet {
         };
         // Keys are loaded in the background: a locked keychain may prompt the person, and the
         // window must not wait for that.
-        for Registered {
-            pairing,
-            key_account,
-        } in pairings
-        {
-            wallet.set_status(&pairing.server, SyncStatus::Connecting);
+        for entry in pairings {
+            wallet.set_status(&entry, SyncStatus::Connecting);
             let wallet = wallet.clone();
             tokio::spawn(async move {
-                match wallet.load_key(key_account).await {
-                    // Unless the pairing was removed meanwhile.
-                    Ok(key) if wallet.is_paired(&pairing.server) => wallet.connect(pairing, key),
+                match wallet.load_key(entry.key_account.clone()).await {
+                    // Unless the pairing was removed or paired again meanwhile.
+                    Ok(key) if wallet.has_key_account(&entry) => wallet.connect(&entry, key),
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(server = %pairing.server, "cannot load the device key: {e}");
-                        wallet
-                            .set_status(&pairing.server, SyncStatus::Failed { why: e.to_string() });
+                        tracing::warn!(server = %entry.pairing.server, "cannot load the device key: {e}");
+                        wallet.set_status(&entry, SyncStatus::Failed { why: e.to_string() });
                     }
                 }
             });
@@ -185,13 +202,13 @@ impl Wallet {
         }
     }
 
-    /// The source of `server`, waiting (up to 20 s) while its key is still being loaded.
-    async fn source(&self, server: &ServerUrl) -> Result<Arc<dyn ApprovalSource>, WalletError> {
+    /// The source of pairing `id`, waiting (up to 20 s) while its key is still being loaded.
+    async fn source(&self, id: &PairingId) -> Result<Arc<dyn ApprovalSource>, WalletError> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let why = {
                 let services = self.inner.services.lock().expect("services lock");
-                match services.get(server) {
+                match services.get(id) {
                     Some(Service {
                         source: Some(source),
                         ..
@@ -202,8 +219,8 @@ impl Wallet {
                     }) => Some(why.clone()),
                     Some(_) => None,
                     None => {
-                        return Err(WalletError::NotPaired {
-                            server: server.clone(),
+                        return Err(WalletError::UnknownPairing {
+                            pairing: id.to_string(),
                         })
                     }
                 }
@@ -229,6 +246,7 @@ mod inbox;
 mod live;
 mod pairing;
 mod review;
+mod settings;
 mod sink;
 
 pub use review::verify_locally;

@@ -7,26 +7,30 @@ use crate::body::cut_short;
 use crate::error::WalletError;
 use crate::model::WalletUpdate;
 use crate::pages::{BodyPage, BodyPages, PageLedger};
+use crate::registry::PairingId;
+use crate::reveal::reveal_name;
 use crate::review::{review_view, review_view_paged, BodyGate, ReviewView};
-use countersign_core::{ApprovalStatus, ServerUrl, Verdict};
+use countersign_core::{ApprovalStatus, Verdict};
 use std::sync::Arc;
 use uuid::Uuid;
 
 impl Wallet {
-    /// Fetches and verifies one request and returns what the review screen shows. The
-    /// verified request is kept (in memory) as the only thing [`Wallet::decide`] will sign.
+    /// Fetches and verifies one request as pairing `pairing` and returns what the review
+    /// screen shows. The verified request is kept (in memory, under that pairing) as the only
+    /// thing [`Wallet::decide`] will sign, and only with that pairing's key.
     pub async fn review(
         &self,
-        server: &ServerUrl,
+        pairing: &PairingId,
         approval_id: Uuid,
     ) -> Result<ReviewView, WalletError> {
-        let source = self.source(server).await?;
+        let source = self.source(pairing).await?;
+        let server = &source.pairing().server;
         let review = source
             .review(approval_id)
             .await
             .map_err(|e| WalletError::from_client(e, server, Some(approval_id)))?;
         verify_locally(&review, source.pairing(), approval_id)?;
-        let pages = self.body_pages(server, &review).await;
+        let pages = self.body_pages(pairing, &review).await;
         let mut view = review_view_paged(
             server,
             review.detail(),
@@ -36,8 +40,9 @@ impl Wallet {
             &pages,
         );
         // The first page is in the view.
-        self.serve_page(server, approval_id, review.digest(), &pages, 0);
-        view.body_gate.seen |= self.is_seen(server, approval_id, review.digest());
+        self.serve_page(pairing, approval_id, review.digest(), &pages, 0);
+        view.body_gate.seen |= self.is_seen(pairing, approval_id, review.digest());
+        view.deciding_as = Some(reveal_name(&source.pairing().approver_name));
         if view.status == ApprovalStatus::Pending {
             match source.what_is_new(&review, NOVELTY_HISTORY).await {
                 Ok(found) => view.set_what_is_new(&found),
@@ -54,15 +59,15 @@ impl Wallet {
             .reviews
             .lock()
             .expect("reviews lock")
-            .insert((server.clone(), approval_id), review);
+            .insert((pairing.clone(), approval_id), review);
         Ok(view)
     }
 
     /// The request body of `review` cut into pages: the ones kept for that approval when
     /// they are of the same digest, otherwise made (off the async threads: a megabyte of JSON
     /// takes a while) and kept, the least recently used beyond [`super::BODY_PAGES_KEPT`] dropped.
-    async fn body_pages(&self, server: &ServerUrl, review: &Review) -> Arc<BodyPages> {
-        let key = (server.clone(), review.detail().statement.approval_id);
+    async fn body_pages(&self, pairing: &PairingId, review: &Review) -> Arc<BodyPages> {
+        let key = (pairing.clone(), review.detail().statement.approval_id);
         if let Some(p) = self.kept_pages(&key, review.digest()) {
             return p;
         }
@@ -80,7 +85,7 @@ impl Wallet {
         pages
     }
 
-    fn kept_pages(&self, key: &(ServerUrl, Uuid), digest: &str) -> Option<Arc<BodyPages>> {
+    fn kept_pages(&self, key: &(PairingId, Uuid), digest: &str) -> Option<Arc<BodyPages>> {
         self.inner
             .pages
             .lock()
@@ -91,7 +96,7 @@ impl Wallet {
     /// Records page `index` of the body of `digest` as handed to the view.
     fn serve_page(
         &self,
-        server: &ServerUrl,
+        pairing: &PairingId,
         approval_id: Uuid,
         digest: &str,
         pages: &BodyPages,
@@ -101,7 +106,7 @@ impl Wallet {
             .ledgers
             .lock()
             .expect("ledgers lock")
-            .entry((server.clone(), approval_id, digest.to_string()))
+            .entry((pairing.clone(), approval_id, digest.to_string()))
             .or_insert_with(|| PageLedger::new(pages.pages()))
             .serve(index);
     }
@@ -111,37 +116,37 @@ impl Wallet {
     /// [`Wallet::body_seen`] accepts the end seen only once every page was.
     pub async fn body_page(
         &self,
-        server: &ServerUrl,
+        pairing: &PairingId,
         approval_id: Uuid,
         shown_digest: &str,
         index: u32,
     ) -> Result<BodyPage, WalletError> {
-        let review = self.reviewed(server, approval_id)?;
+        let review = self.reviewed(pairing, approval_id)?;
         if review.digest() != shown_digest {
             return Err(WalletError::StaleReview);
         }
-        let pages = self.body_pages(server, &review).await;
+        let pages = self.body_pages(pairing, &review).await;
         let page = pages.page(index).ok_or(WalletError::NoSuchPage {
             index,
             pages: pages.pages(),
         })?;
-        self.serve_page(server, approval_id, review.digest(), &pages, index);
+        self.serve_page(pairing, approval_id, review.digest(), &pages, index);
         Ok(page)
     }
 
-    fn reviewed(&self, server: &ServerUrl, approval_id: Uuid) -> Result<Review, WalletError> {
+    fn reviewed(&self, pairing: &PairingId, approval_id: Uuid) -> Result<Review, WalletError> {
         self.inner
             .reviews
             .lock()
             .expect("reviews lock")
-            .get(&(server.clone(), approval_id))
+            .get(&(pairing.clone(), approval_id))
             .cloned()
             .ok_or(WalletError::NotReviewed)
     }
 
-    pub(super) fn is_seen(&self, server: &ServerUrl, approval_id: Uuid, digest: &str) -> bool {
+    pub(super) fn is_seen(&self, pairing: &PairingId, approval_id: Uuid, digest: &str) -> bool {
         self.inner.seen.lock().expect("seen lock").contains(&(
-            server.clone(),
+            pairing.clone(),
             approval_id,
             digest.to_string(),
         ))
@@ -154,15 +159,15 @@ impl Wallet {
     /// ([`Wallet::decide`]) requires this mark for the digest signed.
     pub async fn body_seen(
         &self,
-        server: &ServerUrl,
+        pairing: &PairingId,
         approval_id: Uuid,
         shown_digest: &str,
     ) -> Result<(), WalletError> {
-        let review = self.reviewed(server, approval_id)?;
+        let review = self.reviewed(pairing, approval_id)?;
         if review.digest() != shown_digest {
             return Err(WalletError::StaleReview);
         }
-        let pages = self.body_pages(server, &review).await;
+        let pages = self.body_pages(pairing, &review).await;
         let head = pages.head();
         if let Some(why) = cut_short(head.truncated, head.size) {
             return Err(WalletError::BodyNotShown(why));
@@ -172,7 +177,7 @@ impl Wallet {
             .ledgers
             .lock()
             .expect("ledgers lock")
-            .get(&(server.clone(), approval_id, review.digest().to_string()))
+            .get(&(pairing.clone(), approval_id, review.digest().to_string()))
             .map_or(0, |l| {
                 if l.complete() {
                     pages.pages()
@@ -187,7 +192,7 @@ impl Wallet {
             });
         }
         self.inner.seen.lock().expect("seen lock").insert((
-            server.clone(),
+            pairing.clone(),
             approval_id,
             review.digest().to_string(),
         ));
@@ -201,14 +206,15 @@ impl Wallet {
     /// always can be. Returns the review screen after the decision.
     pub async fn decide(
         &self,
-        server: &ServerUrl,
+        pairing: &PairingId,
         approval_id: Uuid,
         verdict: Verdict,
         comment: Option<String>,
         shown_digest: &str,
     ) -> Result<ReviewView, WalletError> {
-        let source = self.source(server).await?;
-        let review = self.reviewed(server, approval_id)?;
+        let source = self.source(pairing).await?;
+        let server = &source.pairing().server;
+        let review = self.reviewed(pairing, approval_id)?;
         if review.digest() != shown_digest {
             return Err(WalletError::StaleReview);
         }
@@ -225,11 +231,11 @@ impl Wallet {
             });
         }
         if verdict == Verdict::Approve {
-            let gate = BodyGate::of(self.body_pages(server, &review).await.head());
+            let gate = BodyGate::of(self.body_pages(pairing, &review).await.head());
             if let Some(why) = gate.why_not {
                 return Err(WalletError::BodyNotShown(why));
             }
-            if !gate.seen && !self.is_seen(server, approval_id, review.digest()) {
+            if !gate.seen && !self.is_seen(pairing, approval_id, review.digest()) {
                 return Err(WalletError::BodyNotSeen);
             }
         }
@@ -243,7 +249,7 @@ impl Wallet {
         if response.status != ApprovalStatus::Pending {
             let count = {
                 let mut inbox = self.inner.inbox.lock().expect("inbox lock");
-                inbox.remove(server, approval_id);
+                inbox.remove(pairing, approval_id);
                 inbox.count(now)
             };
             self.inner
@@ -252,20 +258,22 @@ impl Wallet {
         }
         // Show the outcome: fetch again (execution may already be done); if that fails, show
         // what the decision answer said.
-        match self.review(server, approval_id).await {
+        match self.review(pairing, approval_id).await {
             Ok(view) => Ok(view),
             Err(e) => {
                 tracing::warn!("refetch after decision failed: {e}");
                 let mut detail = review.detail().clone();
                 detail.status = response.status;
                 detail.decisions = response.decisions;
-                Ok(review_view(
+                let mut view = review_view(
                     server,
                     &detail,
                     review.digest(),
                     &source.pairing().approver_id,
                     self.inner.clock.now(),
-                ))
+                );
+                view.deciding_as = Some(reveal_name(&source.pairing().approver_name));
+                Ok(view)
             }
         }
     }

@@ -1,4 +1,5 @@
 //! Tests of the [`Wallet`] facade against a scripted service and an in-memory keychain.
+//! Several identities (pairings) of one service and the settings: [`identities`].
 
 use super::*;
 use crate::approver::Pairing;
@@ -12,8 +13,8 @@ use countersign_core::api::{
     PairPreview, WalletApprovalDetail, WalletApprovalSummary, WalletEvent, WalletEventKind,
 };
 use countersign_core::keys::generate_signing_key;
-use countersign_core::Timestamp;
 use countersign_core::{ApprovalStatus, Verdict};
+use countersign_core::{ServerUrl, Timestamp};
 use std::time::Duration;
 
 const SERVER: &str = "http://127.0.0.1:8470";
@@ -23,6 +24,10 @@ struct FixedClock(Timestamp);
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
         self.0
+    }
+    /// Local time is UTC here, so quiet hours are tested whatever the machine's zone.
+    fn utc_offset(&self, _at: Timestamp) -> i32 {
+        0
     }
 }
 
@@ -137,16 +142,29 @@ fn detail_of(id: u128, reason: &str, body: &[u8]) -> WalletApprovalDetail {
     crate::review::tests::detail_with(Uuid::from_u128(id), 1, reason, body)
 }
 
-/// The keychain account the registry records for `server`.
-fn account_of(h: &Harness, server: &ServerUrl) -> KeyAccount {
+/// The registry's entry of `approver` (of any server; tests pair each approver once).
+fn entry_of(h: &Harness, approver: &str) -> crate::registry::Registered {
     h.wallet
         .inner
         .registry
         .lock()
         .unwrap()
-        .get(server)
+        .entries()
+        .iter()
+        .find(|e| e.pairing.approver_id == approver)
         .expect("paired")
-        .key_account
+        .clone()
+}
+
+/// The keychain account the registry records for `approver`.
+fn account_of(h: &Harness, approver: &str) -> KeyAccount {
+    entry_of(h, approver).key_account
+}
+
+/// The local id of the first pairing.
+fn pid(h: &Harness) -> PairingId {
+    h.wallet.inner.registry.lock().unwrap().entries()[0]
+        .id
         .clone()
 }
 
@@ -154,14 +172,14 @@ async fn paired() -> (Harness, Arc<FakeSource>) {
     let h = harness().await;
     let view = h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
     assert_eq!(view.approver_name.text, "Alice Example");
-    let source = h.connector.sources.lock().unwrap()[&server()].clone();
+    let source = h.connector.fake(&server(), "alice").unwrap();
     (h, source)
 }
 
 #[tokio::test]
 async fn pairing_keeps_the_key_in_the_keychain_and_nothing_secret_on_disk() {
     let (h, _source) = paired().await;
-    let account = account_of(&h, &server());
+    let account = account_of(&h, "alice");
     assert!(account
         .as_str()
         .starts_with(crate::keystore::ACCOUNT_PREFIX));
@@ -230,7 +248,7 @@ async fn plain_http_to_another_host_is_refused_before_asking_it() {
 async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
     let (h, source) = paired().await;
     let first = h.wallet.inner.registry.lock().unwrap().all()[0].clone();
-    let first_account = account_of(&h, &server());
+    let first_account = account_of(&h, "alice");
     let first_key = h.keys.load(&first_account).unwrap().to_bytes();
     let hostile = ServerUrl::parse("https://hostile.example").unwrap();
     let preview = |service_id: &str| PairPreview {
@@ -292,14 +310,14 @@ async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
     let detail = detail_of(11, "Refund order 11", br#"{"order":11}"#);
     let id = Uuid::from_u128(11);
     source.details.lock().unwrap().insert(id, detail);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     h.wallet
-        .body_seen(&server(), id, &view.digest)
+        .body_seen(&pid(&h), id, &view.digest)
         .await
         .unwrap();
     let after = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &view.digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &view.digest)
         .await
         .unwrap();
     assert_eq!(after.status, ApprovalStatus::Approved);
@@ -309,16 +327,27 @@ async fn a_hostile_second_server_cannot_touch_the_first_pairing() {
     let second = ServerUrl::parse("https://second.example").unwrap();
     h.wallet.confirm_pairing(&second, CODE).await.unwrap();
     assert_eq!(h.keys.len(), 2);
-    assert_ne!(account_of(&h, &second), first_account);
+    let second_account = h
+        .wallet
+        .inner
+        .registry
+        .lock()
+        .unwrap()
+        .of_server(&second)
+        .next()
+        .unwrap()
+        .key_account
+        .clone();
+    assert_ne!(second_account, first_account);
     assert_eq!(h.keys.load(&first_account).unwrap().to_bytes(), first_key);
 }
 
 #[tokio::test]
 async fn pairing_the_same_server_again_replaces_only_its_own_key() {
     let (h, _source) = paired().await;
-    let old = account_of(&h, &server());
+    let old = account_of(&h, "alice");
     h.wallet.confirm_pairing(&server(), CODE).await.unwrap();
-    let new = account_of(&h, &server());
+    let new = account_of(&h, "alice");
     assert_ne!(old, new);
     assert_eq!(h.keys.len(), 1);
     assert!(h.keys.load(&new).is_ok());
@@ -348,7 +377,7 @@ async fn a_pairing_saved_before_local_key_names_still_loads_its_key() {
     .unwrap();
     let (_wallet, connector) = start_on(dir.path(), keys).await;
     eventually("the reconnection", || {
-        connector.sources.lock().unwrap().contains_key(&server())
+        connector.fake(&server(), "alice").is_some()
     })
     .await;
 }
@@ -392,6 +421,7 @@ async fn approval_links_open_only_for_paired_servers() {
     let ok = h
         .wallet
         .open_link(&format!("countersign://approval/{id}?server={SERVER}"))
+        .await
         .unwrap();
     assert!(matches!(ok, LinkAction::OpenApproval { .. }));
     let err = h
@@ -399,12 +429,13 @@ async fn approval_links_open_only_for_paired_servers() {
         .open_link(&format!(
             "countersign://approval/{id}?server=http://127.0.0.1:1"
         ))
+        .await
         .unwrap_err();
     assert_eq!(err.code(), "not_paired");
     // An unknown id is reported as such when opened.
     let err = h
         .wallet
-        .review(&server(), id.parse().unwrap())
+        .review(&pid(&h), id.parse().unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.code(), "unknown_approval");
@@ -416,8 +447,8 @@ async fn live_request_reaches_the_inbox_and_a_notification() {
     let tx = source.next_stream();
     // The pairing connected before the stream was queued: reconnect via a new pairing source.
     h.wallet.connect(
-        source.pairing.clone(),
-        h.keys.load(&account_of(&h, &server())).unwrap(),
+        &entry_of(&h, "alice"),
+        h.keys.load(&account_of(&h, "alice")).unwrap(),
     );
     settle().await;
     let row = summary(7, 0, "Refund order 42");
@@ -474,18 +505,18 @@ async fn decisions_sign_only_what_was_reviewed() {
     // Not shown yet: refused.
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &digest)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "not_reviewed");
 
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     assert_eq!(view.digest, digest);
 
     // The view echoes another digest: refused, nothing sent.
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &"00".repeat(32))
+        .decide(&pid(&h), id, Verdict::Approve, None, &"00".repeat(32))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "stale_review");
@@ -494,7 +525,7 @@ async fn decisions_sign_only_what_was_reviewed() {
     let after = h
         .wallet
         .decide(
-            &server(),
+            &pid(&h),
             id,
             Verdict::Deny,
             Some("  not this one  ".into()),
@@ -519,7 +550,7 @@ async fn decisions_sign_only_what_was_reviewed() {
     // Deciding again is refused before anything is signed.
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &view.digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &view.digest)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "not_pending");
@@ -534,7 +565,7 @@ async fn a_tampered_request_is_never_shown_as_valid_nor_signed() {
     let mut detail = detail_of(10, "Refund order 42", b"{}");
     detail.statement.reason = "Refund order 42 (and 41)".into();
     source.details.lock().unwrap().insert(id, detail);
-    let err = h.wallet.review(&server(), id).await.unwrap_err();
+    let err = h.wallet.review(&pid(&h), id).await.unwrap_err();
     assert_eq!(err.code(), "integrity");
 
     // A body that does not match the statement.
@@ -542,7 +573,7 @@ async fn a_tampered_request_is_never_shown_as_valid_nor_signed() {
     detail.body = b"{\"x\":1}".to_vec();
     source.details.lock().unwrap().insert(id, detail);
     assert_eq!(
-        h.wallet.review(&server(), id).await.unwrap_err().code(),
+        h.wallet.review(&pid(&h), id).await.unwrap_err().code(),
         "integrity"
     );
 
@@ -552,13 +583,13 @@ async fn a_tampered_request_is_never_shown_as_valid_nor_signed() {
     detail.request_digest = detail.statement.request_digest();
     source.details.lock().unwrap().insert(id, detail);
     assert_eq!(
-        h.wallet.review(&server(), id).await.unwrap_err().code(),
+        h.wallet.review(&pid(&h), id).await.unwrap_err().code(),
         "integrity"
     );
     // Nothing failing verification can be decided on.
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &"00".repeat(32))
+        .decide(&pid(&h), id, Verdict::Approve, None, &"00".repeat(32))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "not_reviewed");
@@ -599,7 +630,7 @@ async fn history_lists_finished_requests_and_searches() {
 async fn removing_a_pairing_deletes_its_key_and_requests() {
     let (h, _source) = paired().await;
     assert_eq!(h.keys.len(), 1);
-    h.wallet.remove_pairing(&server()).await.unwrap();
+    h.wallet.remove_pairing(&pid(&h)).await.unwrap();
     assert!(h.keys.is_empty());
     assert!(h.wallet.pairings().is_empty());
     assert!(PairingRegistry::load(h.dir.path())
@@ -610,6 +641,7 @@ async fn removing_a_pairing_deletes_its_key_and_requests() {
     assert_eq!(
         h.wallet
             .open_link(&format!("countersign://approval/{id}?server={SERVER}"))
+            .await
             .unwrap_err()
             .code(),
         "not_paired"
@@ -625,7 +657,7 @@ async fn a_restart_reconnects_paired_services_from_the_keychain() {
     assert_eq!(wallet.pairings().len(), 1);
     // The key is loaded in the background, then the service connects.
     eventually("the reconnection", || {
-        connector.sources.lock().unwrap().contains_key(&server())
+        connector.fake(&server(), "alice").is_some()
     })
     .await;
     assert_eq!(wallet.inbox().count, 0);
@@ -646,13 +678,13 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     // Not reviewed: nothing can be marked seen.
     assert_eq!(
         h.wallet
-            .body_seen(&server(), a, &digest_a)
+            .body_seen(&pid(&h), a, &digest_a)
             .await
             .unwrap_err()
             .code(),
         "not_reviewed"
     );
-    let view = h.wallet.review(&server(), a).await.unwrap();
+    let view = h.wallet.review(&pid(&h), a).await.unwrap();
     assert!(
         view.body_gate.shown_whole && !view.body_gate.seen,
         "600 kB shown whole, unseen"
@@ -660,18 +692,18 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     assert!(!view.body_gate.open());
     let err = h
         .wallet
-        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .decide(&pid(&h), a, Verdict::Approve, None, &digest_a)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "body_not_seen");
     assert!(source.decided.lock().unwrap().is_empty());
 
     // Another request's "seen" does not count for this one, nor a digest not shown.
-    h.wallet.review(&server(), b).await.unwrap();
-    h.wallet.body_seen(&server(), b, &digest_b).await.unwrap();
+    h.wallet.review(&pid(&h), b).await.unwrap();
+    h.wallet.body_seen(&pid(&h), b, &digest_b).await.unwrap();
     assert_eq!(
         h.wallet
-            .body_seen(&server(), a, &digest_b)
+            .body_seen(&pid(&h), a, &digest_b)
             .await
             .unwrap_err()
             .code(),
@@ -679,22 +711,16 @@ async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     );
     let err = h
         .wallet
-        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .decide(&pid(&h), a, Verdict::Approve, None, &digest_a)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "body_not_seen");
 
     // Seen to the end: a fresh review says so, and the approval is signed.
-    h.wallet.body_seen(&server(), a, &digest_a).await.unwrap();
-    assert!(h
-        .wallet
-        .review(&server(), a)
-        .await
-        .unwrap()
-        .body_gate
-        .open());
+    h.wallet.body_seen(&pid(&h), a, &digest_a).await.unwrap();
+    assert!(h.wallet.review(&pid(&h), a).await.unwrap().body_gate.open());
     h.wallet
-        .decide(&server(), a, Verdict::Approve, None, &digest_a)
+        .decide(&pid(&h), a, Verdict::Approve, None, &digest_a)
         .await
         .unwrap();
     assert_eq!(source.decided.lock().unwrap()[0].1, digest_a);
@@ -709,7 +735,7 @@ async fn the_end_counts_as_seen_only_once_every_page_was_fetched() {
     let d = detail_of(25, "Refund in items", body.as_bytes());
     let digest = d.request_digest.clone();
     source.details.lock().unwrap().insert(id, d);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     let pages = view.body.pages;
     assert_eq!((view.body.lines, pages), (3002, 7));
     assert_eq!(
@@ -717,54 +743,46 @@ async fn the_end_counts_as_seen_only_once_every_page_was_fetched() {
         "the first page comes with the review"
     );
     // The view cannot claim the end before it fetched every page.
-    let err = h
-        .wallet
-        .body_seen(&server(), id, &digest)
-        .await
-        .unwrap_err();
+    let err = h.wallet.body_seen(&pid(&h), id, &digest).await.unwrap_err();
     assert_eq!(err.code(), "pages_not_fetched");
     assert!(err.to_string().contains("only 1 of its 7 pages"), "{err}");
     for index in 1..pages - 1 {
         let page = h
             .wallet
-            .body_page(&server(), id, &digest, index)
+            .body_page(&pid(&h), id, &digest, index)
             .await
             .unwrap();
         assert_eq!((page.index, page.first_line), (index, index * 500));
     }
-    let err = h
-        .wallet
-        .body_seen(&server(), id, &digest)
-        .await
-        .unwrap_err();
+    let err = h.wallet.body_seen(&pid(&h), id, &digest).await.unwrap_err();
     assert!(err.to_string().contains("only 6 of its 7 pages"), "{err}");
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &digest)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "body_not_seen");
     // Pages of another digest, or past the end, are not served.
     let stale = h
         .wallet
-        .body_page(&server(), id, "0000", 6)
+        .body_page(&pid(&h), id, "0000", 6)
         .await
         .unwrap_err();
     assert_eq!(stale.code(), "stale_review");
     let past = h
         .wallet
-        .body_page(&server(), id, &digest, 7)
+        .body_page(&pid(&h), id, &digest, 7)
         .await
         .unwrap_err();
     assert_eq!(past.code(), "no_such_page");
-    let last = h.wallet.body_page(&server(), id, &digest, 6).await.unwrap();
+    let last = h.wallet.body_page(&pid(&h), id, &digest, 6).await.unwrap();
     let crate::pages::PageLines::Json(lines) = last.lines else {
         panic!("json lines")
     };
     assert_eq!(lines.last().unwrap().token.text, "]");
-    h.wallet.body_seen(&server(), id, &digest).await.unwrap();
+    h.wallet.body_seen(&pid(&h), id, &digest).await.unwrap();
     h.wallet
-        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &digest)
         .await
         .unwrap();
     assert_eq!(source.decided.lock().unwrap()[0].1, digest);
@@ -777,23 +795,23 @@ async fn a_new_body_under_the_same_id_must_be_seen_again_and_deny_needs_nothing(
     let first = detail_of(23, "Refund", br#"{"amount":1}"#);
     let digest1 = first.request_digest.clone();
     source.details.lock().unwrap().insert(id, first);
-    h.wallet.review(&server(), id).await.unwrap();
-    h.wallet.body_seen(&server(), id, &digest1).await.unwrap();
+    h.wallet.review(&pid(&h), id).await.unwrap();
+    h.wallet.body_seen(&pid(&h), id, &digest1).await.unwrap();
     // The service now shows another body under the same id: the old mark does not count.
     let second = detail_of(23, "Refund", br#"{"amount":1000000}"#);
     let digest2 = second.request_digest.clone();
     source.details.lock().unwrap().insert(id, second);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     assert!(!view.body_gate.seen);
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &digest2)
+        .decide(&pid(&h), id, Verdict::Approve, None, &digest2)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "body_not_seen");
     // Deny is always available.
     h.wallet
-        .decide(&server(), id, Verdict::Deny, None, &digest2)
+        .decide(&pid(&h), id, Verdict::Deny, None, &digest2)
         .await
         .unwrap();
     assert_eq!(source.decided.lock().unwrap()[0].2, Verdict::Deny);
@@ -808,7 +826,7 @@ async fn a_body_too_large_for_the_view_cannot_be_approved() {
     let d = detail_of(24, "Many", body.as_bytes());
     let digest = d.request_digest.clone();
     source.details.lock().unwrap().insert(id, d);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     assert!(!view.body_gate.shown_whole);
     assert!(view
         .body_gate
@@ -818,7 +836,7 @@ async fn a_body_too_large_for_the_view_cannot_be_approved() {
         .contains("too large"));
     assert_eq!(
         h.wallet
-            .body_seen(&server(), id, &digest)
+            .body_seen(&pid(&h), id, &digest)
             .await
             .unwrap_err()
             .code(),
@@ -826,7 +844,7 @@ async fn a_body_too_large_for_the_view_cannot_be_approved() {
     );
     let err = h
         .wallet
-        .decide(&server(), id, Verdict::Approve, None, &digest)
+        .decide(&pid(&h), id, Verdict::Approve, None, &digest)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "body_not_shown");
@@ -844,7 +862,7 @@ async fn what_is_new_is_shown_in_words_and_an_older_service_shows_nothing() {
         .unwrap()
         .insert(id, detail_of(25, "Refund", br#"{"amount":199900}"#));
     // The fake answers 404 by default, like a service without the history endpoint.
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     assert!(view.what_is_new.is_empty());
     assert_eq!(view.what_is_new_note, None);
 
@@ -862,7 +880,7 @@ async fn what_is_new_is_shown_in_words_and_an_older_service_shows_nothing() {
             usual: vec!["DE89".into()],
         },
     ]);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     let words: Vec<&str> = view.what_is_new.iter().map(|r| r.text.as_str()).collect();
     assert_eq!(
         words,
@@ -879,7 +897,7 @@ async fn what_is_new_is_shown_in_words_and_an_older_service_shows_nothing() {
 
     // Any other failure is a note, never an error of the review.
     *source.novelty.lock().unwrap() = Err(503);
-    let view = h.wallet.review(&server(), id).await.unwrap();
+    let view = h.wallet.review(&pid(&h), id).await.unwrap();
     assert!(view.what_is_new.is_empty());
     assert!(view
         .what_is_new_note
@@ -906,8 +924,8 @@ fn refresh_from(h: &Harness, source: &FakeSource) -> crate::fake::EventSender {
     source.pages.lock().unwrap().clear();
     let tx = source.next_stream();
     h.wallet.connect(
-        source.pairing.clone(),
-        h.keys.load(&account_of(h, &server())).unwrap(),
+        &entry_of(h, "alice"),
+        h.keys.load(&account_of(h, "alice")).unwrap(),
     );
     tx
 }
@@ -1099,3 +1117,5 @@ async fn history_goes_beyond_one_page_of_200() {
         "the oldest is there too"
     );
 }
+
+mod identities;

@@ -4,7 +4,8 @@ An app never holds the provider's secret. It asks the Countersign service to mak
 a named *grant*; when the grant's policy requires it, the call pauses until enough approvers
 approve it in their Wallet, and then the service makes it exactly once.
 
-- :class:`Client` / :class:`AsyncClient`: the connection (base URL and API key).
+- :class:`Client` / :class:`AsyncClient`: the connection (base URL and API key, or a
+  :class:`HmacSigner` / :class:`Ed25519Signer` that signs every request instead).
 - :meth:`Client.proxy_request` returns :class:`Completed` (no approval was needed, the call
   ran) or :class:`PendingApproval` (wait on it, or persist its ``approval_id``).
 - :meth:`PendingApproval.wait` / :meth:`Client.wait` long-poll until the outcome is known or the
@@ -18,6 +19,9 @@ approve it in their Wallet, and then the service makes it exactly once.
 
 from ._client import (
     API_KEY_ENV,
+    APP_ID_ENV,
+    APP_PRIVATE_KEY_ENV,
+    APP_SECRET_ENV,
     URL_ENV,
     AsyncClient,
     AsyncPendingApproval,
@@ -49,11 +53,15 @@ from ._models import (
     FailureReason,
     PolicyMatch,
 )
+from ._signing import Ed25519Signer, HmacSigner, Signer
 
 __version__ = VERSION
 
 __all__ = [
     "API_KEY_ENV",
+    "APP_ID_ENV",
+    "APP_PRIVATE_KEY_ENV",
+    "APP_SECRET_ENV",
     "URL_ENV",
     "ApiError",
     "ApprovalOutcome",
@@ -68,15 +76,18 @@ __all__ = [
     "Decision",
     "DecodeError",
     "Denied",
+    "Ed25519Signer",
     "ExecutionFailed",
     "ExecutionFailure",
     "Expired",
     "FailureReason",
+    "HmacSigner",
     "InvalidRequest",
     "PendingApproval",
     "PolicyDenied",
     "PolicyMatch",
     "ProxyCall",
+    "Signer",
     "Timeout",
     "TransportError",
     "__version__",

@@ -18,20 +18,34 @@ from . import _core
 from ._core import Answer, Backoff, Final, Open, Retry, logger
 from ._errors import DecodeError, InvalidRequest, Timeout, TransportError
 from ._models import ApprovalView, Completed, PendingInfo
+from ._signing import BearerAuth, Ed25519Signer, HmacSigner, Signer, SigningAuth
 
 #: Environment variables :meth:`Client.from_env` reads.
 URL_ENV = "COUNTERSIGN_URL"
 API_KEY_ENV = "COUNTERSIGN_API_KEY"
+#: A signing app (instead of an API key): its id, and its HMAC secret or Ed25519 private key.
+APP_ID_ENV = "COUNTERSIGN_APP_ID"
+APP_SECRET_ENV = "COUNTERSIGN_APP_SECRET"
+APP_PRIVATE_KEY_ENV = "COUNTERSIGN_APP_PRIVATE_KEY"
 
 TimeoutLike = float | timedelta
 ApprovalId = str | uuid.UUID
 
 
-def _from_env() -> tuple[str, str]:
+def _from_env() -> tuple[str, str | None, Signer | None]:
     url, key = os.environ.get(URL_ENV), os.environ.get(API_KEY_ENV)
-    if not url or not key:
-        raise InvalidRequest(f"set {URL_ENV} and {API_KEY_ENV} (or pass a client)")
-    return url, key
+    app, secret = os.environ.get(APP_ID_ENV), os.environ.get(APP_SECRET_ENV)
+    private = os.environ.get(APP_PRIVATE_KEY_ENV)
+    if url and key:
+        return url, key, None
+    if url and app and secret:
+        return url, None, HmacSigner(app, secret)
+    if url and app and private:
+        return url, None, Ed25519Signer(app, private)
+    raise InvalidRequest(
+        f"set {URL_ENV} and {API_KEY_ENV}, or {APP_ID_ENV} with {APP_SECRET_ENV} or "
+        f"{APP_PRIVATE_KEY_ENV} (or pass a client)"
+    )
 
 
 def _transport_error(e: httpx.HTTPError) -> TransportError:
@@ -39,9 +53,26 @@ def _transport_error(e: httpx.HTTPError) -> TransportError:
 
 
 class _Base:
-    def __init__(self, base_url: str, api_key: str, request_timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        signer: Signer | None,
+        request_timeout: float,
+    ) -> None:
         self._base = _core.parse_base_url(base_url)
-        self._auth = _core.auth_header(api_key)
+        self._auth: httpx.Auth
+        if (api_key is None) == (signer is None):
+            raise InvalidRequest("give either an API key or a signer, not both or neither")
+        if signer is not None:
+            if not isinstance(signer, Signer):
+                raise InvalidRequest("signer must be an HmacSigner or an Ed25519Signer")
+            self._auth = SigningAuth(signer, self._base)
+            self._who = f"signer={signer!r}"
+        else:
+            assert api_key is not None
+            self._auth = BearerAuth(_core.auth_header(api_key))
+            self._who = "api_key=<redacted>"
         self._request_timeout = _core.seconds(request_timeout)
 
     @property
@@ -53,11 +84,11 @@ class _Base:
         return self._base + relative
 
     def _headers(self) -> dict[str, str]:
-        return {"authorization": self._auth, "user-agent": _core.USER_AGENT}
+        return {"user-agent": _core.USER_AGENT}
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(base_url={self._base!r}, api_key=<redacted>, "
+            f"{type(self).__name__}(base_url={self._base!r}, {self._who}, "
             f"request_timeout={self._request_timeout})"
         )
 
@@ -122,20 +153,23 @@ class Client(_Base):
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None = None,
         *,
+        signer: Signer | None = None,
         request_timeout: float = _core.DEFAULT_REQUEST_TIMEOUT,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(base_url, api_key, request_timeout)
+        super().__init__(base_url, api_key, signer, request_timeout)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(follow_redirects=False)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
-        """A client for ``$COUNTERSIGN_URL`` with the key in ``$COUNTERSIGN_API_KEY``."""
-        url, key = _from_env()
-        return cls(url, key, **kwargs)
+        """A client for ``$COUNTERSIGN_URL`` with the key in ``$COUNTERSIGN_API_KEY``, or signing
+        as ``$COUNTERSIGN_APP_ID`` with ``$COUNTERSIGN_APP_SECRET`` (HMAC) or
+        ``$COUNTERSIGN_APP_PRIVATE_KEY`` (Ed25519)."""
+        url, key, signer = _from_env()
+        return cls(url, key, signer=signer, **kwargs)
 
     def close(self) -> None:
         """Closes the HTTP connections (not an ``http_client`` passed in)."""
@@ -282,6 +316,7 @@ class Client(_Base):
             params=params,
             json=json,
             headers=self._headers(),
+            auth=self._auth,
             timeout=_core.timeouts(timeout),
             follow_redirects=False,
         ) as response:
@@ -341,20 +376,23 @@ class AsyncClient(_Base):
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: str | None = None,
         *,
+        signer: Signer | None = None,
         request_timeout: float = _core.DEFAULT_REQUEST_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(base_url, api_key, request_timeout)
+        super().__init__(base_url, api_key, signer, request_timeout)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(follow_redirects=False)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> AsyncClient:
-        """A client for ``$COUNTERSIGN_URL`` with the key in ``$COUNTERSIGN_API_KEY``."""
-        url, key = _from_env()
-        return cls(url, key, **kwargs)
+        """A client for ``$COUNTERSIGN_URL`` with the key in ``$COUNTERSIGN_API_KEY``, or signing
+        as ``$COUNTERSIGN_APP_ID`` with ``$COUNTERSIGN_APP_SECRET`` (HMAC) or
+        ``$COUNTERSIGN_APP_PRIVATE_KEY`` (Ed25519)."""
+        url, key, signer = _from_env()
+        return cls(url, key, signer=signer, **kwargs)
 
     async def aclose(self) -> None:
         """Closes the HTTP connections (not an ``http_client`` passed in)."""
@@ -480,7 +518,9 @@ class AsyncClient(_Base):
 
     @asynccontextmanager
     async def _open(self, request: httpx.Request) -> AsyncIterator[httpx.Response]:
-        response = await self._http.send(request, stream=True, follow_redirects=False)
+        response = await self._http.send(
+            request, stream=True, auth=self._auth, follow_redirects=False
+        )
         try:
             yield response
         finally:
