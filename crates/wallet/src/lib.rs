@@ -18,12 +18,14 @@
 //! - [`notify`]: notification content and the desktop notifier.
 //! - [`bindings`]: the view's TypeScript types (`ui/src/bindings/`), generated and checked.
 //! - [`error`]: [`WalletError`], serialized as `{code, message}`.
+//! - [`channel`]: the messages between the tray process and the window process, as JSON lines.
 //!
 //! Nothing here needs a display; talking to a service goes only through `countersign-approver`.
 
 pub mod approver;
 pub mod bindings;
 pub mod body;
+pub mod channel;
 pub mod error;
 #[cfg(test)]
 mod fake;

@@ -741,7 +741,7 @@ async fn two_identities(
     // Starting under the flood notifies its first requests and summarises the rest once the
     // throttle's window has passed; the requests below come after that summary.
     let summaries = monitor.count("more approval request")?;
-    let s = Session::start("http://127.0.0.1:4444", app, &[]).await?;
+    let s = Session::start(&desktop::driver_url(), app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     for (who, name) in [("alice", "Alice Example"), (ON_CALL, "On Call")] {
         desktop::gio_open(&stack.invite(who).await?)?;
@@ -816,7 +816,7 @@ async fn two_identities(
         "[data-testid=notify-toggle][data-pairing=\"{}\"]",
         on_call.id
     );
-    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+    s.click_selector(&toggle, WAIT).await?;
     s.wait_until(
         "the toggle off after saving",
         &format!(
@@ -828,7 +828,7 @@ async fn two_identities(
     .await?;
     let settings = std::fs::read_to_string(data_dir.join("settings.json"))?;
     assert!(settings.contains(&on_call.id), "{settings}");
-    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+    s.click_selector(&toggle, WAIT).await?;
 
     // Removing alice's pairing deletes its keychain entry; the on-call one goes on.
     s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)

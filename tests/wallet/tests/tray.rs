@@ -59,11 +59,17 @@ async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
     );
     let handles = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
-    let after = desktop::wait_web_process(app, false, WAIT).await?;
+    let after = desktop::wait_window_process(app, false, WAIT).await?;
     eprintln!("with the window closed: {after:?}");
-    assert!(
-        after.iter().any(|p| p.name == "countersign-wallet"),
-        "the Wallet keeps running: {after:?}"
+    assert_eq!(
+        after.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        vec!["countersign-wallet"],
+        "only the tray process runs on: no window process, no WebKit process"
+    );
+    eprintln!(
+        "closed: RSS {} kB, PSS {} kB",
+        after.iter().map(|p| p.rss_kb).sum::<u64>(),
+        after.iter().map(|p| p.pss_kb).sum::<u64>()
     );
     assert!(
         !desktop::window_visible("^Countersign Wallet")?,
