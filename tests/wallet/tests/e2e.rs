@@ -1,5 +1,5 @@
 //! The Wallet end to end, in its real window: run by `scripts/wallet-e2e.sh` (Xvfb, one
-//! `dbus-run-session` with an unlocked gnome-keyring and a notification daemon, tauri-driver).
+//! `dbus-run-session` with an unlocked gnome-keyring and a notification daemon, WebKitWebDriver attached to the window process).
 //!
 //! Pairing through a deep link, a live request with its notification, approve (the agent gets
 //! the provider's answer), deny with a comment (via a deep link to the running Wallet), a
@@ -102,7 +102,7 @@ async fn open_row(s: &Session, id: &str) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+#[ignore = "needs Xvfb, a session bus, a keyring and WebKitWebDriver: run scripts/wallet-e2e.sh"]
 async fn wallet_end_to_end() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     let shots = env_path("WALLET_E2E_SHOTS");

@@ -4,7 +4,7 @@
 //! entry made the scheme's default handler, as a desktop does after an install.
 //!
 //! The installed binary (`WALLET_APP`, `/usr/bin/countersign-wallet`) runs as the single
-//! instance, driven by tauri-driver; `gio open` starts the package's desktop entry with each
+//! instance, its window processes driven by WebKitWebDriver; `gio open` starts the package's desktop entry with each
 //! link, whose second process forwards it to the running Wallet: a pairing link shows the
 //! pairing screen, an approval link shows that request. Then "start at login" writes an
 //! autostart entry for the installed binary; launched as a login would (`gio launch`), it
@@ -40,7 +40,7 @@ fn output(cmd: &mut Command) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the installed package, Xvfb, a session bus and tauri-driver: run scripts/package-check.sh"]
+#[ignore = "needs the installed package, Xvfb, a session bus and WebKitWebDriver: run scripts/package-check.sh"]
 async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     assert!(

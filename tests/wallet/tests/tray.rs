@@ -79,7 +79,7 @@ async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+#[ignore = "needs Xvfb, a session bus, a keyring and WebKitWebDriver: run scripts/wallet-e2e.sh"]
 async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     let shots = env_path("WALLET_E2E_SHOTS");
