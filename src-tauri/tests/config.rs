@@ -76,11 +76,6 @@ fn build_rs_the_forwarder_and_the_tray_list_the_same_commands() {
         lib.contains("include!(\"../commands.rs.in\")"),
         "the forwarder must take its command list from commands.rs.in"
     );
-    // The forwarder passes exactly these: each is a view command, nothing else.
-    for c in COMMANDS {
-        assert!(countersign_wallet_window::COMMANDS.contains(c));
-    }
-    assert_eq!(countersign_wallet_window::COMMANDS.len(), COMMANDS.len());
     // The tray process dispatches exactly these.
     let tray = countersign_wallet_tray_commands();
     let listed: BTreeSet<&str> = COMMANDS.iter().copied().collect();
