@@ -9,8 +9,22 @@ use std::sync::Arc;
 use tauri::ipc::{Invoke, InvokeBody, InvokeError};
 use tauri::{Emitter, Manager, Runtime};
 
-/// The connection to the tray process (managed state).
-pub struct Tray(pub Arc<Client>);
+/// The connection to the tray process (managed state): the client and its socket's
+/// descriptor.
+pub struct Tray(pub Arc<Client>, pub std::os::fd::RawFd);
+
+impl Tray {
+    /// The window is closing: tells the tray process at once (shuts the socket's sending
+    /// side: it sees the end of the channel), so a link or notification arriving while this
+    /// process winds down starts a new window process instead of going to this one.
+    pub fn closing(&self) {
+        // SAFETY: shutdown only changes the state of the socket this process owns (the
+        // descriptor stays open until the stream is dropped).
+        unsafe {
+            libc::shutdown(self.1, libc::SHUT_WR);
+        }
+    }
+}
 
 /// The invoke handler: true when the command is one of the view's (then it is answered).
 pub fn handler<R: Runtime>(invoke: Invoke<R>) -> bool {
@@ -64,9 +78,10 @@ pub fn connect<R: Runtime>(
             app.exit(0);
         }
     };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let client =
         tauri::async_runtime::block_on(async move { Client::start(stream, on_message, on_close) });
-    app.manage(Tray(client));
+    app.manage(Tray(client, fd));
     Ok(())
 }
 

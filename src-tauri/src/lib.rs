@@ -35,6 +35,13 @@ pub fn run() {
     };
     let app = tauri::Builder::default()
         .invoke_handler(forward::handler)
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                if let Some(tray) = tauri::Manager::try_state::<forward::Tray>(window) {
+                    tray.closing();
+                }
+            }
+        })
         .setup(move |app| {
             window::create(app.handle())?;
             forward::connect(app.handle(), stream)?;
