@@ -7,6 +7,7 @@
 //! - [`registry`]: the pairing list (one entry per approver of a service), a JSON file with
 //!   no secrets.
 //! - [`settings`]: notifications per pairing and quiet hours, a JSON file with no secrets.
+//! - [`contacts`]: each pairing's last contact with its service, kept across restarts.
 //! - [`keystore`]: [`KeyStore`]: the OS keychain (Secret Service) and an in-memory store.
 //! - [`inbox`]: pending requests across services, newest first (pure state).
 //! - [`sync`]: one loop per service: SSE events, backoff, full refresh after reconnecting.
@@ -26,6 +27,7 @@ pub mod approver;
 pub mod bindings;
 pub mod body;
 pub mod channel;
+pub mod contacts;
 pub mod error;
 #[cfg(test)]
 mod fake;
