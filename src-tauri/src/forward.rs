@@ -4,20 +4,25 @@
 //! split). The tray's other messages reach the window: events to the view, the title, raise.
 
 use countersign_wallet::channel::client::Client;
-use countersign_wallet::channel::{codes, error_body, ToWindow};
+#[cfg(unix)]
+use countersign_wallet::channel::ToWindow;
+use countersign_wallet::channel::{codes, error_body};
 use std::sync::Arc;
 use tauri::ipc::{Invoke, InvokeBody, InvokeError};
-use tauri::{Emitter, Manager, Runtime};
+#[cfg(unix)]
+use tauri::Emitter;
+use tauri::{Manager, Runtime};
 
 /// The connection to the tray process (managed state): the client and its socket's
 /// descriptor.
-pub struct Tray(pub Arc<Client>, pub std::os::fd::RawFd);
+pub struct Tray(pub Arc<Client>, pub i32);
 
 impl Tray {
     /// The window is closing: tells the tray process at once (shuts the socket's sending
     /// side: it sees the end of the channel), so a link or notification arriving while this
     /// process winds down starts a new window process instead of going to this one.
     pub fn closing(&self) {
+        #[cfg(unix)]
         // SAFETY: shutdown only changes the state of the socket this process owns (the
         // descriptor stays open until the stream is dropped).
         unsafe {
@@ -60,6 +65,7 @@ pub fn handler<R: Runtime>(invoke: Invoke<R>) -> bool {
 
 /// Starts talking to the tray process on `stream`: its messages go to the window; when it
 /// goes, this process ends.
+#[cfg(unix)]
 pub fn connect<R: Runtime>(
     app: &tauri::AppHandle<R>,
     stream: tokio::net::UnixStream,
@@ -85,6 +91,7 @@ pub fn connect<R: Runtime>(
     Ok(())
 }
 
+#[cfg(unix)]
 fn deliver<R: Runtime>(app: &tauri::AppHandle<R>, message: ToWindow) {
     let window = app.get_webview_window(crate::window::MAIN);
     match message {

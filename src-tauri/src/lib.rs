@@ -12,6 +12,7 @@
 //! - [`webkit`]: WebKitGTK settings that lower the window's memory;
 //! - [`channel_fd`]: taking over the descriptor the tray process passed.
 
+#[cfg(unix)]
 pub mod channel_fd;
 pub mod forward;
 pub mod webkit;
@@ -19,7 +20,16 @@ pub mod window;
 
 include!("../commands.rs.in");
 
+/// Starts the window process: only built for Unix desktops (Windows would take a named
+/// pipe's handle from the tray process; not built).
+#[cfg(not(unix))]
+pub fn run() {
+    eprintln!("countersign-wallet-window: the window process is only built for Unix desktops");
+    std::process::exit(2);
+}
+
 /// Starts the window process (blocks until its window closes or the tray process goes).
+#[cfg(unix)]
 pub fn run() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
