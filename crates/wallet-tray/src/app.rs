@@ -40,6 +40,7 @@ pub(crate) struct OpenWindow {
     /// Its outbox (events and answers, written in order).
     pub(crate) tx: mpsc::UnboundedSender<ToWindow>,
     /// Which start this is (a late close of an older one is ignored).
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) generation: u64,
 }
 
@@ -49,7 +50,9 @@ pub struct App {
     wallet: OnceLock<Wallet>,
     views: Mutex<ViewQueue>,
     pub(crate) window: Mutex<Option<OpenWindow>>,
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) generations: std::sync::atomic::AtomicU64,
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) runtime: tokio::runtime::Handle,
     quit: Notify,
 }
@@ -175,6 +178,7 @@ impl App {
     }
 
     /// The window process `generation` closed its end: the view no longer listens.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn window_closed(&self, generation: u64) {
         let mut slot = self.window.lock().expect("window lock");
         if slot.as_ref().is_some_and(|o| o.generation == generation) {
