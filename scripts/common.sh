@@ -7,7 +7,7 @@ as_root() {
 }
 
 # Runs "$@" in a network namespace of its own, with only its own loopback, when this machine
-# allows it (root, iproute2), so the fixed ports of a window test (tauri-driver's 4444/4445)
+# allows it (root, iproute2), so the fixed ports of a window test (WebKitWebDriver's 4444, the inspector's 4445)
 # never meet another run's on the same machine; otherwise runs it as it is.
 private_loopback() {
   if command -v ip >/dev/null 2>&1 && unshare --net true 2>/dev/null; then

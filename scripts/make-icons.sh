@@ -15,6 +15,8 @@ for size in 32 64 128; do
   convert "$big" -resize "${size}x${size}" -define png:color-type=6 "PNG32:$out/${size}x${size}.png"
 done
 convert "$big" -resize 256x256 -define png:color-type=6 "PNG32:$out/128x128@2x.png"
+# Windows' icon (the app's resource file needs one): 16 to 256 pixels in one .ico.
+convert "$big" -define icon:auto-resize=256,128,64,48,32,16 "$out/icon.ico"
 # The tray icon: the same mark, small.
 convert "$big" -resize 32x32 -define png:color-type=6 "PNG32:$out/tray.png"
-file "$out"/*.png
+file "$out"/*.png "$out/icon.ico"

@@ -22,12 +22,13 @@ case "${WALLET_PACKAGE_PROFILE:-debug}" in
   *) echo "WALLET_PACKAGE_PROFILE is debug or release" >&2; exit 2 ;;
 esac
 phase "built $deb"
-command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
+command -v WebKitWebDriver >/dev/null || { echo "WebKitWebDriver is missing: scripts/wallet-deps.sh (webkit2gtk-driver)" >&2; exit 1; }
 cargo test -p countersign-wallet-e2e --test package --no-run
 phase "built the test"
 
 pkg=$(dpkg-deb -f "$deb" Package)
 bin=/usr/bin/countersign-wallet
+window=/usr/bin/countersign-wallet-window
 entry="/usr/share/applications/Countersign Wallet.desktop"
 if dpkg -s "$pkg" >/dev/null 2>&1; then
   echo "$pkg is already installed on this machine; remove it first (dpkg -r $pkg)" >&2
@@ -47,6 +48,10 @@ printf '    %s\n' "${files[@]}"
 
 echo "== what the package installed"
 [ -x "$bin" ] || { echo "no $bin"; exit 1; }
+[ -x "$window" ] || { echo "no $window"; exit 1; }
+# The tray process links no GTK, WebKit nor appindicator; only the window process does.
+! ldd "$bin" | grep -Eq 'libgtk|libwebkit|appindicator' || { echo "$bin links GTK/WebKit:"; ldd "$bin"; exit 1; }
+! dpkg-deb -f "$deb" Depends | grep -q appindicator || { echo "the package still depends on appindicator"; exit 1; }
 printf '%s\n' "${files[@]}" | grep -q '^/usr/share/icons/hicolor/.*/apps/countersign-wallet.png$' \
   || { echo "no icon installed"; exit 1; }
 desktop-file-validate "$entry"
@@ -55,7 +60,7 @@ grep -q '^MimeType=.*x-scheme-handler/countersign;' "$entry" || { echo "no schem
 # dpkg's trigger (desktop-file-utils) updated the desktop database with the new entry.
 grep -q "^x-scheme-handler/countersign=.*Countersign Wallet.desktop" /usr/share/applications/mimeinfo.cache \
   || { echo "the desktop database does not list the package's handler"; exit 1; }
-echo "ok: binary, icons, a valid desktop entry passing %u for x-scheme-handler/countersign, in the desktop database"
+echo "ok: tray and window binaries (the tray without GTK/WebKit), icons, a valid desktop entry passing %u for x-scheme-handler/countersign, in the desktop database"
 
 phase "the installed Wallet answers countersign:// links (Xvfb, dbus-run-session)"
 export WALLET_APP=$bin WALLET_E2E_TEST=package

@@ -33,7 +33,7 @@ echo "==> Wallet crates compiled for Windows (cargo check, x86_64-pc-windows-gnu
 bash scripts/cross-check.sh
 echo "==> Wallet: real Secret Service keychain and notification daemon"
 bash scripts/wallet-desktop-check.sh
-echo "==> Wallet: end to end in the real window (Xvfb, tauri-driver, WebKitWebDriver)"
+echo "==> Wallet: end to end in the real window (Xvfb, WebKitWebDriver attached to each window process)"
 bash scripts/wallet-e2e.sh
 echo "==> Wallet: the Debian package, installed (dpkg -i), answers a countersign:// link, removed"
 bash scripts/package-check.sh

@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/wallet-deps.sh
 (cd ui && npm run build)
-cargo build -p countersign-wallet-app
+cargo build -p countersign-wallet-app -p countersign-wallet-tray
 export WALLET_APP=${CARGO_TARGET_DIR:-$PWD/target}/debug/countersign-wallet
 exec cargo run -q -p countersign-wallet-e2e --example wallet-demo

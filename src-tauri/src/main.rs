@@ -1,6 +1,6 @@
-//! The Wallet's executable: everything lives in the library so tests can drive it.
+//! The Wallet's window process: everything lives in the library.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    countersign_wallet_app::run();
+    countersign_wallet_window::run();
 }

@@ -12,8 +12,7 @@
 //!
 //! `COUNTERSIGN_WALLET_WEBKIT` chooses them for measuring (scripts/wallet-bench.sh): unset
 //! means `cache,features`; otherwise a comma list of `cache`, `accel`, `features`, or
-//! `default` for none (WebKit's defaults). Once the window closed, [`release_memory`] gives
-//! freed heap back to the system.
+//! `default` for none (WebKit's defaults).
 
 use tauri::{Runtime, WebviewWindow};
 
@@ -102,16 +101,6 @@ fn apply(view: &webkit2gtk::WebView, tuning: Tuning) {
         settings.set_enable_html5_local_storage(false);
     }
     tracing::debug!("web view settings: {tuning:?}");
-}
-
-/// Gives freed heap pages back to the system (glibc keeps them otherwise): called once the
-/// window and its web view were destroyed.
-pub fn release_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free heap memory to the kernel; it takes no pointer.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 #[cfg(test)]

@@ -57,14 +57,14 @@ fn the_csp_is_strict() {
     }
     assert_eq!(conf["app"]["withGlobalTauri"], false);
     assert_eq!(conf["app"]["security"]["freezePrototype"], true);
-    assert_eq!(
-        conf["plugins"]["deep-link"]["desktop"]["schemes"],
-        serde_json::json!(["countersign"])
+    assert!(
+        conf.get("plugins").is_none(),
+        "no plugin: links and the single instance are the tray process's"
     );
 }
 
 #[test]
-fn build_rs_and_the_handler_list_the_same_commands() {
+fn build_rs_the_forwarder_and_the_tray_list_the_same_commands() {
     let root = env!("CARGO_MANIFEST_DIR");
     let build = std::fs::read_to_string(format!("{root}/build.rs")).unwrap();
     let lib = std::fs::read_to_string(format!("{root}/src/lib.rs")).unwrap();
@@ -72,34 +72,52 @@ fn build_rs_and_the_handler_list_the_same_commands() {
         build.contains("include!(\"commands.rs.in\")"),
         "build.rs must take its permissions from commands.rs.in"
     );
-    let handler = lib
-        .split("generate_handler![")
-        .nth(1)
-        .and_then(|rest| rest.split("])").next())
-        .expect("the invoke handler in lib.rs");
-    let registered: BTreeSet<&str> = handler
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| c.trim_start_matches("commands::"))
-        .collect();
+    assert!(
+        lib.contains("include!(\"../commands.rs.in\")"),
+        "the forwarder must take its command list from commands.rs.in"
+    );
+    // The tray process dispatches exactly these.
+    let tray = countersign_wallet_tray_commands();
     let listed: BTreeSet<&str> = COMMANDS.iter().copied().collect();
-    assert_eq!(registered, listed, "the handler and commands.rs.in differ");
+    assert_eq!(
+        tray.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        listed,
+        "crates/wallet-tray/src/dispatch.rs COMMANDS and commands.rs.in differ"
+    );
+}
+
+/// The `COMMANDS` list of the tray process's dispatcher, read from its source (this crate
+/// does not link the tray crate).
+fn countersign_wallet_tray_commands() -> Vec<String> {
+    let text = std::fs::read_to_string(format!(
+        "{}/../crates/wallet-tray/src/dispatch.rs",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let list = text
+        .split("pub const COMMANDS: &[&str] = &[")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("COMMANDS in dispatch.rs");
+    list.split(',')
+        .map(|c| c.trim().trim_matches('"').to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 #[test]
 fn the_window_is_made_from_code_from_its_configured_entry() {
-    // The Wallet creates its window itself (not at start when started for the tray, and again
-    // after each close): the one entry is not created by Tauri, and its label is the one the
-    // code uses and the capability grants.
+    // The window process creates its window itself once it took over its channel: the one
+    // entry is not created by Tauri, and its label is the one the code uses and the
+    // capability grants.
     let conf = json("tauri.conf.json");
     let windows = conf["app"]["windows"].as_array().unwrap();
     assert_eq!(windows.len(), 1);
-    assert_eq!(windows[0]["label"], countersign_wallet_app::window::MAIN);
+    assert_eq!(windows[0]["label"], countersign_wallet_window::window::MAIN);
     assert_eq!(windows[0]["create"], false);
     let cap = json("capabilities/main.json");
     assert_eq!(
         cap["windows"],
-        serde_json::json!([countersign_wallet_app::window::MAIN])
+        serde_json::json!([countersign_wallet_window::window::MAIN])
     );
 }

@@ -217,7 +217,7 @@ impl WalletError {
 
 /// What the view receives for every failed command: a stable code to switch on and a message
 /// for people. (The TypeScript type is named `WalletError`.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[ts(rename = "WalletError")]
 pub struct ErrorBody {
     /// Stable, snake_case (see [`WalletError::code`]).

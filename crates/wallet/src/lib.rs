@@ -7,6 +7,7 @@
 //! - [`registry`]: the pairing list (one entry per approver of a service), a JSON file with
 //!   no secrets.
 //! - [`settings`]: notifications per pairing and quiet hours, a JSON file with no secrets.
+//! - [`contacts`]: each pairing's last contact with its service, kept across restarts.
 //! - [`keystore`]: [`KeyStore`]: the OS keychain (Secret Service) and an in-memory store.
 //! - [`inbox`]: pending requests across services, newest first (pure state).
 //! - [`sync`]: one loop per service: SSE events, backoff, full refresh after reconnecting.
@@ -18,12 +19,15 @@
 //! - [`notify`]: notification content and the desktop notifier.
 //! - [`bindings`]: the view's TypeScript types (`ui/src/bindings/`), generated and checked.
 //! - [`error`]: [`WalletError`], serialized as `{code, message}`.
+//! - [`channel`]: the messages between the tray process and the window process, as JSON lines.
 //!
 //! Nothing here needs a display; talking to a service goes only through `countersign-approver`.
 
 pub mod approver;
 pub mod bindings;
 pub mod body;
+pub mod channel;
+pub mod contacts;
 pub mod error;
 #[cfg(test)]
 mod fake;

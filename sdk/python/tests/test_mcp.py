@@ -139,13 +139,26 @@ class HttpGateway:
             self.process.wait(10)
 
 
+def sign_as(config: Path, env: dict[str, str], stack: Stack, signing: str | None) -> None:
+    """Makes the gateway of ``config`` / ``env`` act as conftest's signing app ``signing``
+    (``"hmac"`` / ``"ed25519"``) instead of the bearer-key agent; ``None`` leaves it."""
+    if signing is None:
+        return
+    key_line = 'app_key_env = "MCP_AGENT_KEY"'
+    config.write_text(config.read_text().replace(key_line, SIGNING_AUTH[signing]))
+    del env["MCP_AGENT_KEY"]
+    env |= {"MCP_AGENT_SECRET": stack.hmac_secret, "MCP_AGENT_ED": stack.ed_private_key}
+
+
 @contextmanager
 def http_gateway(
-    stack: Stack, tmp_path: Path, listen: str, block: str = "0s"
+    stack: Stack, tmp_path: Path, listen: str, block: str = "0s", signing: str | None = None
 ) -> Iterator[HttpGateway]:
     """`countersign mcp` with `listen` lines in its [mcp] table, until the block ends."""
     config = write_config(stack, tmp_path, block, listen)
-    running = HttpGateway(config, gateway_env(stack), tmp_path / "mcp.log")
+    env = gateway_env(stack)
+    sign_as(config, env, stack, signing)
+    running = HttpGateway(config, env, tmp_path / "mcp.log")
     try:
         yield running
     finally:
@@ -163,10 +176,10 @@ async def gateway(
 ) -> AsyncIterator[ClientSession]:
     """`countersign mcp` as the support agent, initialized: started by the MCP client over
     stdio, or as a process listening on loopback HTTP (with a bearer token). With ``signing``
-    (``"hmac"`` / ``"ed25519"``, stdio only) it acts as that signing app of conftest instead."""
+    (``"hmac"`` / ``"ed25519"``) it acts as that signing app of conftest instead."""
     if transport == "http":
         listen = 'listen = "127.0.0.1:0"\ntoken_env = "MCP_GATEWAY_TOKEN"'
-        with http_gateway(stack, tmp_path, listen, block) as running:
+        with http_gateway(stack, tmp_path, listen, block, signing) as running:
             headers = {"Authorization": f"Bearer {TOKEN}"}
             timeout = httpx2.Timeout(30, read=300)
             async with (
@@ -179,11 +192,7 @@ async def gateway(
         return
     config = write_config(stack, tmp_path, block)
     env = gateway_env(stack)
-    if signing is not None:
-        key_line = 'app_key_env = "MCP_AGENT_KEY"'
-        config.write_text(config.read_text().replace(key_line, SIGNING_AUTH[signing]))
-        del env["MCP_AGENT_KEY"]
-        env |= {"MCP_AGENT_SECRET": stack.hmac_secret, "MCP_AGENT_ED": stack.ed_private_key}
+    sign_as(config, env, stack, signing)
     params = StdioServerParameters(command=str(BIN), args=["mcp", "--config", str(config)], env=env)
     with (tmp_path / "mcp.log").open("a") as errlog:
         async with (
@@ -648,10 +657,12 @@ def test_http_refuses_a_short_token(stack: Stack, tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("signing", ["hmac", "ed25519"])
-async def test_a_gateway_that_signs_as_its_app(stack: Stack, tmp_path: Path, signing: str) -> None:
+async def test_a_gateway_that_signs_as_its_app(
+    stack: Stack, tmp_path: Path, signing: str, transport: Transport
+) -> None:
     """The gateway configured with a signing app: calls run free or wait for a person, as for
-    a bearer key."""
-    async with gateway(stack, tmp_path, signing=signing) as session:
+    a bearer key, over both transports."""
+    async with gateway(stack, tmp_path, transport=transport, signing=signing) as session:
         is_error, result = await call(session, "balance", reason="Monthly balance check")
         assert not is_error, result
         assert result["status"] == "completed"

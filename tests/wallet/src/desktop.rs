@@ -1,4 +1,4 @@
-//! The desktop around the app: tauri-driver, `gio open` for deep links, the keychain
+//! The desktop around the app: WebKitWebDriver, `gio open` for deep links, the keychain
 //! (`secret-tool`) and the notification bus (`dbus-monitor`). Everything runs inside the one
 //! `dbus-run-session` and Xvfb that scripts/wallet-e2e.sh starts.
 
@@ -17,8 +17,9 @@ impl Drop for Guard {
     }
 }
 
-/// The port tauri-driver listens on: `$WALLET_E2E_DRIVER_PORT`, default 4444 (WebKitWebDriver
-/// takes the next one). Another port lets two e2e runs share a machine.
+/// The port WebKitWebDriver listens on: `$WALLET_E2E_DRIVER_PORT`, default 4444 (the window
+/// processes' inspector server takes the next one). Another port lets two e2e runs share a
+/// machine.
 pub fn driver_port() -> u16 {
     std::env::var("WALLET_E2E_DRIVER_PORT")
         .ok()
@@ -31,20 +32,20 @@ pub fn driver_url() -> String {
     format!("http://127.0.0.1:{}", driver_port())
 }
 
-/// Starts tauri-driver on `port` and waits until it answers.
+/// Starts WebKitWebDriver on `port`, attaching its sessions to the inspector server at
+/// `port + 1` (see [`crate::webdriver`]), and waits until it answers.
 pub async fn start_driver(port: u16) -> anyhow::Result<Guard> {
-    let native = port + 1;
-    let child =
-        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting tauri-driver (cargo install tauri-driver --locked)")?;
+    let child = Command::new(
+        std::env::var("WEBKIT_WEBDRIVER").unwrap_or_else(|_| "WebKitWebDriver".into()),
+    )
+    .args([
+        format!("--port={port}"),
+        format!("--target=127.0.0.1:{}", port + 1),
+        "--replace-on-new-session".into(),
+    ])
+    .stdout(Stdio::null())
+    .spawn()
+    .context("starting WebKitWebDriver (package webkit2gtk-driver)")?;
     let guard = Guard(child);
     let start = Instant::now();
     let http = reqwest::Client::new();
@@ -55,7 +56,7 @@ pub async fn start_driver(port: u16) -> anyhow::Result<Guard> {
         .is_err()
     {
         if start.elapsed() > Duration::from_secs(20) {
-            bail!("tauri-driver did not start");
+            bail!("WebKitWebDriver did not start");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -350,6 +351,35 @@ pub async fn wait_web_process(
         if start.elapsed() > timeout {
             bail!(
                 "the Wallet's web process is still {}: {procs:?}",
+                if present { "missing" } else { "running" }
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The window process's executable name.
+pub const WINDOW_PROCESS: &str = "countersign-wallet-window";
+
+/// Waits until the Wallet running `exe` (its tray process) has (`true`) or has not
+/// (`false`) a window process with no WebKit process left under it; returns its processes
+/// then.
+pub async fn wait_window_process(
+    exe: &Path,
+    present: bool,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Proc>> {
+    let start = Instant::now();
+    loop {
+        let procs = wallet_processes(exe);
+        let window = procs.iter().any(|p| p.name == WINDOW_PROCESS);
+        let webkit = procs.iter().any(|p| p.name.starts_with("WebKit"));
+        if present == window && (present || !webkit) {
+            return Ok(procs);
+        }
+        if start.elapsed() > timeout {
+            bail!(
+                "the Wallet's window process is still {}: {procs:?}",
                 if present { "missing" } else { "running" }
             );
         }

@@ -1,23 +1,56 @@
-//! A minimal W3C WebDriver client for tauri-driver.
+//! A minimal W3C WebDriver client for WebKitWebDriver attached to the Wallet's window.
+//!
+//! The Wallet is two processes: the tray process (what the test starts) starts a window
+//! process whenever the window opens, and that one ends when the window closes. So no driver
+//! can launch "the browser": the test starts the tray process with
+//! `TAURI_WEBVIEW_AUTOMATION=true` and `WEBKIT_INSPECTOR_SERVER=127.0.0.1:<port>`, which
+//! every window process inherits (Tauri then allows automation, and WebKit listens there),
+//! and WebKitWebDriver runs with `--target=127.0.0.1:<port> --replace-on-new-session`
+//! ([`crate::desktop::start_driver`]): each session attaches to the window process running
+//! then. When a window process ends and another starts, [`Session::switch_to_new_window`]
+//! attaches a new session to it.
 //!
 //! It keeps one pooled keep-alive HTTP connection (reqwest's default): clients that send
-//! `Connection: close` fail about half of the runs through tauri-driver.
+//! `Connection: close` failed about half of the runs through tauri-driver.
 
+use crate::desktop::Guard;
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// How long a new session waits for a window process to attach to.
+const ATTACH: Duration = Duration::from_secs(30);
+
+/// The environment that makes the window processes of a tray process reachable by the
+/// driver at `driver_url` (whose port + 1 is the inspector's).
+pub fn automation_env(driver_url: &str) -> anyhow::Result<[(&'static str, String); 2]> {
+    let port: u16 = driver_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .with_context(|| format!("no port in {driver_url}"))?;
+    Ok([
+        ("TAURI_WEBVIEW_AUTOMATION", "true".into()),
+        ("WEBKIT_INSPECTOR_SERVER", format!("127.0.0.1:{}", port + 1)),
+    ])
+}
 
 /// CSS selector of a `data-testid`.
 pub fn testid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
 }
 
-/// One WebDriver session on one application.
+/// A WebDriver session on the Wallet's window process, and the tray process it started.
 pub struct Session {
     http: reqwest::Client,
-    base: String,
-    id: String,
+    driver_url: String,
+    /// `<driver>/session/<id>` of the current session.
+    base: Mutex<String>,
+    id: Mutex<String>,
+    app: Option<Guard>,
 }
 
 /// An element reference.
@@ -27,45 +60,74 @@ pub struct Element(String);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Session {
-    /// Starts `application` (with `args`) through the driver at `driver_url`.
+    /// Starts the Wallet's tray process `application` with `args` (and the automation
+    /// environment) and attaches to the window process it starts.
     pub async fn start(
         driver_url: &str,
         application: &Path,
         args: &[String],
     ) -> anyhow::Result<Self> {
+        let child = Command::new(application)
+            .args(args)
+            .envs(automation_env(driver_url)?)
+            .spawn()
+            .with_context(|| format!("starting {application:?}"))?;
+        let mut session = Self::attach(driver_url).await?;
+        session.app = Some(Guard(child));
+        Ok(session)
+    }
+
+    /// Attaches to the window process running now (or the next one to start), for a tray
+    /// process the test did not start itself.
+    pub async fn attach(driver_url: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(300))
             .timeout(Duration::from_secs(60))
             .build()?;
-        let caps = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "wry",
-                    "tauri:options": { "application": application, "args": args }
-                }
-            }
-        });
-        let answer: Value = http
-            .post(format!("{driver_url}/session"))
-            .json(&caps)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .with_context(|| format!("no session: {answer}"))?
-            .to_string();
-        Ok(Self {
+        let session = Self {
             http,
-            base: format!("{driver_url}/session/{id}"),
-            id,
-        })
+            driver_url: driver_url.to_string(),
+            base: Mutex::new(String::new()),
+            id: Mutex::new(String::new()),
+            app: None,
+        };
+        session.new_session(ATTACH).await?;
+        Ok(session)
+    }
+
+    /// Creates a session (replacing the previous one) once a window process answers.
+    async fn new_session(&self, timeout: Duration) -> anyhow::Result<()> {
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry"}}});
+        let start = Instant::now();
+        loop {
+            let answer: Value = self
+                .http
+                .post(format!("{}/session", self.driver_url))
+                .json(&caps)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if let Some(id) = answer["value"]["sessionId"].as_str() {
+                *self.base.lock().unwrap() = format!("{}/session/{id}", self.driver_url);
+                *self.id.lock().unwrap() = id.to_string();
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                bail!("no window process to attach to after {timeout:?}: {answer}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The session id.
-    pub fn id(&self) -> &str {
-        &self.id
+    pub fn id(&self) -> String {
+        self.id.lock().unwrap().clone()
+    }
+
+    /// The tray process's id, when this session started it.
+    pub fn app_pid(&self) -> Option<u32> {
+        self.app.as_ref().map(|g| g.0.id())
     }
 
     async fn call(
@@ -74,7 +136,8 @@ impl Session {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let base = self.base.lock().unwrap().clone();
+        let mut req = self.http.request(method, format!("{base}{path}"));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -188,6 +251,25 @@ impl Session {
         Ok(())
     }
 
+    /// Clicks the element matching `css`, finding it again when the view re-drew it between
+    /// finding and clicking (a stale element reference); fails after `timeout`.
+    pub async fn click_selector(&self, css: &str, timeout: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            let e = self.wait_for(css, timeout).await?;
+            match self.click(&e).await {
+                Ok(()) => return Ok(()),
+                Err(err)
+                    if err.to_string().contains("stale element reference")
+                        && start.elapsed() < timeout =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
     /// Types text.
     pub async fn type_text(&self, e: &Element, text: &str) -> anyhow::Result<()> {
         self.call(
@@ -250,30 +332,38 @@ impl Session {
         Ok(())
     }
 
-    /// Waits until the application has a window other than those in `old` (one it created
-    /// after they were closed), drives it from now on and returns its handle.
+    /// Waits until a new window process runs (the one in `old` closed, another started),
+    /// attaches a new session to it and returns its window's handle. (Each window process has
+    /// one window; `old` is kept for the callers' sake.)
     pub async fn switch_to_new_window(
         &self,
         old: &[String],
         timeout: Duration,
     ) -> anyhow::Result<String> {
-        let start = Instant::now();
-        loop {
-            let handles = self.window_handles().await?;
-            if let Some(h) = handles.iter().find(|h| !old.contains(h)) {
-                self.switch_to_window(h).await?;
-                return Ok(h.clone());
-            }
-            if start.elapsed() > timeout {
-                bail!("no new window after {timeout:?} (windows: {handles:?})");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let _ = old;
+        self.new_session(timeout).await?;
+        let handles = self.window_handles().await?;
+        handles
+            .into_iter()
+            .next()
+            .context("the new window process has no window")
     }
 
-    /// Ends the session (and the application).
-    pub async fn quit(self) -> anyhow::Result<()> {
-        self.http.delete(&self.base).send().await?;
+    /// Ends the session and the tray process it started (SIGINT: it quits, and its window
+    /// process with it).
+    pub async fn quit(mut self) -> anyhow::Result<()> {
+        let base = self.base.lock().unwrap().clone();
+        let _ = self.http.delete(&base).send().await;
+        if let Some(mut app) = self.app.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &app.0.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while app.0.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            drop(app);
+        }
         Ok(())
     }
 }

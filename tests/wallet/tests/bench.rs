@@ -6,9 +6,10 @@
 //! - clicking Approve to the agent's `wait` returning (p50 / p99);
 //! - resident memory (RSS and PSS, summed over the app and its WebKit processes) with 15 and
 //!   1,000 pending requests;
-//! - the light tray: memory with the window closed (its web view destroyed), notification
-//!   delays while closed, re-opening by a second launch to the inbox's first row drawn, memory
-//!   after close / re-open cycles; `WALLET_BENCH_SCOPE=tray` stops after these;
+//! - the light tray: memory with the window closed (the window process and WebKit's gone:
+//!   the tray process alone), notification delays while closed, re-opening by a second launch
+//!   (a cold window process) to the inbox's first row drawn, memory after close / re-open
+//!   cycles; `WALLET_BENCH_SCOPE=tray` stops after these;
 //! - the tray side of a split design alone (`$WALLET_TRAY_SIDE`, crates/wallet's `tray-side`
 //!   example: sync, notifications, keychain, no GTK or WebKit): memory and notification delays;
 //! - the review of a ~1 MiB JSON body (just under the gated-body cap): opening it to its first
@@ -398,7 +399,7 @@ async fn light_tray_figures(
 ) -> anyhow::Result<String> {
     let mut old = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
-    desktop::wait_web_process(app, false, WAIT).await?;
+    desktop::wait_window_process(app, false, WAIT).await?;
     // Also lets the notification throttle's window of the requests before pass (at most 5 a
     // 10 s, then a summary), so the delays below are not the throttle's.
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -411,7 +412,7 @@ async fn light_tray_figures(
         if cycle > 0 {
             old.extend(s.window_handles().await?);
             desktop::request_close("Countersign Wallet")?;
-            desktop::wait_web_process(app, false, WAIT).await?;
+            desktop::wait_window_process(app, false, WAIT).await?;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
         let t0_epoch = now_secs() * 1000.0;
@@ -453,7 +454,7 @@ async fn light_tray_figures(
             .join(" / ")
     };
     Ok(format!(
-        "window closed (web view destroyed, 11 s later): {}\n\
+        "window closed (window process gone, 11 s later): {}\n\
          window closed: proxy_request -> Notify on the bus: {}\n\
          window closed, after those 10 requests: {}\n\
          re-open by a second launch to the inbox's first row drawn: {} ms (second launch to the \

@@ -1,5 +1,5 @@
 //! The Wallet end to end, in its real window: run by `scripts/wallet-e2e.sh` (Xvfb, one
-//! `dbus-run-session` with an unlocked gnome-keyring and a notification daemon, tauri-driver).
+//! `dbus-run-session` with an unlocked gnome-keyring and a notification daemon, WebKitWebDriver attached to the window process).
 //!
 //! Pairing through a deep link, a live request with its notification, approve (the agent gets
 //! the provider's answer), deny with a comment (via a deep link to the running Wallet), a
@@ -62,8 +62,7 @@ async fn approve_when_seen(s: &Session) -> anyhow::Result<()> {
         WAIT,
     )
     .await?;
-    s.click(&s.wait_for(&testid("approve"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("approve"), WAIT).await?;
     // The decision's outcome, or the error screen saying why not.
     s.wait_until(
         "the outcome or an error after pressing Approve",
@@ -102,7 +101,7 @@ async fn open_row(s: &Session, id: &str) -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+#[ignore = "needs Xvfb, a session bus, a keyring and WebKitWebDriver: run scripts/wallet-e2e.sh"]
 async fn wallet_end_to_end() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     let shots = env_path("WALLET_E2E_SHOTS");
@@ -126,7 +125,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         .await?;
     assert_eq!(server, stack.url);
     snap(&s, &shot("01-pair-confirm")).await?;
-    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+    s.click_selector(&testid("pair-confirm-button"), WAIT)
         .await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
 
@@ -217,8 +216,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         serde_json::json!({"order": "A-1043", "amount": 1500, "currency": "EUR"}),
     )
     .await;
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p1b.approval_id.to_string()).await?;
     let waiter = tokio::spawn(async move { p1b.wait(Duration::from_secs(30)).await });
     approve_when_seen(&s).await?;
@@ -251,7 +249,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     let comment = s.wait_for(&testid("comment"), WAIT).await?;
     s.type_text(&comment, "Order A-2000 was already refunded")
         .await?;
-    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    s.click_selector(&testid("deny"), WAIT).await?;
     match p2.wait(Duration::from_secs(30)).await {
         Err(SdkError::Denied { comment, .. }) => {
             assert_eq!(
@@ -293,8 +291,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         ProxyOutcome::Pending(p) => p,
         ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
     };
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p6.approval_id.to_string()).await?;
     s.wait_for(&testid("body-scroll"), WAIT).await?;
     let dup = s
@@ -427,8 +424,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         ProxyOutcome::Pending(p) => p,
         ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
     };
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p7.approval_id.to_string()).await?;
     s.wait_for(&testid("form-table"), WAIT).await?;
     let rows = s
@@ -447,7 +443,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         ])
     );
     snap(&s, &shot("12-form")).await?;
-    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    s.click_selector(&testid("deny"), WAIT).await?;
     assert!(matches!(
         p7.wait(Duration::from_secs(30)).await,
         Err(SdkError::Denied { .. })
@@ -465,8 +461,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     )
     .await;
     let scripts_before = s.execute("return document.scripts.length").await?;
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p3.approval_id.to_string()).await?;
     s.wait_for(&testid("hidden-warning"), WAIT).await?;
     let inert = s
@@ -571,8 +566,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     .await?;
 
     step("history is searchable");
-    s.click(&s.wait_for(&testid("nav-history"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-history"), WAIT).await?;
     s.wait_for(&testid("history-row"), WAIT).await?;
     snap(&s, &shot("07-history")).await?;
 
@@ -634,8 +628,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     }
     let newest_flood = newest_flood.expect("the flood is pending");
     desktop::close_notifications();
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     s.wait_until(
         "the whole flood counted",
         &format!(
@@ -741,7 +734,7 @@ async fn two_identities(
     // Starting under the flood notifies its first requests and summarises the rest once the
     // throttle's window has passed; the requests below come after that summary.
     let summaries = monitor.count("more approval request")?;
-    let s = Session::start("http://127.0.0.1:4444", app, &[]).await?;
+    let s = Session::start(&desktop::driver_url(), app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     for (who, name) in [("alice", "Alice Example"), (ON_CALL, "On Call")] {
         desktop::gio_open(&stack.invite(who).await?)?;
@@ -758,7 +751,7 @@ async fn two_identities(
             // Said before confirming: another approver of this service is paired already.
             s.wait_for(&testid("pair-beside"), WAIT).await?;
         }
-        s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+        s.click_selector(&testid("pair-confirm-button"), WAIT)
             .await?;
         s.wait_for(&testid("inbox"), WAIT).await?;
     }
@@ -791,8 +784,7 @@ async fn two_identities(
     monitor.wait_for("for On Call", WAIT).await?;
 
     // The list shows both, with fingerprint and last contact.
-    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-pairings"), WAIT).await?;
     s.wait_until(
         "both pairings listed with fingerprint and last contact",
         &format!(
@@ -805,18 +797,16 @@ async fn two_identities(
     snap(&s, shot).await?;
 
     // The on-call request is decided as the on-call approver.
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     deny_as(&s, &payout, &on_call, "not tonight").await?;
 
     // Notifications off for one pairing, through the settings screen (saved to the file).
-    s.click(&s.wait_for(&testid("nav-settings"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-settings"), WAIT).await?;
     let toggle = format!(
         "[data-testid=notify-toggle][data-pairing=\"{}\"]",
         on_call.id
     );
-    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+    s.click_selector(&toggle, WAIT).await?;
     s.wait_until(
         "the toggle off after saving",
         &format!(
@@ -828,11 +818,10 @@ async fn two_identities(
     .await?;
     let settings = std::fs::read_to_string(data_dir.join("settings.json"))?;
     assert!(settings.contains(&on_call.id), "{settings}");
-    s.click(&s.wait_for(&toggle, WAIT).await?).await?;
+    s.click_selector(&toggle, WAIT).await?;
 
     // Removing alice's pairing deletes its keychain entry; the on-call one goes on.
-    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-pairings"), WAIT).await?;
     s.click(
         &s.wait_for(
             &format!(
@@ -861,12 +850,10 @@ async fn two_identities(
     assert!(desktop::keychain_secret(&on_call.account)?.is_some());
     let _unseen = pending_at(&stack, "/v1/refunds", "A refund for the removed pairing").await;
     let payout2 = pending_at(&stack, "/v1/payouts", "Second payout for on-call").await;
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     deny_as(&s, &payout2, &on_call, "still not tonight").await?;
     // The newest rows are at the top: the removed pairing's refunds would be there.
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     s.wait_for(&testid("inbox-row"), WAIT).await?;
     let stale = s
         .execute(&format!(
@@ -906,7 +893,7 @@ async fn deny_as(
     assert_eq!(s.text(&as_who).await?, "On Call");
     s.type_text(&s.wait_for(&testid("comment"), WAIT).await?, comment)
         .await?;
-    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    s.click_selector(&testid("deny"), WAIT).await?;
     match request.wait(Duration::from_secs(30)).await {
         Err(SdkError::Denied { comment: c, .. }) => assert_eq!(c.as_deref(), Some(comment)),
         other => panic!("expected a denial, got {other:?}"),

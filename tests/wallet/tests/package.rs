@@ -4,7 +4,7 @@
 //! entry made the scheme's default handler, as a desktop does after an install.
 //!
 //! The installed binary (`WALLET_APP`, `/usr/bin/countersign-wallet`) runs as the single
-//! instance, driven by tauri-driver; `gio open` starts the package's desktop entry with each
+//! instance, its window processes driven by WebKitWebDriver; `gio open` starts the package's desktop entry with each
 //! link, whose second process forwards it to the running Wallet: a pairing link shows the
 //! pairing screen, an approval link shows that request. Then "start at login" writes an
 //! autostart entry for the installed binary; launched as a login would (`gio launch`), it
@@ -40,7 +40,7 @@ fn output(cmd: &mut Command) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the installed package, Xvfb, a session bus and tauri-driver: run scripts/package-check.sh"]
+#[ignore = "needs the installed package, Xvfb, a session bus and WebKitWebDriver: run scripts/package-check.sh"]
 async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     assert!(
@@ -80,7 +80,7 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
         .text(&s.wait_for(&testid("pair-server"), WAIT).await?)
         .await?;
     assert_eq!(server, stack.url);
-    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+    s.click_selector(&testid("pair-confirm-button"), WAIT)
         .await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
 
@@ -93,8 +93,7 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
         ProxyOutcome::Pending(p) => p,
         ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
     };
-    s.click(&s.wait_for(&testid("nav-pairings"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-pairings"), WAIT).await?;
     s.wait_for(&testid("pairings"), WAIT).await?;
     desktop::gio_open(&pending.approval_url)?;
     s.wait_until(
@@ -109,16 +108,14 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
 
     step("start at login writes an autostart entry for the installed binary, and removes it");
     let autostart = config_home.join("autostart/dev.countersign.wallet.desktop");
-    s.click(&s.wait_for(&testid("nav-settings"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-settings"), WAIT).await?;
     let checked = "return document.querySelector('[data-testid=start-at-login]').checked";
     assert_eq!(
         s.execute(checked).await?,
         false,
         "start at login is off at first"
     );
-    s.click(&s.wait_for(&testid("start-at-login"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("start-at-login"), WAIT).await?;
     wait_for_file(&autostart, true).await?;
     let text = std::fs::read_to_string(&autostart)?;
     assert!(
@@ -128,11 +125,9 @@ async fn the_installed_wallet_answers_countersign_links() -> anyhow::Result<()> 
     output(Command::new("desktop-file-validate").arg(&autostart))?;
     s.wait_until("the box shows it on", &format!("{checked} === true"), WAIT)
         .await?;
-    s.click(&s.wait_for(&testid("start-at-login"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("start-at-login"), WAIT).await?;
     wait_for_file(&autostart, false).await?;
-    s.click(&s.wait_for(&testid("start-at-login"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("start-at-login"), WAIT).await?;
     wait_for_file(&autostart, true).await?;
     s.quit().await?;
     drop(_driver);

@@ -1,9 +1,9 @@
 //! The light tray, end to end in the real window (run by `scripts/wallet-e2e.sh`, after
-//! `e2e.rs`): closing the window destroys it and its WebView, so WebKit's web process exits,
-//! while the Wallet's Rust side keeps running: a new request still raises a notification;
-//! choosing its Review re-creates the window on that request; a `countersign://` link while
-//! closed opens a new window on its request; started with `--tray` it makes no window and
-//! runs no WebKit process until a link opens one.
+//! `e2e.rs`): closing the window ends the window process and WebKit's processes with it,
+//! leaving the tray process alone (its memory printed); a new request still raises a
+//! notification; choosing its Review starts a window process on that request; a
+//! `countersign://` link while closed does the same, and so does a second launch; started
+//! with `--tray` it starts no window process until a link opens one.
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
@@ -59,11 +59,17 @@ async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
     );
     let handles = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
-    let after = desktop::wait_web_process(app, false, WAIT).await?;
+    let after = desktop::wait_window_process(app, false, WAIT).await?;
     eprintln!("with the window closed: {after:?}");
-    assert!(
-        after.iter().any(|p| p.name == "countersign-wallet"),
-        "the Wallet keeps running: {after:?}"
+    assert_eq!(
+        after.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        vec!["countersign-wallet"],
+        "only the tray process runs on: no window process, no WebKit process"
+    );
+    eprintln!(
+        "closed: RSS {} kB, PSS {} kB",
+        after.iter().map(|p| p.rss_kb).sum::<u64>(),
+        after.iter().map(|p| p.pss_kb).sum::<u64>()
     );
     assert!(
         !desktop::window_visible("^Countersign Wallet")?,
@@ -73,7 +79,7 @@ async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Xvfb, a session bus, a keyring and tauri-driver: run scripts/wallet-e2e.sh"]
+#[ignore = "needs Xvfb, a session bus, a keyring and WebKitWebDriver: run scripts/wallet-e2e.sh"]
 async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> anyhow::Result<()> {
     let app = env_path("WALLET_APP");
     let shots = env_path("WALLET_E2E_SHOTS");
@@ -86,7 +92,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
 
     step("pair");
     desktop::gio_open(&stack.invite("alice").await?)?;
-    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
+    s.click_selector(&testid("pair-confirm-button"), WAIT)
         .await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
 
@@ -103,6 +109,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     desktop::choose_notification_action()?;
     let first = s.switch_to_new_window(&old, WAIT).await?;
     review_shown(&s, reason).await?;
+    desktop::wait_window_process(&app, true, WAIT).await?;
     desktop::wait_web_process(&app, true, WAIT).await?;
     desktop::wait_for_window("Countersign Wallet (1 pending)", WAIT).await?;
     desktop::close_notifications();
@@ -130,15 +137,34 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     desktop::screenshot(&shots.join("tray-02-reopened-from-link.png"))?;
 
     step("the re-created window works: deny from it");
-    s.click(&s.wait_for(&testid("deny"), WAIT).await?).await?;
+    s.click_selector(&testid("deny"), WAIT).await?;
     assert!(matches!(
         p2.wait(Duration::from_secs(30)).await,
         Err(countersign_sdk::Error::Denied { .. })
     ));
 
+    step("closed again, a second launch (the menu entry, the tray's Open) opens a new window process");
+    let mut old = close_window(&s, &app).await?;
+    old.push(second);
+    let launch = Command::new(&app).status()?;
+    assert!(
+        launch.success(),
+        "the second launch hands over and exits: {launch}"
+    );
+    let second = s.switch_to_new_window(&old, WAIT).await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+    let procs = desktop::wait_window_process(&app, true, WAIT).await?;
+    assert_eq!(
+        procs
+            .iter()
+            .filter(|p| p.name == desktop::WINDOW_PROCESS)
+            .count(),
+        1,
+        "one window process: {procs:?}"
+    );
+
     step("a link while the window is open goes to the open view (no new window)");
-    s.click(&s.wait_for(&testid("nav-inbox"), WAIT).await?)
-        .await?;
+    s.click_selector(&testid("nav-inbox"), WAIT).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     desktop::gio_open(&p1.approval_url)?;
     review_shown(&s, reason).await?;
@@ -166,7 +192,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     assert_eq!(
         procs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
         vec!["countersign-wallet"],
-        "only the app, no WebKit process"
+        "only the tray process: no window process, no WebKit process"
     );
     assert!(!desktop::window_visible("^Countersign Wallet")?);
     let reason3 = "Refund order T-300, linked to a Wallet started for the tray";

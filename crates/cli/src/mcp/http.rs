@@ -82,8 +82,11 @@ pub fn router(
         .with_max_request_body_bytes(MAX_BODY)
         .with_cancellation_token(shutdown);
     let sessions = Arc::new(BoundedSessions::new(settings.max_sessions));
-    let service =
-        StreamableHttpService::new(move || Ok(gateway.clone()), Arc::clone(&sessions), config);
+    let service = StreamableHttpService::new(
+        move || Ok(gateway.for_session()),
+        Arc::clone(&sessions),
+        config,
+    );
     let guard = Arc::new(Guard { token, sessions });
     Ok(Router::new()
         .route_service(MCP_PATH, service)

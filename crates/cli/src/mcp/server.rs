@@ -9,8 +9,8 @@ use super::config::{GatewayConfig, ToolSpec, WAIT_TOOL};
 use super::elicit;
 use super::progress::{while_waiting, Reporter};
 use super::tools::{
-    approval_required, bad_arguments, build_request, completed, outcome_error, wait_arguments,
-    wait_schema, MAX_WAIT,
+    approval_required, bad_arguments, build_request, completed, outcome_error, too_many_calls,
+    wait_arguments, wait_schema, MAX_WAIT,
 };
 use countersign_sdk::{Client, Error, ProxyOutcome};
 use rmcp::model::{
@@ -24,7 +24,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
+
+/// Most tool calls one session runs at once (each may block, holding a wait on the service,
+/// for up to `block`); more answer `too_many_calls` at once instead of queueing.
+pub const MAX_CALLS_PER_SESSION: usize = 16;
 
 /// What the client is told about this server at initialization.
 const INSTRUCTIONS: &str = "These tools make API calls through Countersign. Some calls need a \
@@ -34,13 +39,15 @@ countersign_wait with that approval_id to get the outcome (the provider's answer
 denied, expired, cancelled, execution_failed, or still pending). Every tool needs a concrete \
 `reason`: the approver reads it.";
 
-/// The gateway: the SDK client (acting as one app) and the declared tools.
+/// The gateway: the SDK client (acting as one app) and the declared tools, for one session.
 #[derive(Clone)]
 pub struct Gateway {
     client: Client,
     block: Duration,
     tools: Arc<BTreeMap<String, Declared>>,
     listed: Arc<Vec<Tool>>,
+    /// The session's calls running now, at most [`MAX_CALLS_PER_SESSION`].
+    calls: Arc<Semaphore>,
 }
 
 /// A declared tool with its published schema (with `reason`).
@@ -82,6 +89,15 @@ impl Gateway {
             block: config.block,
             tools: Arc::new(tools),
             listed: Arc::new(listed),
+            calls: Arc::new(Semaphore::new(MAX_CALLS_PER_SESSION)),
+        }
+    }
+
+    /// The gateway for a new session: the same client and tools, its own call limit.
+    pub fn for_session(&self) -> Self {
+        Self {
+            calls: Arc::new(Semaphore::new(MAX_CALLS_PER_SESSION)),
+            ..self.clone()
         }
     }
 
@@ -184,6 +200,9 @@ impl ServerHandler for Gateway {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let Ok(_running) = Arc::clone(&self.calls).try_acquire_owned() else {
+            return Ok(too_many_calls(MAX_CALLS_PER_SESSION).into());
+        };
         let args = request.arguments.unwrap_or_default();
         let name = request.name.as_ref();
         let call = async {

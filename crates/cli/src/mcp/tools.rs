@@ -175,6 +175,17 @@ pub fn bad_arguments(message: impl Into<String>) -> CallToolResult {
     }))
 }
 
+/// The session already runs as many calls as it may: a tool error, nothing was sent.
+pub fn too_many_calls(limit: usize) -> CallToolResult {
+    CallToolResult::structured_error(json!({
+        "status": "too_many_calls",
+        "message": format!(
+            "this session already runs {limit} tool calls at once; wait for one to finish \
+             (nothing was sent for this call)"
+        ),
+    }))
+}
+
 /// The arguments of `countersign_wait`: the approval and how long to wait.
 pub fn wait_arguments(args: &Map<String, Value>) -> Result<(Uuid, Duration), String> {
     if let Some(name) = args

@@ -2,13 +2,15 @@
 //! the pruner that drops expired requests and shows the notification summary.
 
 use super::sink::{notifications_route, set_status, show, Sink};
-use super::{Service, Wallet};
+use super::{Inner, Service, Wallet};
+use crate::contacts::Contacts;
 use crate::inbox::Owner;
 use crate::model::WalletUpdate;
 use crate::notify::summary_content;
-use crate::registry::{fingerprint, Registered};
+use crate::registry::{fingerprint, PairingId, Registered};
 use crate::settings::Route;
 use crate::sync::{SyncSink, SyncStatus};
+use countersign_core::Timestamp;
 use std::sync::Arc;
 
 /// Whose items a pairing's sync loop brings.
@@ -20,12 +22,45 @@ pub(super) fn owner_of(entry: &Registered) -> Arc<Owner> {
     })
 }
 
+/// Writes every registered pairing's last contact to the data directory when due (see
+/// [`crate::contacts`]), or at once with `now_or_never` (a pairing was removed).
+pub(super) fn save_contacts(inner: &Inner, now: Timestamp, now_or_never: bool) {
+    let registry = inner.registry.lock().expect("registry lock");
+    let services = inner.services.lock().expect("services lock");
+    let mut file = inner.contacts.lock().expect("contacts lock");
+    let current: Contacts = registry
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            let known = services.get(&e.id).and_then(|s| s.last_contact);
+            known
+                .or_else(|| file.get(&e.id))
+                .map(|t| (e.id.to_string(), t))
+        })
+        .collect();
+    if let Err(e) = file.save_if_due(current, now, now_or_never) {
+        tracing::warn!("the last contacts were not saved: {e}");
+    }
+}
+
 impl Wallet {
+    /// The last contact known for pairing `id`: this run's, else the one saved by an earlier
+    /// run.
+    fn known_contact(&self, id: &PairingId) -> Option<Timestamp> {
+        let services = self.inner.services.lock().expect("services lock");
+        let contacts = self.inner.contacts.lock().expect("contacts lock");
+        services
+            .get(id)
+            .and_then(|s| s.last_contact)
+            .or_else(|| contacts.get(id))
+    }
+
     /// Starts (or restarts, with a new key) the sync loop of pairing `entry`, with `key`.
     pub(super) fn connect(&self, entry: &Registered, key: countersign_core::keys::SigningKey) {
         let owner = owner_of(entry);
         let fingerprint = Some(fingerprint(&key.verifying_key()));
         let source = self.inner.connector.connect(entry.pairing.clone(), key);
+        let last_contact = self.known_contact(&entry.id);
         let sink: Arc<dyn SyncSink> = Arc::new(Sink {
             inner: Arc::downgrade(&self.inner),
             owner: owner.clone(),
@@ -42,7 +77,7 @@ impl Wallet {
                 source: Some(source),
                 status: SyncStatus::Connecting,
                 task: Some(task),
-                last_contact: None,
+                last_contact,
                 fingerprint,
             },
         );
@@ -52,6 +87,7 @@ impl Wallet {
     }
 
     pub(super) fn set_status(&self, entry: &Registered, status: SyncStatus) {
+        let last_contact = self.known_contact(&entry.id);
         let owner = {
             let mut services = self.inner.services.lock().expect("services lock");
             services
@@ -61,7 +97,7 @@ impl Wallet {
                     source: None,
                     status: status.clone(),
                     task: None,
-                    last_contact: None,
+                    last_contact,
                     fingerprint: None,
                 })
                 .owner
@@ -88,6 +124,7 @@ impl Wallet {
                 if pruned > 0 {
                     inner.observer.update(WalletUpdate::InboxChanged { count });
                 }
+                save_contacts(&inner, now, false);
                 if notifications_route(&inner, None) != Route::Show {
                     continue;
                 }

@@ -22,6 +22,7 @@
 //!   deletes only the entry it made.
 
 use crate::approver::Review;
+use crate::contacts::ContactsFile;
 use crate::error::WalletError;
 use crate::inbox::{Inbox, Owner};
 use crate::keystore::KeyStore;
@@ -94,6 +95,8 @@ struct Inner {
     /// Lock order: registry, then services, then inbox.
     registry: Mutex<PairingRegistry>,
     settings: Mutex<SettingsFile>,
+    /// Last contacts as written to the data directory (locked after services).
+    contacts: Mutex<ContactsFile>,
     inbox: Mutex<Inbox>,
     services: Mutex<HashMap<PairingId, Service>>,
     /// The request each pairing fetched and verified, the only thing it signs.
@@ -145,6 +148,7 @@ impl Wallet {
         });
         let wallet = Wallet {
             inner: Arc::new(Inner {
+                contacts: Mutex::new(ContactsFile::load(&parts.config.data_dir)),
                 config: parts.config,
                 connector: parts.connector,
                 keys: parts.keys,

@@ -348,6 +348,7 @@ impl Wallet {
         self.inner
             .observer
             .update(WalletUpdate::InboxChanged { count });
+        super::live::save_contacts(&self.inner, self.inner.clock.now(), true);
         if let Err(e) = self.forget_settings_of(id) {
             tracing::warn!("the removed pairing's settings were not cleared: {e}");
         }

@@ -663,6 +663,33 @@ async fn a_restart_reconnects_paired_services_from_the_keychain() {
     assert_eq!(wallet.inbox().count, 0);
 }
 
+/// The pairing list shows the last contact of an earlier run, here while the key cannot be
+/// loaded (no new contact); a removed pairing leaves the saved contacts at once.
+#[tokio::test]
+async fn the_last_contact_outlives_a_restart_and_leaves_with_its_pairing() {
+    let (h, _source) = paired().await;
+    let id = pid(&h);
+    let saved = || crate::contacts::ContactsFile::load(h.dir.path()).get(&id);
+    eventually("the contact saved", || saved() == Some(now())).await;
+    h.wallet.shutdown();
+
+    let account = account_of(&h, "alice");
+    let kept = h.keys.load(&account).unwrap();
+    h.keys.delete(&account).unwrap();
+    let (wallet, _connector) = start_on(h.dir.path(), h.keys.clone()).await;
+    eventually("the key failure", || {
+        matches!(wallet.pairings()[0].status, SyncStatus::Failed { .. })
+    })
+    .await;
+    assert_eq!(wallet.pairings()[0].last_contact, Some(now()));
+    wallet.shutdown();
+
+    h.keys.save(&account, &kept).unwrap();
+    let (wallet, _connector) = start_on(h.dir.path(), h.keys.clone()).await;
+    wallet.remove_pairing(&id).await.unwrap();
+    assert_eq!(saved(), None);
+}
+
 #[tokio::test]
 async fn approval_waits_until_the_body_was_seen_for_that_digest() {
     let (h, source) = paired().await;

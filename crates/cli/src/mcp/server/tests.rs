@@ -250,3 +250,61 @@ async fn a_blocked_call_reports_progress_until_the_outcome() {
     assert_eq!(stack.provider.calls().len(), 1);
     stack.stop().await.unwrap();
 }
+
+/// One session runs at most [`MAX_CALLS_PER_SESSION`] calls at once: one more is refused at
+/// once, without asking the service; when a call ends, its place is free again.
+#[tokio::test]
+async fn a_session_runs_a_bounded_number_of_calls_at_once() {
+    let stack = DemoStack::start().await.unwrap();
+    let approver = stack.pair("alice", "test").await.unwrap();
+    let mut client = connect(&stack, "100s", json!({})).await;
+    let limit = MAX_CALLS_PER_SESSION as u64;
+    for id in 1..=limit {
+        client.send(refund(id, &format!("A-8{id:02}"), None)).await;
+    }
+    // Every one of them asked the service (each waits on its approval).
+    let waiting = pending_ids(&approver, MAX_CALLS_PER_SESSION).await;
+
+    client.send(refund(100, "A-900", None)).await;
+    let (refused, _) = client.until_response(100).await;
+    let content = &refused["result"]["structuredContent"];
+    assert_eq!(content["status"], "too_many_calls", "{refused}");
+    assert_eq!(refused["result"]["isError"], true);
+    assert_eq!(
+        approver.list("pending").await.unwrap().len(),
+        MAX_CALLS_PER_SESSION,
+        "the refused call must not reach the service"
+    );
+
+    // One call ends (approved): another one may run.
+    approve(&approver, waiting[0]).await;
+    let done = loop {
+        let message = client.next().await;
+        if message.get("method").is_none() && message.get("id").is_some() {
+            break message;
+        }
+    };
+    assert_eq!(done["result"]["isError"], false, "{done}");
+    assert_eq!(stack.provider.calls().len(), 1);
+    client.send(refund(101, "A-901", None)).await;
+    let now_waiting = pending_ids(&approver, MAX_CALLS_PER_SESSION).await;
+    assert!(!now_waiting.contains(&waiting[0]));
+    stack.stop().await.unwrap();
+}
+
+/// The ids of the pending requests once there are `n`.
+async fn pending_ids(approver: &ApproverClient, n: usize) -> Vec<Uuid> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let rows = approver.list("pending").await.unwrap();
+        if rows.len() == n {
+            return rows.into_iter().map(|r| r.approval_id).collect();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} pending, not {n}",
+            rows.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

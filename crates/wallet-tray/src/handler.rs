@@ -4,11 +4,98 @@
 //! Wallet.desktop`) whose `MimeType` lists `x-scheme-handler/countersign` and whose `Exec`
 //! runs this very binary with the link (`%u`): the desktop already hands links to it. A
 //! per-user handler written at start-up would shadow the package's entry and outlive the
-//! package's removal, so the Wallet writes one (the deep-link plugin's `register_all`) only
-//! when no system entry runs it, e.g. when it runs from a build directory.
+//! package's removal, so the Wallet writes one ([`register_user_handler`]) only when no
+//! system entry runs it, e.g. when it runs from a build directory.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The per-user handler's file name (as Tauri's deep-link plugin named it, so an entry
+/// written before the split is replaced, not doubled).
+pub const USER_ENTRY: &str = "countersign-wallet-handler.desktop";
+
+/// A failure to register the per-user handler.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The executable's path cannot be written on an `Exec` line.
+    #[error("the Wallet's path {0:?} cannot be used in a desktop entry")]
+    UnusablePath(PathBuf),
+    /// Writing the entry failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The entry.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// `xdg-mime default` failed or is missing.
+    #[error("xdg-mime could not make the entry the default handler: {0}")]
+    XdgMime(String),
+}
+
+/// Makes `exe` the user's handler of `scheme`: writes `<data_home>/applications/`
+/// [`USER_ENTRY`] (`Exec="<exe>" %u`), refreshes that directory's database when
+/// `update-desktop-database` exists, then `xdg-mime default`s it, as Tauri's deep-link plugin
+/// did.
+pub fn register_user_handler(
+    data_home: &Path,
+    exe: &Path,
+    scheme: &str,
+    name: &str,
+) -> Result<PathBuf, HandlerError> {
+    let path = write_user_entry(data_home, exe, scheme, name)?;
+    let dir = data_home.join("applications");
+    // Optional, as for the plugin: only refreshes a cache.
+    let _ = Command::new("update-desktop-database").arg(&dir).status();
+    let out = Command::new("xdg-mime")
+        .args(["default", USER_ENTRY, &format!("x-scheme-handler/{scheme}")])
+        .output()
+        .map_err(|e| HandlerError::XdgMime(e.to_string()))?;
+    if !out.status.success() {
+        return Err(HandlerError::XdgMime(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(path)
+}
+
+/// Writes the per-user entry (see [`register_user_handler`]) and returns its path.
+pub fn write_user_entry(
+    data_home: &Path,
+    exe: &Path,
+    scheme: &str,
+    name: &str,
+) -> Result<PathBuf, HandlerError> {
+    let exec = crate::autostart::exec_arg(exe)
+        .ok_or_else(|| HandlerError::UnusablePath(exe.to_path_buf()))?;
+    let dir = data_home.join("applications");
+    let path = dir.join(USER_ENTRY);
+    let io = |source| HandlerError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let text = format!(
+        "[Desktop Entry]\nType=Application\nName={name}\nExec={exec} %u\nTerminal=false\nNoDisplay=true\nMimeType=x-scheme-handler/{scheme}\n"
+    );
+    let tmp = dir.join(format!("{USER_ENTRY}.tmp"));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(path)
+}
+
+/// The user's data directory by the XDG rules: `$XDG_DATA_HOME` when absolute, else
+/// `$HOME/.local/share`.
+pub fn data_home(
+    xdg_data_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let absolute = |p: std::ffi::OsString| Some(PathBuf::from(p)).filter(|p| p.is_absolute());
+    xdg_data_home
+        .and_then(absolute)
+        .or_else(|| home.and_then(absolute).map(|h| h.join(".local/share")))
+}
 
 /// The data directories to search (`$XDG_DATA_DIRS`, by default `/usr/local/share:/usr/share`).
 /// The user's own `$XDG_DATA_HOME` is not one: a handler there is what the Wallet writes.
@@ -230,6 +317,35 @@ mod tests {
         );
         assert_eq!(first_arg("\"unterminated"), None);
         assert_eq!(first_arg(""), None);
+    }
+
+    #[test]
+    fn the_user_handler_entry_runs_the_binary_with_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = Path::new("/opt/My Wallet/countersign-wallet");
+        let path = write_user_entry(dir.path(), exe, "countersign", "Countersign Wallet").unwrap();
+        assert_eq!(path, dir.path().join("applications").join(USER_ENTRY));
+        let text =
+            std::fs::read_to_string(dir.path().join("applications").join(USER_ENTRY)).unwrap();
+        let entry = DesktopEntry::parse(&text).unwrap();
+        assert_eq!(entry.program, "/opt/My Wallet/countersign-wallet");
+        assert_eq!(entry.mime_types, vec!["x-scheme-handler/countersign"]);
+        assert!(text.contains("\nExec=\"/opt/My Wallet/countersign-wallet\" %u\n"));
+        assert!(matches!(
+            write_user_entry(dir.path(), Path::new("relative"), "countersign", "W"),
+            Err(HandlerError::UnusablePath(_))
+        ));
+    }
+
+    #[test]
+    fn the_data_home_follows_the_xdg_rules() {
+        let some = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(data_home(some("/x"), some("/h")), Some(PathBuf::from("/x")));
+        assert_eq!(
+            data_home(some("rel"), some("/h")),
+            Some(PathBuf::from("/h/.local/share"))
+        );
+        assert_eq!(data_home(None, None), None);
     }
 
     #[test]

@@ -1,26 +1,9 @@
-//! The state managed once at start-up: the Wallet and what the next view should open.
+//! Where the view should go next: links and notification clicks wait here, in the tray
+//! process, while no window process listens, and are handed to the next view when it says it
+//! listens (`ui_ready`).
 
-use countersign_wallet::{Wallet, WalletUpdate};
+use countersign_wallet::WalletUpdate;
 use serde::Serialize;
-use std::sync::Mutex;
-
-/// Everything commands need.
-pub struct AppState {
-    /// The approver logic.
-    pub wallet: Wallet,
-    /// Where the view should go, kept while no view listens.
-    pub views: Mutex<ViewQueue>,
-}
-
-impl AppState {
-    /// State around a started Wallet.
-    pub fn new(wallet: Wallet) -> Self {
-        Self {
-            wallet,
-            views: Mutex::new(ViewQueue::default()),
-        }
-    }
-}
 
 /// Somewhere the view should go: a `countersign://` link, or a notification's request or the
 /// inbox ([`WalletUpdate::Focus`] / [`WalletUpdate::ShowInbox`]).
@@ -42,7 +25,7 @@ pub enum Navigation {
 /// Navigations wait here while no view listens (no window, or one still loading) and are
 /// handed to the view when it says it listens ([`ViewQueue::mark_ready`]); while it listens
 /// they are emitted as they come. Closing the window makes the queue wait again, so a link or
-/// a notification's click that opens a new window is never lost on the way.
+/// a notification's click that starts a new window process is never lost on the way.
 #[derive(Debug, Default)]
 pub struct ViewQueue {
     ready: bool,

@@ -1,0 +1,72 @@
+//! The tray icon: a StatusNotifierItem on the session bus (the `ksni` crate, pure Rust over
+//! the zbus the Wallet already uses; no GTK). Its menu opens the window or quits; activating
+//! the icon opens the window. A desktop without a StatusNotifierItem host shows nothing: the
+//! Wallet logs it and runs on (notifications, links and a second launch still open it).
+
+use crate::app::App;
+use ksni::menu::StandardItem;
+use ksni::{MenuItem, ToolTip, TrayMethods};
+use std::sync::Arc;
+
+/// The icon's name in the icon theme (the package installs `countersign-wallet.png` in
+/// hicolor).
+pub const ICON_NAME: &str = "countersign-wallet";
+
+struct WalletTray {
+    app: Arc<App>,
+}
+
+impl ksni::Tray for WalletTray {
+    fn id(&self) -> String {
+        "countersign-wallet".into()
+    }
+
+    fn title(&self) -> String {
+        self.app.config().product_name.clone()
+    }
+
+    fn icon_name(&self) -> String {
+        ICON_NAME.into()
+    }
+
+    fn tool_tip(&self) -> ToolTip {
+        ToolTip {
+            title: self.app.title(),
+            ..Default::default()
+        }
+    }
+
+    fn activate(&mut self, _x: i32, _y: i32) {
+        self.app.open_window();
+    }
+
+    fn menu(&self) -> Vec<MenuItem<Self>> {
+        vec![
+            StandardItem {
+                label: "Open Wallet".into(),
+                activate: Box::new(|t: &mut Self| t.app.open_window()),
+                ..Default::default()
+            }
+            .into(),
+            StandardItem {
+                label: "Quit".into(),
+                activate: Box::new(|t: &mut Self| t.app.quit()),
+                ..Default::default()
+            }
+            .into(),
+        ]
+    }
+}
+
+/// Shows the tray icon; returns its handle (the icon goes when it is dropped... or the
+/// process ends), or None when the bus refused it (logged).
+pub async fn show(app: Arc<App>) -> Option<ksni::Handle<impl ksni::Tray>> {
+    let tray = WalletTray { app }.assume_sni_available(true);
+    match tray.spawn().await {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!("no tray icon: {e}");
+            None
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The tray side of the channel: reads the window process's calls, runs each (concurrently:
+//! a slow review does not hold up the inbox) and writes its answer; writes the events the
+//! tray process queues for the window. It returns when the window process closes its end
+//! (EOF) or breaks the protocol (an over-long or malformed line): the connection is dropped.
+
+use super::framing::{encode, write_line, LineReader};
+use super::{codes, error_body, Answer, Call, ChannelError, ToWindow};
+use crate::error::ErrorBody;
+use serde_json::Value;
+use std::future::Future;
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::sync::mpsc;
+
+/// Serves one window process on `stream` until it goes. `tx` and `rx` are the two ends of the
+/// window's outbox: events sent on (a clone of) `tx` are written in order, with the answers.
+/// `dispatch` runs one command by name with its arguments.
+pub async fn serve<S, F, Fut>(
+    stream: S,
+    tx: mpsc::UnboundedSender<ToWindow>,
+    mut rx: mpsc::UnboundedReceiver<ToWindow>,
+    dispatch: F,
+) -> Result<(), ChannelError>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    F: Fn(String, Value) -> Fut,
+    Fut: Future<Output = Result<Value, ErrorBody>> + Send + 'static,
+{
+    let (read, mut write) = tokio::io::split(stream);
+    let writer = tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            let Some(line) = encode_or_refuse(&message) else {
+                continue;
+            };
+            if let Err(e) = write_line(&mut write, &line).await {
+                tracing::debug!("writing to the window process: {e}");
+                break;
+            }
+        }
+    });
+    let mut reader = LineReader::new(BufReader::new(read));
+    let end = loop {
+        match reader.next::<Call>().await {
+            Ok(Some(call)) => {
+                let answer = dispatch(call.command, call.args);
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(ToWindow::Answer(Answer::new(call.id, answer.await)));
+                });
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    writer.abort();
+    end
+}
+
+/// The line of `message`; an answer too long to send becomes an error answer, any other
+/// message too long is dropped (logged).
+fn encode_or_refuse(message: &ToWindow) -> Option<Vec<u8>> {
+    match encode(message) {
+        Ok(line) => Some(line),
+        Err(e) => {
+            tracing::warn!("a message for the window cannot be sent: {e}");
+            match message {
+                ToWindow::Answer(a) => encode(&ToWindow::Answer(Answer::new(
+                    a.id,
+                    Err(error_body(codes::CHANNEL, e.to_string())),
+                )))
+                .ok(),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::client::Client;
+    use crate::channel::ViewEvent;
+    use serde_json::json;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+
+    async fn dispatch(command: String, args: Value) -> Result<Value, ErrorBody> {
+        match command.as_str() {
+            "echo" => Ok(args),
+            "slow" => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(json!("slow"))
+            }
+            other => Err(error_body(
+                codes::UNKNOWN_COMMAND,
+                format!("no command {other:?}"),
+            )),
+        }
+    }
+
+    #[tokio::test]
+    async fn calls_are_answered_concurrently_and_unknown_ones_with_an_error() {
+        let (window, tray) = tokio::io::duplex(4096);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let events = tx.clone();
+        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        let (seen_tx, mut seen) = mpsc::unbounded_channel();
+        let client = Client::start(
+            window,
+            move |m| {
+                let _ = seen_tx.send(m);
+            },
+            |_| {},
+        );
+        let c = client.clone();
+        let slow = tokio::spawn(async move { c.call("slow", Value::Null).await });
+        // Answered while "slow" still runs.
+        assert_eq!(
+            client.call("echo", json!({"a": 1})).await,
+            Ok(json!({"a": 1}))
+        );
+        assert!(!slow.is_finished());
+        let err = client.call("sign_anything", json!({})).await.unwrap_err();
+        assert_eq!(err.code, codes::UNKNOWN_COMMAND);
+        assert_eq!(slow.await.unwrap(), Ok(json!("slow")));
+        events
+            .send(ToWindow::Event {
+                event: ViewEvent::OpenLink,
+                payload: json!("countersign://a"),
+            })
+            .unwrap();
+        assert!(matches!(seen.recv().await, Some(ToWindow::Event { .. })));
+        drop(client);
+        assert!(!server.is_finished(), "the window still holds its end");
+    }
+
+    #[tokio::test]
+    async fn eof_ends_serving_cleanly_and_an_over_long_line_with_an_error() {
+        let (window, tray) = tokio::io::duplex(4096);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        drop(window);
+        assert!(server.await.unwrap().is_ok());
+
+        let (mut window, tray) = tokio::io::duplex(1 << 16);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        let chunk = vec![b'a'; 1 << 15];
+        let writer = tokio::spawn(async move {
+            // More than MAX_LINE without a newline: the server stops reading and drops it.
+            let mut sent = 0;
+            while sent <= 2 * crate::channel::MAX_LINE {
+                if window.write_all(&chunk).await.is_err() {
+                    return true;
+                }
+                sent += chunk.len();
+            }
+            false
+        });
+        assert!(matches!(
+            server.await.unwrap(),
+            Err(ChannelError::TooLong { .. })
+        ));
+        assert!(writer.await.unwrap(), "the connection was dropped");
+    }
+}
