@@ -67,8 +67,20 @@ impl Session {
         application: &Path,
         args: &[String],
     ) -> anyhow::Result<Self> {
+        Self::start_with_env(driver_url, application, args, &[]).await
+    }
+
+    /// [`Session::start`] with `env` added to the tray process's environment (and so its
+    /// window processes'), e.g. WebKit settings to measure.
+    pub async fn start_with_env(
+        driver_url: &str,
+        application: &Path,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         let child = Command::new(application)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .envs(automation_env(driver_url)?)
             .spawn()
             .with_context(|| format!("starting {application:?}"))?;

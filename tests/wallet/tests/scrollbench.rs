@@ -66,34 +66,6 @@ fn variants() -> Vec<Variant> {
         .collect()
 }
 
-/// tauri-driver on `port` with `env` added for the app it starts.
-async fn start_driver(port: u16, env: &[(String, String)]) -> anyhow::Result<Guard> {
-    let child =
-        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &(port + 1).to_string(),
-            ])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .spawn()?;
-    let guard = Guard(child);
-    let start = Instant::now();
-    let http = reqwest::Client::new();
-    while http
-        .get(format!("http://127.0.0.1:{port}/status"))
-        .send()
-        .await
-        .is_err()
-    {
-        anyhow::ensure!(start.elapsed() < WAIT, "tauri-driver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(guard)
-}
-
 /// Frame deltas (ms) while a `requestAnimationFrame` loop scrolls the window down by `step`
 /// px a frame, for `frames` frames or to the end of the page.
 async fn scroll_frames(s: &Session, step: u32, frames: u32) -> anyhow::Result<Vec<f64>> {
@@ -145,8 +117,8 @@ fn percentile(samples: &[f64], p: f64) -> f64 {
     s[((s.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// CPU time (ms) used so far by the Wallet's processes (the app, its WebKit web process, the
-/// rest of its children), by Xvfb, and by the whole machine (busy, and in total).
+/// CPU time (ms) used so far by the Wallet's processes (the app: its tray and window
+/// processes; its WebKit web process; the rest of its children), by Xvfb, and by the whole machine (busy, and in total).
 #[derive(Clone, Copy, Default)]
 struct Cpu {
     app: f64,
@@ -182,7 +154,9 @@ impl Cpu {
             let ms = cpu_ms(p.pid);
             match p.name.as_str() {
                 "WebKitWebProcess" => c.web += ms,
-                n if exe.file_name().is_some_and(|e| e == n) => c.app += ms,
+                n if n == desktop::WINDOW_PROCESS || exe.file_name().is_some_and(|e| e == n) => {
+                    c.app += ms
+                }
                 _ => c.other_children += ms,
             }
         }
@@ -351,10 +325,10 @@ async fn floor_page(s: &Session, rows: usize) -> anyhow::Result<()> {
 }
 
 async fn one_run(app: &Path, v: &Variant, port: u16) -> anyhow::Result<Run> {
-    let _driver = start_driver(port, &v.env).await?;
+    let _driver = desktop::start_driver(port).await?;
     let (t0_epoch, t0_boot) = (now_ms(), uptime() * 1000.0);
     let t0 = Instant::now();
-    let s = Session::start(&format!("http://127.0.0.1:{port}"), app, &[]).await?;
+    let s = Session::start_with_env(&format!("http://127.0.0.1:{port}"), app, &[], &v.env).await?;
     let app_epoch = process_start(app)
         .map(|t| t0_epoch + t * 1000.0 - t0_boot)
         .unwrap_or(f64::NAN);
@@ -461,7 +435,7 @@ async fn flood_figures(s: &Session, app: &Path, fill: Duration) -> anyhow::Resul
     // The window closed and opened again by a second launch (the light tray's re-open).
     let old = s.window_handles().await?;
     desktop::request_close("Countersign Wallet")?;
-    desktop::wait_web_process(app, false, WAIT).await?;
+    desktop::wait_window_process(app, false, WAIT).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let launch = Command::new(app)
         .stdout(Stdio::null())
