@@ -342,17 +342,32 @@ pub async fn wait_web_process(
     present: bool,
     timeout: Duration,
 ) -> anyhow::Result<Vec<Proc>> {
+    let what = if present { "missing" } else { "running" };
+    wait_processes(
+        exe,
+        timeout,
+        &format!("the web process still {what}"),
+        |procs| procs.iter().any(|p| p.name == "WebKitWebProcess") == present,
+    )
+    .await
+}
+
+/// Polls the processes of the Wallet running `exe` until `done` holds for them, for up to
+/// `timeout` (then an error saying `what`, with the processes seen last).
+async fn wait_processes(
+    exe: &Path,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&[Proc]) -> bool,
+) -> anyhow::Result<Vec<Proc>> {
     let start = Instant::now();
     loop {
         let procs = wallet_processes(exe);
-        if procs.iter().any(|p| p.name == "WebKitWebProcess") == present {
+        if done(&procs) {
             return Ok(procs);
         }
         if start.elapsed() > timeout {
-            bail!(
-                "the Wallet's web process is still {}: {procs:?}",
-                if present { "missing" } else { "running" }
-            );
+            bail!("{what}: {procs:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -369,20 +384,16 @@ pub async fn wait_window_process(
     present: bool,
     timeout: Duration,
 ) -> anyhow::Result<Vec<Proc>> {
-    let start = Instant::now();
-    loop {
-        let procs = wallet_processes(exe);
-        let window = procs.iter().any(|p| p.name == WINDOW_PROCESS);
-        let webkit = procs.iter().any(|p| p.name.starts_with("WebKit"));
-        if present == window && (present || !webkit) {
-            return Ok(procs);
-        }
-        if start.elapsed() > timeout {
-            bail!(
-                "the Wallet's window process is still {}: {procs:?}",
-                if present { "missing" } else { "running" }
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = if present { "missing" } else { "running" };
+    wait_processes(
+        exe,
+        timeout,
+        &format!("the window process still {what}"),
+        |procs| {
+            let window = procs.iter().any(|p| p.name == WINDOW_PROCESS);
+            let webkit = procs.iter().any(|p| p.name.starts_with("WebKit"));
+            present == window && (present || !webkit)
+        },
+    )
+    .await
 }

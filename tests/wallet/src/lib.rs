@@ -3,5 +3,6 @@
 //! ([`stack`]: sample provider + service + pairing invitations).
 
 pub mod desktop;
+pub mod measure;
 pub mod stack;
 pub mod webdriver;

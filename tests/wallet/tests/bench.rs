@@ -21,6 +21,9 @@
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
+use countersign_wallet_e2e::measure::{
+    fill_pending, percentile, process_start, scroll_frames, take_measures, uptime,
+};
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
@@ -81,50 +84,19 @@ async fn in_page_draw(s: &Session, ready: &str, action: &str) -> anyhow::Result<
     }
 }
 
-/// Frame deltas (ms) while a script scrolls the window down by `step` pixels a frame, for
-/// `frames` frames or to the end of the page, from a `requestAnimationFrame` loop injected
-/// into the page.
-async fn scroll_frames(s: &Session, step: u32, frames: u32) -> anyhow::Result<Vec<f64>> {
-    s.execute(&format!(
-        "window.scrollTo(0, 0);
-         window.__benchFrames = []; window.__benchDone = false;
-         let last = null;
-         const tick = (t) => {{
-           if (last !== null) window.__benchFrames.push(t - last);
-           last = t;
-           const end = document.scrollingElement.scrollHeight - window.innerHeight;
-           if (window.scrollY >= end - 1 || window.__benchFrames.length >= {frames}) {{
-             window.__benchDone = true; return; }}
-           window.scrollBy(0, {step});
-           requestAnimationFrame(tick);
-         }};
-         requestAnimationFrame(tick);
-         return true;"
-    ))
-    .await?;
-    let start = Instant::now();
-    while s.execute("return window.__benchDone").await? != serde_json::Value::Bool(true) {
-        anyhow::ensure!(start.elapsed() < WAIT_LONG, "the scroll did not end");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(serde_json::from_value(
-        s.execute("return window.__benchFrames").await?,
-    )?)
-}
-
 /// "p50 / p99 / max, frames over one and two 60 Hz intervals" of frame deltas.
 fn frame_summary(frames: &[f64]) -> String {
     if frames.is_empty() {
         return "no frames".into();
     }
-    let mut f = frames.to_vec();
+    let f = frames;
     let over = |ms: f64| f.iter().filter(|d| **d > ms).count();
     let (over_one, over_20, over_two) = (over(16.7), over(20.0), over(33.4));
     format!(
         "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} of {} frames > 16.7 ms, {} > 20 ms, \
          {} > 33.4 ms",
-        percentile(&mut f, 0.5),
-        percentile(&mut f, 0.99),
+        percentile(f, 0.5),
+        percentile(f, 0.99),
         f.iter().cloned().fold(0.0, f64::max),
         over_one,
         f.len(),
@@ -133,29 +105,15 @@ fn frame_summary(frames: &[f64]) -> String {
     )
 }
 
-/// The durations (ms) of the view's User Timing measures named `name` (see `ui/src/perf.ts`),
-/// cleared afterwards.
-async fn take_measures(s: &Session, name: &str) -> anyhow::Result<Vec<f64>> {
-    let v = s
-        .execute(&format!(
-            "const d = performance.getEntriesByName('{name}', 'measure').map(e => e.duration);
-             performance.clearMeasures('{name}');
-             return d;"
-        ))
-        .await?;
-    Ok(serde_json::from_value(v)?)
-}
-
 /// "p50 / p99 / max (n)" of durations.
 fn duration_summary(d: &[f64]) -> String {
     if d.is_empty() {
         return "none".into();
     }
-    let mut d = d.to_vec();
     format!(
         "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n={})",
-        percentile(&mut d, 0.5),
-        percentile(&mut d, 0.99),
+        percentile(d, 0.5),
+        percentile(d, 0.99),
         d.iter().cloned().fold(0.0, f64::max),
         d.len()
     )
@@ -177,37 +135,6 @@ async fn scroll_report(s: &Session, step: u32, frames: u32) -> anyhow::Result<St
     ))
 }
 
-/// Seconds since boot now (`/proc/uptime`, 10 ms resolution): the clock of process start times.
-fn uptime() -> f64 {
-    std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|t| t.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
-/// When (seconds since boot, 10 ms resolution) the newest process running `exe` started.
-fn process_start(exe: &Path) -> Option<f64> {
-    let newest = std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? != exe {
-                return None;
-            }
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // Field 22 (starttime, in clock ticks since boot): the 20th after the ")".
-            stat.rsplit(')')
-                .next()?
-                .split_whitespace()
-                .nth(19)?
-                .parse::<u64>()
-                .ok()
-        })
-        .max()?;
-    // USER_HZ is 100 on Linux.
-    Some(newest as f64 / 100.0)
-}
-
 /// A JSON array of objects of `just_under` bytes or a little less.
 fn big_json(just_under: usize) -> String {
     let mut out = String::from("[");
@@ -227,12 +154,6 @@ fn big_json(just_under: usize) -> String {
     }
     out.push(']');
     out
-}
-
-fn percentile(samples: &mut [f64], p: f64) -> f64 {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[i]
 }
 
 fn now_secs() -> f64 {
@@ -328,8 +249,8 @@ fn p50_p99(samples: &[f64]) -> String {
     }
     format!(
         "p50 {:.1} ms, p99 {:.1} ms (n={})",
-        percentile(&mut samples.to_vec(), 0.5),
-        percentile(&mut samples.to_vec(), 0.99),
+        percentile(samples, 0.5),
+        percentile(samples, 0.99),
         samples.len()
     )
 }
@@ -643,11 +564,11 @@ async fn wallet_figures() -> anyhow::Result<()> {
         std::env::var("COUNTERSIGN_WALLET_WEBKIT")
             .unwrap_or_else(|_| "unset: cache,features".into()),
         cold.as_secs_f64() * 1000.0,
-        percentile(&mut to_notify.clone(), 0.5),
-        percentile(&mut to_notify.clone(), 0.99),
+        percentile(&to_notify, 0.5),
+        percentile(&to_notify, 0.99),
         to_notify.len(),
-        percentile(&mut to_result.clone(), 0.5),
-        percentile(&mut to_result.clone(), 0.99),
+        percentile(&to_result, 0.5),
+        percentile(&to_result, 0.99),
         to_result.len(),
         rss_few as f64 / 1024.0,
         pss_few as f64 / 1024.0,
@@ -728,30 +649,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
     big.wait(Duration::from_secs(60)).await?;
 
     // 10,000 pending: create the rest concurrently.
-    let t_fill = Instant::now();
     let have = 1000;
-    let mut tasks = tokio::task::JoinSet::new();
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(have));
-    for _ in 0..32 {
-        let agent = stack.agent()?;
-        let next = next.clone();
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= MANY {
-                    return anyhow::Ok(());
-                }
-                let request =
-                    ProxyRequest::post("payments", "/v1/refunds", format!("Bulk refund {i}"))
-                        .json(&serde_json::json!({"i": i}))?;
-                agent.proxy_request(request).await?;
-            }
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r??;
-    }
-    let fill = t_fill.elapsed();
+    let fill = fill_pending(&stack, have, MANY).await?;
     desktop::wait_for_window(&format!("Countersign Wallet ({MANY} pending)"), WAIT_LONG).await?;
     desktop::close_notifications();
     let (rss_many, pss_many, detail_many) = memory_kb(&app);

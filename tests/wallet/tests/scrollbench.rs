@@ -22,8 +22,10 @@
 //! one run without rebuilding; `WALLET_SCROLL_RUNS` (default 3) fresh runs of each,
 //! interleaved.
 
-use countersign_sdk::ProxyRequest;
 use countersign_wallet_e2e::desktop::{self, Guard};
+use countersign_wallet_e2e::measure::{
+    fill_pending, percentile, process_start, scroll_frames, take_measures, uptime,
+};
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
@@ -64,57 +66,6 @@ fn variants() -> Vec<Variant> {
             Variant { name, env, css }
         })
         .collect()
-}
-
-/// Frame deltas (ms) while a `requestAnimationFrame` loop scrolls the window down by `step`
-/// px a frame, for `frames` frames or to the end of the page.
-async fn scroll_frames(s: &Session, step: u32, frames: u32) -> anyhow::Result<Vec<f64>> {
-    s.execute(&format!(
-        "window.scrollTo(0, 0);
-         window.__benchFrames = []; window.__benchDone = false;
-         let last = null;
-         const tick = (t) => {{
-           if (last !== null) window.__benchFrames.push(t - last);
-           last = t;
-           const end = document.scrollingElement.scrollHeight - window.innerHeight;
-           if (window.scrollY >= end - 1 || window.__benchFrames.length >= {frames}) {{
-             window.__benchDone = true; return; }}
-           window.scrollBy(0, {step});
-           requestAnimationFrame(tick);
-         }};
-         setTimeout(() => requestAnimationFrame(tick), 300);
-         return true;"
-    ))
-    .await?;
-    let start = Instant::now();
-    while s.execute("return window.__benchDone").await? != serde_json::Value::Bool(true) {
-        anyhow::ensure!(start.elapsed() < WAIT_LONG, "the scroll did not end");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(serde_json::from_value(
-        s.execute("return window.__benchFrames").await?,
-    )?)
-}
-
-/// The durations (ms) of the view's User Timing measures `name`, cleared afterwards.
-async fn take_measures(s: &Session, name: &str) -> anyhow::Result<Vec<f64>> {
-    let v = s
-        .execute(&format!(
-            "const d = performance.getEntriesByName('{name}', 'measure').map(e => e.duration);
-             performance.clearMeasures('{name}');
-             return d;"
-        ))
-        .await?;
-    Ok(serde_json::from_value(v)?)
-}
-
-fn percentile(samples: &[f64], p: f64) -> f64 {
-    if samples.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = samples.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    s[((s.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// CPU time (ms) used so far by the Wallet's processes (the app: its tray and window
@@ -248,40 +199,12 @@ async fn scroll(s: &Session, app: &Path, step: u32) -> anyhow::Result<Scroll> {
     Ok(Scroll::of(&f, before, Cpu::now(app)))
 }
 
-fn uptime() -> f64 {
-    std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|t| t.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 fn now_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
         * 1000.0
-}
-
-/// When (seconds since boot, 10 ms resolution) the newest process running `exe` started.
-fn process_start(exe: &Path) -> Option<f64> {
-    let newest = std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(|e| {
-            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? != exe {
-                return None;
-            }
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            stat.rsplit(')')
-                .next()?
-                .split_whitespace()
-                .nth(19)?
-                .parse::<u64>()
-                .ok()
-        })
-        .max()?;
-    Some(newest as f64 / 100.0)
 }
 
 /// The figures of one run.
@@ -549,29 +472,7 @@ async fn scroll_figures() -> anyhow::Result<()> {
         .await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     // 10,000 pending, made while the Wallet's window is open (a flood it follows).
-    let t_fill = Instant::now();
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..32 {
-        let agent = stack.agent()?;
-        let next = next.clone();
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= MANY {
-                    return anyhow::Ok(());
-                }
-                let request =
-                    ProxyRequest::post("payments", "/v1/refunds", format!("Bulk refund {i}"))
-                        .json(&serde_json::json!({"i": i}))?;
-                agent.proxy_request(request).await?;
-            }
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r??;
-    }
-    let fill = t_fill.elapsed();
+    let fill = fill_pending(&stack, 0, MANY).await?;
     desktop::wait_for_window(&format!("Countersign Wallet ({MANY} pending)"), WAIT_LONG).await?;
     s.wait_until(
         "the count",
