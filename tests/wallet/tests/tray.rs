@@ -389,7 +389,8 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
     let tips = item.count_new_tool_tips().await?;
     let reason = "Refund order I-100, counted by the tray icon";
     let _p1 = pending(&stack, reason).await;
-    wait_tool_tip(&item, "Countersign Wallet (1 pending)").await?;
+    // A host reads the tool tip again on NewToolTip; it does not poll. (Reading it before the
+    // signal would also take ksni's note of the new value, and then no signal need follow.)
     let start = std::time::Instant::now();
     while tips.get() == 0 {
         anyhow::ensure!(
@@ -398,6 +399,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    wait_tool_tip(&item, "Countersign Wallet (1 pending)").await?;
     desktop::close_notifications();
 
     step("a left click (Activate) with the window open raises it: no second window process");
