@@ -13,7 +13,7 @@ use countersign_wallet::wallet::Observer;
 use countersign_wallet::{Wallet, WalletUpdate};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// The URL scheme of Countersign links.
 pub const SCHEME: &str = "countersign";
@@ -55,6 +55,8 @@ pub struct App {
     #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) runtime: tokio::runtime::Handle,
     quit: Notify,
+    /// The pending count as last reported (the tray icon's tool tip follows it).
+    pending: watch::Sender<usize>,
 }
 
 impl std::fmt::Debug for App {
@@ -74,6 +76,7 @@ impl App {
             generations: Default::default(),
             runtime,
             quit: Notify::new(),
+            pending: watch::Sender::new(0),
         })
     }
 
@@ -129,10 +132,16 @@ impl App {
         }
     }
 
+    /// Changes of the pending count (the Wallet's `InboxChanged`), for the tray icon.
+    pub fn pending_changes(&self) -> watch::Receiver<usize> {
+        self.pending.subscribe()
+    }
+
     /// Handles one Wallet update (also a notification's click).
     pub fn forward(self: &Arc<Self>, update: WalletUpdate) {
         match &update {
             WalletUpdate::InboxChanged { count } => {
+                self.pending.send_replace(*count);
                 self.send(ToWindow::Title {
                     title: title(*count),
                 });

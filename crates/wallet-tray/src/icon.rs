@@ -1,7 +1,11 @@
 //! The tray icon: a StatusNotifierItem on the session bus (the `ksni` crate, pure Rust over
 //! the zbus the Wallet already uses; no GTK). Its menu opens the window or quits; activating
 //! the icon opens the window. A desktop without a StatusNotifierItem host shows nothing: the
-//! Wallet logs it and runs on (notifications, links and a second launch still open it).
+//! Wallet logs it and runs on (notifications, links and a second launch still open it), and
+//! registers when a watcher appears later (a panel started or restarted).
+//!
+//! The tool tip carries the pending count ("Countersign Wallet (2 pending)"); hosts read it
+//! again on `NewToolTip`, which is emitted each time the count changes.
 
 use crate::app::App;
 use ksni::menu::StandardItem;
@@ -58,12 +62,26 @@ impl ksni::Tray for WalletTray {
     }
 }
 
-/// Shows the tray icon; returns its handle (the icon goes when it is dropped... or the
-/// process ends), or None when the bus refused it (logged).
+/// Shows the tray icon; returns its handle (the icon goes when the service is shut down or
+/// the process ends), or None when the bus refused it (logged). The icon's tool tip is
+/// refreshed (`NewToolTip`) on each change of the pending count.
 pub async fn show(app: Arc<App>) -> Option<ksni::Handle<impl ksni::Tray>> {
+    let mut changes = app.pending_changes();
+    let runtime = app.runtime.clone();
     let tray = WalletTray { app }.assume_sni_available(true);
     match tray.spawn().await {
-        Ok(handle) => Some(handle),
+        Ok(handle) => {
+            let icon = handle.clone();
+            runtime.spawn(async move {
+                while changes.changed().await.is_ok() {
+                    // ksni compares the properties and signals the tool tip's change.
+                    if icon.update(|_| ()).await.is_none() {
+                        break;
+                    }
+                }
+            });
+            Some(handle)
+        }
         Err(e) => {
             tracing::warn!("no tray icon: {e}");
             None

@@ -278,7 +278,8 @@ fn proc_kb(text: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The processes running `exe` and all their descendants, read from /proc now.
+/// The processes running `exe` and all their descendants, read from /proc now (zombies
+/// left out).
 pub fn wallet_processes(exe: &Path) -> Vec<Proc> {
     let exe = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -288,13 +289,12 @@ pub fn wallet_processes(exe: &Path) -> Vec<Proc> {
         .filter_map(|e| {
             let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid: u32 = stat
-                .rsplit(')')
-                .next()?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
+            let mut fields = stat.rsplit(')').next()?.split_whitespace();
+            // A zombie (ended, its parent not yet told) runs nothing: not listed.
+            if fields.next()? == "Z" {
+                return None;
+            }
+            let ppid: u32 = fields.next()?.parse().ok()?;
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let rollup =
                 std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();

@@ -1,8 +1,10 @@
 //! Support for the Wallet's end-to-end test (`tests/e2e.rs`, run by `scripts/wallet-e2e.sh`):
-//! a minimal W3C WebDriver client ([`webdriver`]) and a loopback Countersign stack
-//! ([`stack`]: sample provider + service + pairing invitations).
+//! a minimal W3C WebDriver client ([`webdriver`]), a loopback Countersign stack
+//! ([`stack`]: sample provider + service + pairing invitations) and the panel's side of the
+//! tray icon ([`sni`]: a StatusNotifierWatcher and a dbusmenu client).
 
 pub mod desktop;
 pub mod measure;
+pub mod sni;
 pub mod stack;
 pub mod webdriver;
