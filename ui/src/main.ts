@@ -50,6 +50,31 @@ interface Built {
   list?: VirtualList | null;
 }
 
+/** An update's render is in flight; another update asked for one meanwhile. */
+let redrawing = false;
+let redrawAgain = false;
+
+/**
+ * Draws the screen again because of an update. At most one such render runs at a time, and
+ * at most one more follows it, however many updates arrive meanwhile: each render asks Rust
+ * for its data, and a render per update during a flood (while the inbox has no list yet)
+ * would supersede the one before it again and again, never finishing, each asking again.
+ */
+function redraw(): void {
+  if (redrawing) {
+    redrawAgain = true;
+    return;
+  }
+  redrawing = true;
+  void render().finally(() => {
+    redrawing = false;
+    if (redrawAgain) {
+      redrawAgain = false;
+      redraw();
+    }
+  });
+}
+
 async function render(): Promise<void> {
   const seq = ++renderSeq;
   let built: Built;
@@ -250,11 +275,11 @@ function onUpdate(u: WalletUpdate): void {
       // inbox that had no list, or has no row any more, is drawn again.
       if (screen.kind === "inbox") {
         if (list && u.count > 0) list.refresh();
-        else void render();
+        else redraw();
       }
       break;
     case "approval_changed":
-      if (screen.kind === "review" && screen.pairing === u.pairing && screen.id === u.approval_id && !busy) void render();
+      if (screen.kind === "review" && screen.pairing === u.pairing && screen.id === u.approval_id && !busy) redraw();
       break;
     case "focus":
       go({ kind: "review", pairing: u.pairing, id: u.approval_id });
@@ -264,11 +289,11 @@ function onUpdate(u: WalletUpdate): void {
       go({ kind: "inbox" });
       break;
     case "connection":
-      if (screen.kind === "pairings") void render();
+      if (screen.kind === "pairings") redraw();
       // A service's list became complete (or its sync restarted): the "syncing" mark follows.
       if (screen.kind === "inbox") {
         if (list) list.refresh();
-        else void render();
+        else redraw();
       }
       break;
     default:

@@ -112,7 +112,7 @@ pub(crate) fn start(app: &Arc<App>, slot: &mut Option<OpenWindow>) -> Result<(),
             let app = serving.clone();
             async move { crate::dispatch::dispatch(&app, &command, args).await }
         };
-        if let Err(e) = server::serve(stream, tx, rx, dispatch).await {
+        if let Err(e) = server::serve(stream, rx, dispatch).await {
             tracing::warn!("the window process broke the channel: {e}");
         }
         app.window_closed(generation);

@@ -8,15 +8,19 @@ use super::{codes, error_body, Answer, Call, ChannelError, ToWindow};
 use crate::error::ErrorBody;
 use serde_json::Value;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-/// Serves one window process on `stream` until it goes. `tx` and `rx` are the two ends of the
-/// window's outbox: events sent on (a clone of) `tx` are written in order, with the answers.
-/// `dispatch` runs one command by name with its arguments.
+/// Most calls of one window process running or answered but not yet written at once.
+pub const MAX_CALLS_IN_FLIGHT: usize = 64;
+
+/// Serves one window process on `stream` until it goes. `rx` is the window's outbox: what the
+/// tray process sends on its sender is written in order, between the answers. `dispatch` runs
+/// one command by name with its arguments; at most [`MAX_CALLS_IN_FLIGHT`] calls run or wait
+/// to be written at once (the window's further calls are read as answers are written).
 pub async fn serve<S, F, Fut>(
     stream: S,
-    tx: mpsc::UnboundedSender<ToWindow>,
     mut rx: mpsc::UnboundedReceiver<ToWindow>,
     dispatch: F,
 ) -> Result<(), ChannelError>
@@ -26,8 +30,18 @@ where
     Fut: Future<Output = Result<Value, ErrorBody>> + Send + 'static,
 {
     let (read, mut write) = tokio::io::split(stream);
+    // Each call holds a permit from before it is read until its answer is written: a window
+    // that sends calls faster than it reads answers is not read from beyond that, so answers
+    // cannot pile up here without bound.
+    let permits = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
+    let (answers_tx, mut answers) = mpsc::unbounded_channel::<(Answer, OwnedSemaphorePermit)>();
     let writer = tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
+        loop {
+            let (message, permit) = tokio::select! {
+                Some((answer, permit)) = answers.recv() => (ToWindow::Answer(answer), Some(permit)),
+                Some(message) = rx.recv() => (message, None),
+                else => break,
+            };
             let Some(line) = encode_or_refuse(&message) else {
                 continue;
             };
@@ -35,16 +49,21 @@ where
                 tracing::debug!("writing to the window process: {e}");
                 break;
             }
+            drop(permit);
         }
     });
     let mut reader = LineReader::new(BufReader::new(read));
     let end = loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break Ok(());
+        };
         match reader.next::<Call>().await {
             Ok(Some(call)) => {
                 let answer = dispatch(call.command, call.args);
-                let tx = tx.clone();
+                let answers_tx = answers_tx.clone();
                 tokio::spawn(async move {
-                    let _ = tx.send(ToWindow::Answer(Answer::new(call.id, answer.await)));
+                    let answer = Answer::new(call.id, answer.await);
+                    let _ = answers_tx.send((answer, permit));
                 });
             }
             Ok(None) => break Ok(()),
@@ -102,7 +121,7 @@ mod tests {
         let (window, tray) = tokio::io::duplex(4096);
         let (tx, rx) = mpsc::unbounded_channel();
         let events = tx.clone();
-        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        let server = tokio::spawn(serve(tray, rx, dispatch));
         let (seen_tx, mut seen) = mpsc::unbounded_channel();
         let client = Client::start(
             window,
@@ -136,14 +155,14 @@ mod tests {
     #[tokio::test]
     async fn eof_ends_serving_cleanly_and_an_over_long_line_with_an_error() {
         let (window, tray) = tokio::io::duplex(4096);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve(tray, rx, dispatch));
         drop(window);
         assert!(server.await.unwrap().is_ok());
 
         let (mut window, tray) = tokio::io::duplex(1 << 16);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let server = tokio::spawn(serve(tray, tx, rx, dispatch));
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve(tray, rx, dispatch));
         let chunk = vec![b'a'; 1 << 15];
         let writer = tokio::spawn(async move {
             // More than MAX_LINE without a newline: the server stops reading and drops it.
@@ -161,5 +180,52 @@ mod tests {
             Err(ChannelError::TooLong { .. })
         ));
         assert!(writer.await.unwrap(), "the connection was dropped");
+    }
+
+    /// A window that sends calls and does not read the answers: the tray stops reading its
+    /// calls once [`MAX_CALLS_IN_FLIGHT`] are unanswered on the wire, instead of queueing
+    /// answers without bound; reading the answers lets the rest through.
+    #[tokio::test]
+    async fn a_window_that_does_not_read_its_answers_is_not_read_from() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tokio::io::AsyncBufReadExt;
+        const CALLS: usize = 1000;
+        // A tiny pipe: one answer fills it.
+        let (window, tray) = tokio::io::duplex(64);
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let started = Arc::new(AtomicUsize::new(0));
+        let counted = started.clone();
+        let server = tokio::spawn(serve(tray, rx, move |_command, _args| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok(json!("x".repeat(100))) }
+        }));
+        let (read, mut write) = tokio::io::split(window);
+        let sender = tokio::spawn(async move {
+            for id in 0..CALLS {
+                let line = encode(&Call {
+                    id: id as u64,
+                    command: "inbox".into(),
+                    args: Value::Null,
+                })
+                .unwrap();
+                write.write_all(&line).await.unwrap();
+            }
+            write
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = started.load(Ordering::SeqCst);
+        assert!(
+            (MAX_CALLS_IN_FLIGHT..=MAX_CALLS_IN_FLIGHT + 2).contains(&before),
+            "{before} calls run while no answer was read"
+        );
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        for _ in 0..CALLS {
+            let line = lines.next_line().await.unwrap().unwrap();
+            assert!(line.contains("\"answer\""), "{line}");
+        }
+        assert_eq!(started.load(Ordering::SeqCst), CALLS);
+        drop(sender.await.unwrap());
+        server.abort();
     }
 }
