@@ -5,6 +5,7 @@
 
 use countersign_kit::config::DEMO_POLICY;
 use countersign_kit::stack::DemoStack;
+use countersign_sdk::{PendingApproval, ProxyOutcome, ProxyRequest};
 use std::ops::{Deref, DerefMut};
 
 /// The second approver of [`Stack::start_two_approvers`].
@@ -79,6 +80,33 @@ impl Stack {
         if let Err(e) = self.0.stop().await {
             eprintln!("stopping the stack: {e}");
         }
+    }
+}
+
+impl Stack {
+    /// A POST to `path` of the payments grant with the JSON `body`, by the stack's agent,
+    /// that waits for approval. Panics when it ran without one (every path the tests use
+    /// needs an approval) or the service refused it.
+    pub async fn pending_request(
+        &self,
+        path: &str,
+        reason: &str,
+        body: serde_json::Value,
+    ) -> PendingApproval {
+        let request = ProxyRequest::post("payments", path, reason)
+            .json(&body)
+            .unwrap();
+        match self.agent().unwrap().proxy_request(request).await.unwrap() {
+            ProxyOutcome::Pending(p) => p,
+            ProxyOutcome::Completed(_) => panic!("{path} ran without approval"),
+        }
+    }
+
+    /// A POST to `path` whose body carries its reason, waiting for approval
+    /// ([`Self::pending_request`]).
+    pub async fn pending_at(&self, path: &str, reason: &str) -> PendingApproval {
+        self.pending_request(path, reason, serde_json::json!({"reason": reason}))
+            .await
     }
 }
 

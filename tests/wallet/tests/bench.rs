@@ -231,7 +231,11 @@ async fn notify_delays(
     for i in 0..n {
         let seen = notify_times(file).len();
         let t0 = now_secs();
-        made.push(pending(stack, &format!("{what} {i}")).await);
+        made.push(
+            stack
+                .pending_at("/v1/refunds", &format!("{what} {i}"))
+                .await,
+        );
         out.push(notify_delay(file, seen, t0).await);
         desktop::close_notifications();
         tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -391,16 +395,6 @@ async fn light_tray_figures(
     ))
 }
 
-async fn pending(stack: &Stack, reason: &str) -> countersign_sdk::PendingApproval {
-    let request = ProxyRequest::post("payments", "/v1/refunds", reason)
-        .json(&serde_json::json!({"reason": reason}))
-        .unwrap();
-    match stack.agent().unwrap().proxy_request(request).await.unwrap() {
-        ProxyOutcome::Pending(p) => p,
-        ProxyOutcome::Completed(_) => panic!("ran without approval"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark in the headless desktop: run scripts/wallet-bench.sh"]
 async fn wallet_figures() -> anyhow::Result<()> {
@@ -481,7 +475,9 @@ async fn wallet_figures() -> anyhow::Result<()> {
     for i in 0..30 {
         let seen = notify_times(&monitor_file).len();
         let t0 = now_secs();
-        let p = pending(&stack, &format!("Benchmark refund {i}")).await;
+        let p = stack
+            .pending_at("/v1/refunds", &format!("Benchmark refund {i}"))
+            .await;
         let start = Instant::now();
         while notify_times(&monitor_file).len() == seen {
             assert!(start.elapsed() < WAIT, "no notification");

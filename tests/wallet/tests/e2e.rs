@@ -13,38 +13,13 @@
 
 use countersign_sdk::{Error as SdkError, ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
+use countersign_wallet_e2e::script::{env_path, step};
 use countersign_wallet_e2e::stack::{Stack, ON_CALL};
 use countersign_wallet_e2e::webdriver::{testid, Session};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn env_path(name: &str) -> PathBuf {
-    PathBuf::from(
-        std::env::var(name)
-            .unwrap_or_else(|_| panic!("{name} is not set: run scripts/wallet-e2e.sh")),
-    )
-}
-
-fn step(text: &str) {
-    eprintln!("\n== {text}");
-}
-
-async fn pending(
-    stack: &Stack,
-    reason: &str,
-    body: serde_json::Value,
-) -> countersign_sdk::PendingApproval {
-    let agent = stack.agent().unwrap();
-    let request = ProxyRequest::post("payments", "/v1/refunds", reason)
-        .json(&body)
-        .unwrap();
-    match agent.proxy_request(request).await.unwrap() {
-        ProxyOutcome::Pending(p) => p,
-        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
-    }
-}
 
 /// Closes the notifications, lets the page paint, then photographs the screen.
 async fn snap(_s: &Session, path: &Path) -> anyhow::Result<()> {
@@ -156,12 +131,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     step("a live request appears in the inbox, with a notification");
     let reason =
         "Customer #8812 was charged twice for order A-1042; refund the duplicate EUR 19.99";
-    let p1 = pending(
-        &stack,
-        reason,
-        serde_json::json!({"order": "A-1042", "amount": 1999, "currency": "EUR"}),
-    )
-    .await;
+    let p1 = stack
+        .pending_request(
+            "/v1/refunds",
+            reason,
+            serde_json::json!({"order": "A-1042", "amount": 1999, "currency": "EUR"}),
+        )
+        .await;
     let id1 = p1.approval_id.to_string();
     s.wait_for(&format!("[data-approval-id=\"{id1}\"]"), WAIT)
         .await?;
@@ -210,12 +186,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     assert_eq!(stack.provider.calls().len(), 1, "executed exactly once");
 
     step("a second refund of the same kind is approved: a history to compare with");
-    let p1b = pending(
-        &stack,
-        "Refund order A-1043, damaged in transit",
-        serde_json::json!({"order": "A-1043", "amount": 1500, "currency": "EUR"}),
-    )
-    .await;
+    let p1b = stack
+        .pending_request(
+            "/v1/refunds",
+            "Refund order A-1043, damaged in transit",
+            serde_json::json!({"order": "A-1043", "amount": 1500, "currency": "EUR"}),
+        )
+        .await;
     s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p1b.approval_id.to_string()).await?;
     let waiter = tokio::spawn(async move { p1b.wait(Duration::from_secs(30)).await });
@@ -224,12 +201,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     assert_eq!(stack.provider.calls().len(), 2);
 
     step("deny with a comment, opened by a deep link to the running Wallet");
-    let p2 = pending(
-        &stack,
-        "Refund order A-2000 in full",
-        serde_json::json!({"order": "A-2000", "amount": 199900, "currency": "EUR"}),
-    )
-    .await;
+    let p2 = stack
+        .pending_request(
+            "/v1/refunds",
+            "Refund order A-2000 in full",
+            serde_json::json!({"order": "A-2000", "amount": 199900, "currency": "EUR"}),
+        )
+        .await;
     desktop::gio_open(&p2.approval_url)?;
     s.wait_until(
         "the review of the linked request",
@@ -454,12 +432,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
         "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Refund \u{202E}0001$\u{202C} to {}",
         "A".repeat(10_000)
     );
-    let p3 = pending(
-        &stack,
-        &hostile,
-        serde_json::json!({"note": "<b>bold?</b>"}),
-    )
-    .await;
+    let p3 = stack
+        .pending_request(
+            "/v1/refunds",
+            &hostile,
+            serde_json::json!({"note": "<b>bold?</b>"}),
+        )
+        .await;
     let scripts_before = s.execute("return document.scripts.length").await?;
     s.click_selector(&testid("nav-inbox"), WAIT).await?;
     open_row(&s, &p3.approval_id.to_string()).await?;
@@ -503,12 +482,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     // paged in constant time) may have used up the window; let it pass.
     tokio::time::sleep(Duration::from_secs(11)).await;
     desktop::close_notifications();
-    let p5 = pending(
-        &stack,
-        "Refund order A-5000 after a courier loss",
-        serde_json::json!({"order": "A-5000"}),
-    )
-    .await;
+    let p5 = stack
+        .pending_request(
+            "/v1/refunds",
+            "Refund order A-5000 after a courier loss",
+            serde_json::json!({"order": "A-5000"}),
+        )
+        .await;
     monitor.wait_for("courier loss", WAIT).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     desktop::choose_notification_action()?;
@@ -535,12 +515,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     // wait for a new one.
     let summaries_before = monitor.count("more approval request")?;
     for i in 0..=countersign_wallet::wallet::NOTIFY_BURST {
-        pending(
-            &stack,
-            &format!("Flood request {i} of a burst"),
-            serde_json::json!({"flood": i}),
-        )
-        .await;
+        stack
+            .pending_request(
+                "/v1/refunds",
+                &format!("Flood request {i} of a burst"),
+                serde_json::json!({"flood": i}),
+            )
+            .await;
     }
     monitor.wait_for("Flood request 0", WAIT).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -589,12 +570,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     s.quit().await?;
 
     step("a fresh start with an approval link opens that request");
-    let p4 = pending(
-        &stack,
-        "Refund order A-3000",
-        serde_json::json!({"order": "A-3000"}),
-    )
-    .await;
+    let p4 = stack
+        .pending_request(
+            "/v1/refunds",
+            "Refund order A-3000",
+            serde_json::json!({"order": "A-3000"}),
+        )
+        .await;
     let s = Session::start(
         &desktop::driver_url(),
         &app,
@@ -611,12 +593,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
 
     step("a flood of requests: the inbox draws only what is in view, and the oldest is reachable");
     const FLOOD: usize = 400;
-    let oldest = pending(
-        &stack,
-        "The oldest request, under the flood",
-        serde_json::json!({"order": "A-7000"}),
-    )
-    .await;
+    let oldest = stack
+        .pending_request(
+            "/v1/refunds",
+            "The oldest request, under the flood",
+            serde_json::json!({"order": "A-7000"}),
+        )
+        .await;
     let agent = stack.agent()?;
     let mut newest_flood = None;
     for i in 0..FLOOD {
@@ -658,12 +641,13 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     s.quit().await?;
 
     step("a fresh start under the flood: rows at once, marked syncing until the list is whole; a request withdrawn while the Wallet was closed is never shown");
-    let withdrawn = pending(
-        &stack,
-        "Withdrawn while the Wallet was closed",
-        serde_json::json!({"order": "A-7001"}),
-    )
-    .await;
+    let withdrawn = stack
+        .pending_request(
+            "/v1/refunds",
+            "Withdrawn while the Wallet was closed",
+            serde_json::json!({"order": "A-7001"}),
+        )
+        .await;
     withdrawn.cancel().await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
@@ -769,8 +753,10 @@ async fn two_identities(
     }
 
     // Each receives its own: refunds go to alice, payouts to the on-call approver.
-    let refund = pending_at(&stack, "/v1/refunds", "Refund for alice, second service").await;
-    let payout = pending_at(&stack, "/v1/payouts", "Payout for on-call").await;
+    let refund = stack
+        .pending_at("/v1/refunds", "Refund for alice, second service")
+        .await;
+    let payout = stack.pending_at("/v1/payouts", "Payout for on-call").await;
     for (request, pairing) in [(&refund, &alice), (&payout, &on_call)] {
         s.wait_for(
             &format!(
@@ -848,8 +834,12 @@ async fn two_identities(
         "the removed pairing's key is deleted"
     );
     assert!(desktop::keychain_secret(&on_call.account)?.is_some());
-    let _unseen = pending_at(&stack, "/v1/refunds", "A refund for the removed pairing").await;
-    let payout2 = pending_at(&stack, "/v1/payouts", "Second payout for on-call").await;
+    let _unseen = stack
+        .pending_at("/v1/refunds", "A refund for the removed pairing")
+        .await;
+    let payout2 = stack
+        .pending_at("/v1/payouts", "Second payout for on-call")
+        .await;
     s.click_selector(&testid("nav-inbox"), WAIT).await?;
     deny_as(&s, &payout2, &on_call, "still not tonight").await?;
     // The newest rows are at the top: the removed pairing's refunds would be there.
@@ -928,18 +918,6 @@ fn pairing_of(data_dir: &Path, server: &str, approver: &str) -> anyhow::Result<P
             .unwrap_or_default()
             .to_string(),
     })
-}
-
-/// A request of the stack's agent to `path` that needs approval.
-async fn pending_at(stack: &Stack, path: &str, reason: &str) -> countersign_sdk::PendingApproval {
-    let agent = stack.agent().unwrap();
-    let request = ProxyRequest::post("payments", path, reason)
-        .json(&serde_json::json!({"reason": reason}))
-        .unwrap();
-    match agent.proxy_request(request).await.unwrap() {
-        ProxyOutcome::Pending(p) => p,
-        ProxyOutcome::Completed(_) => panic!("{path} ran without approval"),
-    }
 }
 
 /// Waits until the Wallet's window is shown (`true`) or hidden (`false`).

@@ -12,26 +12,16 @@
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
+use countersign_wallet_e2e::script::{env_path, step};
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The desktop entry the package installs (the bundler names it after the product).
 const ENTRY: &str = "Countersign Wallet.desktop";
-
-fn env_path(name: &str) -> PathBuf {
-    PathBuf::from(
-        std::env::var(name)
-            .unwrap_or_else(|_| panic!("{name} is not set: run scripts/package-check.sh")),
-    )
-}
-
-fn step(text: &str) {
-    eprintln!("\n== {text}");
-}
 
 fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let out = cmd.output()?;

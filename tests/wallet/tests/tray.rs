@@ -11,37 +11,16 @@
 //! click (`Activate`) opening or raising the window, and a hostile client's bad events and a
 //! flood of clicks (at most one window process at a time).
 
-use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop::{self, NotifyMonitor};
+use countersign_wallet_e2e::script::{env_path, step};
 use countersign_wallet_e2e::sni::{self, Item, Watcher};
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{automation_env, testid, Session};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn env_path(name: &str) -> PathBuf {
-    PathBuf::from(
-        std::env::var(name)
-            .unwrap_or_else(|_| panic!("{name} is not set: run scripts/wallet-e2e.sh")),
-    )
-}
-
-fn step(text: &str) {
-    eprintln!("\n== {text}");
-}
-
-async fn pending(stack: &Stack, reason: &str) -> countersign_sdk::PendingApproval {
-    let request = ProxyRequest::post("payments", "/v1/refunds", reason)
-        .json(&serde_json::json!({"reason": reason}))
-        .unwrap();
-    match stack.agent().unwrap().proxy_request(request).await.unwrap() {
-        ProxyOutcome::Pending(p) => p,
-        ProxyOutcome::Completed(_) => panic!("the refund ran without approval"),
-    }
-}
 
 /// Waits until the review of the request whose reason is `reason` is shown.
 async fn review_shown(s: &Session, reason: &str) -> anyhow::Result<()> {
@@ -108,7 +87,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
 
     step("a new request still raises a notification with the window closed");
     let reason = "Refund order T-100, requested while the window was closed";
-    let p1 = pending(&stack, reason).await;
+    let p1 = stack.pending_at("/v1/refunds", reason).await;
     monitor.wait_for("T-100", WAIT).await?;
 
     step("choosing the notification's Review re-creates the window on that request");
@@ -136,7 +115,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     let mut old = close_window(&s, &app).await?;
     old.push(first);
     let reason2 = "Refund order T-200, opened from a link";
-    let p2 = pending(&stack, reason2).await;
+    let p2 = stack.pending_at("/v1/refunds", reason2).await;
     desktop::close_notifications();
     desktop::gio_open(&p2.approval_url)?;
     let second = s.switch_to_new_window(&old, WAIT).await?;
@@ -203,7 +182,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     );
     assert!(!desktop::window_visible("^Countersign Wallet")?);
     let reason3 = "Refund order T-300, linked to a Wallet started for the tray";
-    let _p3 = pending(&stack, reason3).await;
+    let _p3 = stack.pending_at("/v1/refunds", reason3).await;
     desktop::gio_open(&_p3.approval_url)?;
     desktop::wait_web_process(&app, true, WAIT).await?;
     let start = std::time::Instant::now();
@@ -388,7 +367,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
     s.wait_for(&testid("inbox"), WAIT).await?;
     let tips = item.count_new_tool_tips().await?;
     let reason = "Refund order I-100, counted by the tray icon";
-    let _p1 = pending(&stack, reason).await;
+    let _p1 = stack.pending_at("/v1/refunds", reason).await;
     // A host reads the tool tip again on NewToolTip; it does not poll. (Reading it before the
     // signal would also take ksni's note of the new value, and then no signal need follow.)
     let start = std::time::Instant::now();
