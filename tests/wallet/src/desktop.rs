@@ -73,6 +73,21 @@ pub fn gio_open(link: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Pairs the Wallet shown in `s` as alice of `stack`: an invitation link opened by the
+/// desktop ([`gio_open`]), confirmed on the pairing screen, then the inbox.
+pub async fn pair_alice(
+    s: &crate::webdriver::Session,
+    stack: &crate::stack::Stack,
+    wait: Duration,
+) -> anyhow::Result<()> {
+    use crate::webdriver::testid;
+    gio_open(&stack.invite("alice").await?)?;
+    s.click_selector(&testid("pair-confirm-button"), wait)
+        .await?;
+    s.wait_for(&testid("inbox"), wait).await?;
+    Ok(())
+}
+
 /// The secret the keychain holds for `account`, via `secret-tool` (None when absent).
 pub fn keychain_secret(account: &str) -> anyhow::Result<Option<String>> {
     let out = Command::new("secret-tool")

@@ -428,10 +428,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     // Pair first (a cold start with a pairing is the interesting one).
     let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
-    desktop::gio_open(&stack.invite("alice").await?)?;
-    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
-        .await?;
-    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::pair_alice(&s, &stack, WAIT).await?;
     s.quit().await?;
 
     let (cold_epoch, cold_boot) = (now_secs() * 1000.0, uptime() * 1000.0);

@@ -467,10 +467,7 @@ async fn scroll_figures() -> anyhow::Result<()> {
     let driver = desktop::start_driver(desktop::driver_port()).await?;
     let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
-    desktop::gio_open(&stack.invite("alice").await?)?;
-    s.click(&s.wait_for(&testid("pair-confirm-button"), WAIT).await?)
-        .await?;
-    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::pair_alice(&s, &stack, WAIT).await?;
     // 10,000 pending, made while the Wallet's window is open (a flood it follows).
     let fill = fill_pending(&stack, 0, MANY).await?;
     desktop::wait_for_window(&format!("Countersign Wallet ({MANY} pending)"), WAIT_LONG).await?;

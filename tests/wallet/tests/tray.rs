@@ -77,10 +77,7 @@ async fn the_closed_window_frees_its_web_view_and_comes_back_where_asked() -> an
     s.wait_for(&testid("inbox"), WAIT).await?;
 
     step("pair");
-    desktop::gio_open(&stack.invite("alice").await?)?;
-    s.click_selector(&testid("pair-confirm-button"), WAIT)
-        .await?;
-    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::pair_alice(&s, &stack, WAIT).await?;
 
     step("closing the window ends WebKit's web process; the Wallet runs on");
     let old = close_window(&s, &app).await?;
@@ -361,10 +358,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
     assert_eq!(window_processes(&app), 1);
 
     step("pair, then a pending request: the tool tip counts it, and says so to the host");
-    desktop::gio_open(&stack.invite("alice").await?)?;
-    s.click_selector(&testid("pair-confirm-button"), WAIT)
-        .await?;
-    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::pair_alice(&s, &stack, WAIT).await?;
     let tips = item.count_new_tool_tips().await?;
     let reason = "Refund order I-100, counted by the tray icon";
     let _p1 = stack.pending_at("/v1/refunds", reason).await;
