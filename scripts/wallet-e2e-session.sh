@@ -33,7 +33,16 @@ done
 
 # Each test (WALLET_E2E_TEST: names of tests/wallet/tests/*.rs, space-separated) starts with
 # its own empty Wallet data directory.
+# A failure ends with a digest (the step it was at and the error, without the backtrace that
+# would otherwise be the last thing a CI log shows) and the notification daemon's log.
 for t in ${WALLET_E2E_TEST:-e2e tray}; do
   export COUNTERSIGN_WALLET_DATA_DIR=$work/wallet-data-$t
-  cargo test -p countersign-wallet-e2e --test "$t" -- --ignored --nocapture --test-threads=1
+  if ! cargo test -p countersign-wallet-e2e --test "$t" -- --ignored --nocapture --test-threads=1 \
+      2>&1 | tee "$work/test-$t.log"; then
+    echo "=== wallet e2e '$t' failed; its steps and errors (full log above):" >&2
+    grep -E '^== |^Error|panicked at|^thread ' "$work/test-$t.log" | tail -n 20 >&2 || true
+    grep -A 12 -E '^Error|panicked at' "$work/test-$t.log" | grep -vE '^ +[0-9]+: |^ +at ' \
+      | head -n 40 >&2 || true
+    exit 1
+  fi
 done
