@@ -47,6 +47,7 @@ pub fn run() {
         .invoke_handler(forward::handler)
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { .. } = event {
+                tracing::info!("window close requested");
                 if let Some(tray) = tauri::Manager::try_state::<forward::Tray>(window) {
                     tray.closing();
                 }

@@ -242,6 +242,7 @@ def walk(w):
     for child in w.query_tree().children:
         walk(child)
 walk(d.screen().root)
+print("WM_DELETE_WINDOW to", ", ".join("0x%x %r" % (w.id, w.get_wm_name()) for w in found), file=sys.stderr)
 for w in found:
     ev = protocol.event.ClientMessage(window=w, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
     w.send_event(ev, event_mask=X.NoEventMask)
@@ -254,6 +255,35 @@ sys.exit(0 if found else 3)
         .context("running python3-xlib")?;
     if !status.success() {
         bail!("no window titled {title:?}… takes WM_DELETE_WINDOW ({status})");
+    }
+    Ok(())
+}
+
+/// Closes the windows whose title starts with `title` ([`request_close`]) and waits until none
+/// is visible. A request that changed nothing after 5 s is sent again, and said so: about one
+/// run in ten, a `WM_DELETE_WINDOW` sent while no window manager runs never reached the
+/// window's close handler (its process logs "window close requested" when one does).
+pub async fn close_window(title: &str) -> anyhow::Result<()> {
+    const AGAIN_AFTER: Duration = Duration::from_secs(5);
+    const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
+    // Titles here are plain words: no character a regular expression treats specially.
+    let pattern = format!("^{title}");
+    let start = Instant::now();
+    let mut sent = Instant::now();
+    request_close(title)?;
+    while window_visible(&pattern)? {
+        if start.elapsed() > GIVE_UP_AFTER {
+            bail!("the window titled {title:?}… stayed open through requests to close it");
+        }
+        if sent.elapsed() > AGAIN_AFTER {
+            eprintln!("the request to close {title:?}… changed nothing in 5 s: sent again");
+            // Gone in between: nothing to send to.
+            if request_close(title).is_err() {
+                break;
+            }
+            sent = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
 }

@@ -553,7 +553,7 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
 
     step("closing the window keeps the Wallet running; a deep link brings it back");
     let old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     wait_visibility(false).await?;
     desktop::gio_open(&p5.approval_url)?;
     wait_visibility(true).await?;
@@ -774,7 +774,8 @@ async fn two_identities(
     s.wait_until(
         "both pairings listed with fingerprint and last contact",
         &format!(
-            "return [{:?}, {:?}].every(id => {{ const li = document.querySelector(`[data-pairing=\"${{id}}\"]`); return !!li && li.querySelector('[data-testid=pairing-fingerprint]').textContent.startsWith('SHA256:') && li.querySelector('[data-testid=pairing-contact]').textContent.startsWith('last contact'); }})",
+            // Inbox rows carry data-pairing too, and may still be drawn: only the list's.
+            "return [{:?}, {:?}].every(id => {{ const li = document.querySelector(`[data-testid=pairings] [data-pairing=\"${{id}}\"]`); return !!li && !!li.querySelector('[data-testid=pairing-fingerprint]')?.textContent.startsWith('SHA256:') && !!li.querySelector('[data-testid=pairing-contact]')?.textContent.startsWith('last contact'); }})",
             alice.id, on_call.id
         ),
         WAIT,
@@ -794,7 +795,7 @@ async fn two_identities(
     );
     s.click_selector(&toggle, WAIT).await?;
     s.wait_until(
-        "the toggle off after saving",
+        "the toggle shown off",
         &format!(
             "const t = document.querySelector('{}'); return !!t && !t.checked",
             toggle.replace('\'', "\\'")
@@ -802,8 +803,20 @@ async fn two_identities(
         WAIT,
     )
     .await?;
-    let settings = std::fs::read_to_string(data_dir.join("settings.json"))?;
-    assert!(settings.contains(&on_call.id), "{settings}");
+    // A checkbox shows its new state on the click itself, before the Wallet has saved it:
+    // the file is what says it was saved.
+    let start = std::time::Instant::now();
+    loop {
+        let settings = std::fs::read_to_string(data_dir.join("settings.json")).unwrap_or_default();
+        if settings.contains(&on_call.id) {
+            break;
+        }
+        anyhow::ensure!(
+            start.elapsed() < WAIT,
+            "the setting was never saved: {settings:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     s.click_selector(&toggle, WAIT).await?;
 
     // Removing alice's pairing deletes its keychain entry; the on-call one goes on.

@@ -357,7 +357,7 @@ async fn flood_figures(s: &Session, app: &Path, fill: Duration) -> anyhow::Resul
     let later_fetch = take_measures(s, "vlist-fetch").await?;
     // The window closed and opened again by a second launch (the light tray's re-open).
     let old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     desktop::wait_window_process(app, false, WAIT).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let launch = Command::new(app)

@@ -44,7 +44,7 @@ async fn close_window(s: &Session, app: &Path) -> anyhow::Result<Vec<String>> {
         "a web process while the window is open: {before:?}"
     );
     let handles = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     let after = desktop::wait_window_process(app, false, WAIT).await?;
     eprintln!("with the window closed: {after:?}");
     assert_eq!(
@@ -385,7 +385,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
 
     step("closed, a left click (Activate) opens the window again");
     let old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     desktop::wait_window_process(&app, false, WAIT).await?;
     item.activate(10, 10).await?;
     s.switch_to_new_window(&old, WAIT).await?;
@@ -394,7 +394,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
 
     step("a hostile client: unknown ids, bad arguments, events nobody sends");
     let old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     desktop::wait_window_process(&app, false, WAIT).await?;
     let hostile = zbus::Connection::session().await?;
     let evil = Item::new(&hostile, &format!("{}{}", item.bus, item.path)).await?;
@@ -430,7 +430,7 @@ async fn the_tray_icon_opens_raises_and_quits_the_wallet() -> anyhow::Result<()>
     s.switch_to_new_window(&old, WAIT).await?;
     s.wait_for(&testid("inbox"), WAIT).await?;
     let old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     desktop::wait_window_process(&app, false, WAIT).await?;
 
     step("a flood of 50 left clicks at once: one window process at most, at any time");
