@@ -380,6 +380,35 @@ pub fn wallet_processes(exe: &Path) -> Vec<Proc> {
         .collect()
 }
 
+/// Where the resident memory (kB) of process `pid` lies: its `n` largest mappings by RSS from
+/// `/proc/<pid>/smaps`, file mappings summed per file and the rest per kind (`[anon]` for
+/// unnamed memory, `[heap]`, `[stack]`, …), largest first.
+pub fn largest_mappings(pid: u32, n: usize) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else { continue };
+        if first == "Rss:" {
+            let kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by_name.entry(current.clone()).or_default() += kb;
+        } else if first.contains('-') && !first.ends_with(':') {
+            // A mapping's header: range, perms, offset, device, inode, then its name, if any.
+            let name = fields.nth(4).map(str::to_owned).unwrap_or_default();
+            current = if name.is_empty() {
+                "[anon]".into()
+            } else {
+                name
+            };
+        }
+    }
+    let mut all: Vec<(String, u64)> = by_name.into_iter().collect();
+    all.sort_by_key(|m| std::cmp::Reverse(m.1));
+    all.truncate(n);
+    all
+}
+
 /// Waits until the Wallet running `exe` has (`true`) or has not (`false`) a WebKit web
 /// process (`WebKitWebProcess` under it); returns its processes then.
 pub async fn wait_web_process(

@@ -17,7 +17,9 @@
 //! - an inbox of 10,000 pending requests (the bench stack raises `max_pending_per_app`): a
 //!   fresh start to its rows drawn, a re-draw from another view, and frame times while a
 //!   script scrolls the (virtual) list slowly and fast (a `requestAnimationFrame` loop records
-//!   the frame deltas); the history view drawn with those 10,000 pending; memory after.
+//!   the frame deltas); the history view drawn with those 10,000 pending; memory after;
+//! - WebKit's floor: WebKitGTK's MiniBrowser showing a one-line page, its memory summed the
+//!   same way, and the open Wallet's over it (also in the `tray` scope).
 
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
@@ -198,6 +200,23 @@ fn memory_kb(exe: &Path) -> (u64, u64, String) {
     )
 }
 
+/// Each process of the Wallet running `exe` with its 15 largest mappings by RSS (MB): where
+/// the open window's memory lies.
+fn mappings_report(exe: &Path) -> String {
+    let mut out = String::new();
+    for p in desktop::wallet_processes(exe) {
+        out.push_str(&format!(
+            "{} (RSS {:.1} MB):\n",
+            p.name,
+            p.rss_kb as f64 / 1024.0
+        ));
+        for (name, kb) in desktop::largest_mappings(p.pid, 15) {
+            out.push_str(&format!("  {:>7.1} MB  {name}\n", kb as f64 / 1024.0));
+        }
+    }
+    out
+}
+
 /// "RSS x MB, PSS y MB (per process)".
 fn memory_line((rss, pss, detail): &(u64, u64, String)) -> String {
     format!(
@@ -289,6 +308,60 @@ async fn tray_side_figures(stack: &Stack, file: &Path, exe: &Path) -> anyhow::Re
     ))
 }
 
+/// WebKitGTK's own browser (`MiniBrowser`, shipped in libwebkit2gtk-4.1-0; another path in
+/// `WALLET_BENCH_MINIBROWSER`) showing a one-line local page in this same desktop: the floor
+/// under any WebKitGTK window here (its UI, web and network processes), measured once its
+/// memory stops growing, with the open Wallet's figures (`rss_kb`, `pss_kb`, 1,000 pending)
+/// compared to it. Where the floor's memory lies goes to `bench-floor-mappings.txt`.
+async fn webkit_floor_figures(shots: &Path, rss_kb: u64, pss_kb: u64) -> anyhow::Result<String> {
+    let browser = PathBuf::from(
+        std::env::var("WALLET_BENCH_MINIBROWSER")
+            .unwrap_or_else(|_| "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser".into()),
+    );
+    if !browser.exists() {
+        return Ok(format!(
+            "WebKit's floor: {} is missing\n",
+            browser.display()
+        ));
+    }
+    let page = tempfile::Builder::new().suffix(".html").tempfile()?;
+    std::fs::write(page.path(), "<!doctype html><p>One line.</p>")?;
+    let _browser = desktop::Guard(
+        Command::new(&browser)
+            .arg(format!("file://{}", page.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    // Settled: a web process, and the summed RSS within 1% of the last sample 1 s before.
+    let start = Instant::now();
+    let mut last = 0u64;
+    let floor = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let procs = desktop::wallet_processes(&browser);
+        let rss: u64 = procs.iter().map(|p| p.rss_kb).sum();
+        let web = procs.iter().any(|p| p.name == "WebKitWebProcess");
+        if web && rss.abs_diff(last) * 100 <= last || start.elapsed() > WAIT {
+            break memory_kb(&browser);
+        }
+        last = rss;
+    };
+    std::fs::write(
+        shots.join("bench-floor-mappings.txt"),
+        mappings_report(&browser),
+    )?;
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    Ok(format!(
+        "WebKit's floor (MiniBrowser, a one-line page): {}\n\
+         the Wallet open with 1000 pending over that floor: RSS +{:.1} MB ({:.2}x), PSS +{:.1} MB ({:.2}x)\n",
+        memory_line(&floor),
+        mb(rss_kb) - mb(floor.0),
+        rss_kb as f64 / floor.0.max(1) as f64,
+        mb(pss_kb) - mb(floor.1),
+        pss_kb as f64 / floor.1.max(1) as f64,
+    ))
+}
+
 /// The app started for the tray (`--tray`, as at login): memory with no window ever made.
 /// Waits for the driven app to exit first (one Wallet per session bus).
 async fn tray_start_figures(app: &Path) -> anyhow::Result<String> {
@@ -323,7 +396,7 @@ async fn light_tray_figures(
     cycles: usize,
 ) -> anyhow::Result<String> {
     let mut old = s.window_handles().await?;
-    desktop::request_close("Countersign Wallet")?;
+    desktop::close_window("Countersign Wallet").await?;
     desktop::wait_window_process(app, false, WAIT).await?;
     // Also lets the notification throttle's window of the requests before pass (at most 5 a
     // 10 s, then a summary), so the delays below are not the throttle's.
@@ -336,7 +409,7 @@ async fn light_tray_figures(
     for cycle in 0..cycles {
         if cycle > 0 {
             old.extend(s.window_handles().await?);
-            desktop::request_close("Countersign Wallet")?;
+            desktop::close_window("Countersign Wallet").await?;
             desktop::wait_window_process(app, false, WAIT).await?;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
@@ -538,6 +611,9 @@ async fn wallet_figures() -> anyhow::Result<()> {
     .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss, pss, detail) = memory_kb(&app);
+    let maps = mappings_report(&app);
+    std::fs::write(shots.join("bench-1000-mappings.txt"), &maps)?;
+    eprintln!("{maps}");
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-1000.png"))?;
 
@@ -573,7 +649,11 @@ async fn wallet_figures() -> anyhow::Result<()> {
     if std::env::var("WALLET_BENCH_SCOPE").as_deref() == Ok("tray") {
         // The light tray's figures only (scripts/wallet-bench.sh --tray).
         s.quit().await?;
-        let head = format!("{head}{}", tray_start_figures(&app).await?);
+        let head = format!(
+            "{head}{}{}",
+            tray_start_figures(&app).await?,
+            webkit_floor_figures(&shots, rss, pss).await?
+        );
         eprintln!("\n{head}");
         std::fs::write(shots.join("bench.txt"), head)?;
         stack.stop().await;
@@ -762,6 +842,7 @@ async fn wallet_figures() -> anyhow::Result<()> {
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-10000.png"))?;
 
+    let floor = webkit_floor_figures(&shots, rss, pss).await?;
     let report = format!(
         "{head}{} byte JSON body ({} pages): click to first page drawn {:.0} ms in the page ({:.0} ms \
          seen through WebDriver; the review command {:.0} ms, building the view {:.0} ms); to \
@@ -775,7 +856,8 @@ async fn wallet_figures() -> anyhow::Result<()> {
          inbox scroll frames, 1000 px a frame (600 frames): {}\n\
          history view with {} pending: click to the first row drawn {:.0} ms ({} finished \
          requests); scroll frames, 100 px a frame: {}\n\
-         RSS with {} pending after scrolling the inbox and the history: {:.1} MB, PSS {:.1} MB ({})\n",
+         RSS with {} pending after scrolling the inbox and the history: {:.1} MB, PSS {:.1} MB ({})\n\
+         {floor}",
         body_bytes,
         big_pages,
         first_page_ms,
