@@ -16,6 +16,13 @@ use std::sync::Arc;
 /// hicolor).
 pub const ICON_NAME: &str = "countersign-wallet";
 
+include!(concat!(env!("OUT_DIR"), "/tray-icon.rs"));
+
+/// `icons/tray.png` as ARGB32 pixels, network byte order (decoded by `build.rs`): sent beside
+/// the name, so hosts that find no `countersign-wallet` in the icon theme (a build run from a
+/// checkout) still draw the Wallet's icon.
+pub const TRAY_ICON_ARGB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tray-icon.argb"));
+
 struct WalletTray {
     app: Arc<App>,
 }
@@ -31,6 +38,15 @@ impl ksni::Tray for WalletTray {
 
     fn icon_name(&self) -> String {
         ICON_NAME.into()
+    }
+
+    fn icon_pixmap(&self) -> Vec<ksni::Icon> {
+        let (width, height) = TRAY_ICON_SIZE;
+        vec![ksni::Icon {
+            width,
+            height,
+            data: TRAY_ICON_ARGB.to_vec(),
+        }]
     }
 
     fn tool_tip(&self) -> ToolTip {
@@ -86,5 +102,28 @@ pub async fn show(app: Arc<App>) -> Option<ksni::Handle<impl ksni::Tray>> {
             tracing::warn!("no tray icon: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixmap_is_the_tray_png_in_argb() {
+        let (w, h) = TRAY_ICON_SIZE;
+        assert_eq!((w, h), (32, 32));
+        assert_eq!(TRAY_ICON_ARGB.len(), (w * h * 4) as usize);
+        let pixel = |x: i32, y: i32| {
+            let i = ((y * w + x) * 4) as usize;
+            &TRAY_ICON_ARGB[i..i + 4]
+        };
+        // A rounded corner is transparent; alpha comes first (then red, green, blue): the
+        // teal edge is opaque and bluer than red, the yellow check redder than blue.
+        assert_eq!(pixel(0, 0)[0], 0, "{:?}", pixel(0, 0));
+        let edge = pixel(3, 16);
+        assert!(edge[0] == 255 && edge[1] < edge[3], "{edge:?}");
+        let check = pixel(16, 16);
+        assert!(check[0] == 255 && check[1] > check[3], "{check:?}");
     }
 }

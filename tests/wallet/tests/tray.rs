@@ -243,9 +243,13 @@ async fn check_item(item: &Item) -> anyhow::Result<String> {
         pixmaps.len(),
         pixmaps.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>()
     );
+    assert_eq!(
+        icon, "countersign-wallet",
+        "the icon theme's name (the package's)"
+    );
     assert!(
-        !icon.is_empty() || !pixmaps.is_empty(),
-        "the item names an icon or carries one"
+        !pixmaps.is_empty(),
+        "the item carries its icon's pixels too, for hosts whose theme lacks the name"
     );
     for (w, h, argb) in &pixmaps {
         assert!(*w > 0 && *h > 0, "a pixmap of {w}x{h}");
