@@ -540,6 +540,10 @@ async fn wallet_figures() -> anyhow::Result<()> {
         )
     };
 
+    // The first window just drawn (no request yet): what the figures below add to it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let at_start = memory_kb(&app);
+
     let mut to_notify = Vec::new();
     let mut approvals = Vec::new();
     for i in 0..30 {
@@ -614,6 +618,9 @@ async fn wallet_figures() -> anyhow::Result<()> {
     let maps = mappings_report(&app);
     std::fs::write(shots.join("bench-1000-mappings.txt"), &maps)?;
     eprintln!("{maps}");
+    // The same window left alone: what WebKit's and JavaScriptCore's own timers give back.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let idle = memory_kb(&app);
     desktop::close_notifications();
     desktop::screenshot(&shots.join("bench-1000.png"))?;
 
@@ -626,8 +633,10 @@ async fn wallet_figures() -> anyhow::Result<()> {
          {cold_split}\
          proxy_request -> Notify on the bus: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
          Approve click -> agent wait returns: p50 {:.1} ms, p99 {:.1} ms (n={})\n\
+         first window just drawn, nothing pending: {}\n\
          RSS with 15 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
          RSS with 1000 pending (app + WebKit processes): {:.1} MB, PSS {:.1} MB ({})\n\
+         the same, 30 s later, left alone: {}\n\
          {tray}{tray_side}",
         "COUNTERSIGN_WALLET_WEBKIT",
         std::env::var("COUNTERSIGN_WALLET_WEBKIT")
@@ -639,12 +648,14 @@ async fn wallet_figures() -> anyhow::Result<()> {
         percentile(&to_result, 0.5),
         percentile(&to_result, 0.99),
         to_result.len(),
+        memory_line(&at_start),
         rss_few as f64 / 1024.0,
         pss_few as f64 / 1024.0,
         detail_few,
         rss as f64 / 1024.0,
         pss as f64 / 1024.0,
         detail,
+        memory_line(&idle),
     );
     if std::env::var("WALLET_BENCH_SCOPE").as_deref() == Ok("tray") {
         // The light tray's figures only (scripts/wallet-bench.sh --tray).
