@@ -1,0 +1,144 @@
+//! Does the open window's memory grow with each review, or level off? (Measured, not
+//! asserted: `WALLET_E2E_TEST=reviewmem WALLET_PROFILE=release scripts/wallet-e2e.sh`.)
+//!
+//! One window, `WALLET_REVIEWMEM_ROUNDS` (default 6) rounds of `PER_ROUND` requests each
+//! opened from the inbox and approved (the agent's wait returning each time), or with
+//! `WALLET_REVIEWMEM_DECIDE=0` the same requests opened again and again; the Wallet's memory
+//! (RSS and PSS summed, per process) after each round. A leak grows every round by about the same; a heap that sizes
+//! itself grows early and levels off.
+
+use countersign_wallet_e2e::desktop;
+use countersign_wallet_e2e::stack::Stack;
+use countersign_wallet_e2e::webdriver::{testid, Session};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+const PER_ROUND: usize = 20;
+
+/// "RSS x MB, PSS y MB; web process RSS z MB, anon w MB".
+fn memory(app: &std::path::Path) -> String {
+    let procs = desktop::wallet_processes(app);
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let web = procs.iter().find(|p| p.name == "WebKitWebProcess");
+    format!(
+        "RSS {:.1} MB, PSS {:.1} MB; web process RSS {:.1} MB, anon {:.1} MB",
+        mb(procs.iter().map(|p| p.rss_kb).sum()),
+        mb(procs.iter().map(|p| p.pss_kb).sum()),
+        mb(web.map_or(0, |p| p.rss_kb)),
+        mb(web.map_or(0, |p| p.anon_kb)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement in the headless desktop: run scripts/wallet-e2e.sh"]
+async fn memory_over_many_reviews() -> anyhow::Result<()> {
+    let app = PathBuf::from(std::env::var("WALLET_APP")?);
+    let shots = PathBuf::from(std::env::var("WALLET_E2E_SHOTS")?);
+    std::fs::create_dir_all(&shots)?;
+    let stack = Stack::start().await?;
+    let _driver = desktop::start_driver(desktop::driver_port()).await?;
+    let s = Session::start(&desktop::driver_url(), &app, &[]).await?;
+    s.wait_for(&testid("inbox"), WAIT).await?;
+    desktop::pair_alice(&s, &stack, WAIT).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut lines = vec![format!("paired, nothing pending: {}", memory(&app))];
+    eprintln!("{}", lines[0]);
+    let rounds: usize = std::env::var("WALLET_REVIEWMEM_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    // WALLET_REVIEWMEM_DECIDE=0: the same 20 requests opened again and again, never decided
+    // (the history does not grow: what stays is the review view's own).
+    // WALLET_REVIEWMEM_DECIDE=churn: no review at all; each round's 20 requests arrive in the
+    // inbox on screen and are withdrawn by the agent (what the inbox's own updates keep).
+    let mode = std::env::var("WALLET_REVIEWMEM_DECIDE").unwrap_or_default();
+    let churn = mode == "churn";
+    let decide = mode != "0" && !churn;
+    let mut kept = Vec::new();
+    if mode == "0" {
+        for i in 0..PER_ROUND {
+            kept.push(
+                stack
+                    .pending_at("/v1/refunds", &format!("Review {i}"))
+                    .await,
+            );
+        }
+        desktop::close_notifications();
+    }
+    for round in 1..=rounds {
+        let mut fresh = Vec::new();
+        if churn {
+            s.click_selector(&testid("nav-inbox"), WAIT).await?;
+            for i in 0..PER_ROUND {
+                fresh.push(
+                    stack
+                        .pending_at("/v1/refunds", &format!("Churn {round}.{i}"))
+                        .await,
+                );
+            }
+            desktop::close_notifications();
+            let listed = s
+                .wait_until(
+                    "the round's requests listed",
+                    &format!(
+                        "const c = document.querySelector('[data-testid=inbox-count]'); return !!c && c.textContent === '{PER_ROUND}'"
+                    ),
+                    WAIT,
+                )
+                .await;
+            if listed.is_err() {
+                let shown = s
+                    .execute("const c = document.querySelector('[data-testid=inbox-count]'); return [c ? c.textContent : null, document.title, document.querySelectorAll('[data-testid=inbox-row]').length]")
+                    .await?;
+                anyhow::bail!("round {round}: the inbox shows {shown}");
+            }
+            for p in fresh.drain(..) {
+                p.cancel().await?;
+            }
+            s.wait_until(
+                "the round's requests withdrawn",
+                "const c = document.querySelector('[data-testid=inbox-count]'); return !!c && c.textContent === '0'",
+                WAIT,
+            )
+            .await?;
+        }
+        if decide {
+            for i in 0..PER_ROUND {
+                fresh.push(
+                    stack
+                        .pending_at("/v1/refunds", &format!("Review {round}.{i}"))
+                        .await,
+                );
+            }
+            desktop::close_notifications();
+        }
+        for p in if decide { &fresh } else { &kept } {
+            s.click_selector(&testid("nav-inbox"), WAIT).await?;
+            let row = format!(
+                "[data-testid=\"inbox-row\"][data-approval-id=\"{}\"]",
+                p.approval_id
+            );
+            s.scroll_to(&row, WAIT).await?;
+            s.click_selector(&row, WAIT).await?;
+            if decide {
+                s.click_selector(&testid("approve"), WAIT).await?;
+                p.wait(Duration::from_secs(30)).await?;
+            } else {
+                s.wait_for(&testid("approve"), WAIT).await?;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let line = format!("after {} reviews: {}", round * PER_ROUND, memory(&app));
+        eprintln!("{line}");
+        lines.push(line);
+    }
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    lines.push(format!("30 s later: {}", memory(&app)));
+    let report = lines.join("\n") + "\n";
+    eprintln!("\n{report}");
+    std::fs::write(shots.join("reviewmem.txt"), report)?;
+    s.quit().await?;
+    stack.stop().await;
+    Ok(())
+}
