@@ -1,11 +1,12 @@
 //! Does the open window's memory grow with each review, or level off? (Measured, not
 //! asserted: `WALLET_E2E_TEST=reviewmem WALLET_PROFILE=release scripts/wallet-e2e.sh`.)
 //!
-//! One window, `WALLET_REVIEWMEM_ROUNDS` (default 6) rounds of `PER_ROUND` requests each
-//! opened from the inbox and approved (the agent's wait returning each time), or with
-//! `WALLET_REVIEWMEM_DECIDE=0` the same requests opened again and again; the Wallet's memory
-//! (RSS and PSS summed, per process) after each round. A leak grows every round by about the same; a heap that sizes
-//! itself grows early and levels off.
+//! One window, `WALLET_REVIEWMEM_ROUNDS` (default 6) rounds of `PER_ROUND` requests, each
+//! opened from the inbox and approved (the agent's wait returning each time); with
+//! `WALLET_REVIEWMEM_DECIDE=0` the same requests opened again and again, with `churn` requests
+//! only arriving and withdrawn. The Wallet's memory (RSS and PSS summed, the web process's)
+//! after each round: a leak grows every round by about the same; a heap that sizes itself
+//! grows early and levels off.
 
 use countersign_wallet_e2e::desktop;
 use countersign_wallet_e2e::stack::Stack;
