@@ -34,7 +34,7 @@ done
 # Each test (WALLET_E2E_TEST: names of tests/wallet/tests/*.rs, space-separated) starts with
 # its own empty Wallet data directory.
 # A failure ends with a digest (the step it was at and the error, without the backtrace that
-# would otherwise be the last thing a CI log shows) and the notification daemon's log.
+# would otherwise be the last thing a CI log shows).
 for t in ${WALLET_E2E_TEST:-e2e tray}; do
   export COUNTERSIGN_WALLET_DATA_DIR=$work/wallet-data-$t
   if ! cargo test -p countersign-wallet-e2e --test "$t" -- --ignored --nocapture --test-threads=1 \
