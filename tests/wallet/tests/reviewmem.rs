@@ -3,8 +3,8 @@
 //!
 //! One window, `WALLET_REVIEWMEM_ROUNDS` (default 6) rounds of `PER_ROUND` requests, each
 //! opened from the inbox and approved (the agent's wait returning each time); with
-//! `WALLET_REVIEWMEM_DECIDE=0` the same requests opened again and again, with `churn` requests
-//! only arriving and withdrawn. The Wallet's memory (RSS and PSS summed, the web process's)
+//! `WALLET_REVIEWMEM_DECIDE=deny` each denied instead, with `0` the same requests opened again
+//! and again, with `churn` requests only arriving and withdrawn. The Wallet's memory (RSS and PSS summed, the web process's)
 //! after each round: a leak grows every round by about the same; a heap that sizes itself
 //! grows early and levels off.
 
@@ -122,7 +122,11 @@ async fn memory_over_many_reviews() -> anyhow::Result<()> {
             );
             s.scroll_to(&row, WAIT).await?;
             s.click_selector(&row, WAIT).await?;
-            if decide {
+            if decide && mode == "deny" {
+                s.click_selector(&testid("deny"), WAIT).await?;
+                let denied = p.wait(Duration::from_secs(30)).await;
+                anyhow::ensure!(denied.is_err(), "denied, yet {denied:?}");
+            } else if decide {
                 s.click_selector(&testid("approve"), WAIT).await?;
                 p.wait(Duration::from_secs(30)).await?;
             } else {
