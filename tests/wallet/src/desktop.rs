@@ -260,9 +260,10 @@ sys.exit(0 if found else 3)
 }
 
 /// Closes the windows whose title starts with `title` ([`request_close`]) and waits until none
-/// is visible. A request that changed nothing after 5 s is sent again, and said so: in one e2e
-/// run of 13, a `WM_DELETE_WINDOW` sent while no window manager runs never reached the
-/// window's close handler (its process logs "window close requested" when one does).
+/// is visible. A request that changed nothing after 5 s is sent again, and said so: a
+/// `WM_DELETE_WINDOW` sent while no window manager runs, within about a second of a window
+/// process starting, sometimes never reaches the window's close handler (its process logs
+/// "window close requested" when one does; the second request always did).
 pub async fn close_window(title: &str) -> anyhow::Result<()> {
     const AGAIN_AFTER: Duration = Duration::from_secs(5);
     const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
