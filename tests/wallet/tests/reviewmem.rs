@@ -8,6 +8,7 @@
 //! after each round: a leak grows every round by about the same; a heap that sizes itself
 //! grows early and levels off.
 
+use countersign_sdk::PendingApproval;
 use countersign_wallet_e2e::desktop;
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
@@ -29,6 +30,20 @@ fn memory(app: &std::path::Path) -> String {
         mb(web.map_or(0, |p| p.rss_kb)),
         mb(web.map_or(0, |p| p.anon_kb)),
     )
+}
+
+/// `PER_ROUND` pending refunds ("<name>.<i>"), their notifications closed.
+async fn round_of_requests(stack: &Stack, name: &str) -> Vec<PendingApproval> {
+    let mut round = Vec::new();
+    for i in 0..PER_ROUND {
+        round.push(
+            stack
+                .pending_at("/v1/refunds", &format!("{name}.{i}"))
+                .await,
+        );
+    }
+    desktop::close_notifications();
+    round
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,29 +71,16 @@ async fn memory_over_many_reviews() -> anyhow::Result<()> {
     let mode = std::env::var("WALLET_REVIEWMEM_DECIDE").unwrap_or_default();
     let churn = mode == "churn";
     let decide = mode != "0" && !churn;
-    let mut kept = Vec::new();
-    if mode == "0" {
-        for i in 0..PER_ROUND {
-            kept.push(
-                stack
-                    .pending_at("/v1/refunds", &format!("Review {i}"))
-                    .await,
-            );
-        }
-        desktop::close_notifications();
-    }
+    let kept = if mode == "0" {
+        round_of_requests(&stack, "Review").await
+    } else {
+        Vec::new()
+    };
     for round in 1..=rounds {
         let mut fresh = Vec::new();
         if churn {
             s.click_selector(&testid("nav-inbox"), WAIT).await?;
-            for i in 0..PER_ROUND {
-                fresh.push(
-                    stack
-                        .pending_at("/v1/refunds", &format!("Churn {round}.{i}"))
-                        .await,
-                );
-            }
-            desktop::close_notifications();
+            fresh = round_of_requests(&stack, &format!("Churn {round}")).await;
             let listed = s
                 .wait_until(
                     "the round's requests listed",
@@ -105,14 +107,7 @@ async fn memory_over_many_reviews() -> anyhow::Result<()> {
             .await?;
         }
         if decide {
-            for i in 0..PER_ROUND {
-                fresh.push(
-                    stack
-                        .pending_at("/v1/refunds", &format!("Review {round}.{i}"))
-                        .await,
-                );
-            }
-            desktop::close_notifications();
+            fresh = round_of_requests(&stack, &format!("Review {round}")).await;
         }
         for p in if decide { &fresh } else { &kept } {
             s.click_selector(&testid("nav-inbox"), WAIT).await?;
