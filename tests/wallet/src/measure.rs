@@ -1,6 +1,7 @@
 //! What the Wallet's benches (`tests/bench.rs`, `tests/scrollbench.rs`) measure with: frames
 //! and User Timing measures read from the page, process start times from `/proc`, and a
-//! flood of pending requests. Figures are printed, never asserted.
+//! flood of pending requests, the memory of the Wallet's processes. Figures are printed, never
+//! asserted.
 
 use crate::stack::Stack;
 use crate::webdriver::Session;
@@ -124,4 +125,38 @@ pub async fn fill_pending(stack: &Stack, from: usize, to: usize) -> anyhow::Resu
         r??;
     }
     Ok(t0.elapsed())
+}
+
+/// Memory (kB) of the process running `exe` and all its descendants: summed RSS (counts shared
+/// libraries once per process), summed PSS (shares them out), and RSS / PSS / anonymous
+/// memory per executable.
+pub fn memory_kb(exe: &Path) -> (u64, u64, String) {
+    let mine = crate::desktop::wallet_processes(exe);
+    let detail = mine
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {:.0} MB / PSS {:.0} MB / anon {:.0} MB",
+                p.name,
+                p.rss_kb as f64 / 1024.0,
+                p.pss_kb as f64 / 1024.0,
+                p.anon_kb as f64 / 1024.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    (
+        mine.iter().map(|p| p.rss_kb).sum(),
+        mine.iter().map(|p| p.pss_kb).sum(),
+        detail,
+    )
+}
+
+/// "RSS x MB, PSS y MB (per process)".
+pub fn memory_line((rss, pss, detail): &(u64, u64, String)) -> String {
+    format!(
+        "RSS {:.1} MB, PSS {:.1} MB ({detail})",
+        *rss as f64 / 1024.0,
+        *pss as f64 / 1024.0
+    )
 }

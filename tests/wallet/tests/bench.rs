@@ -24,8 +24,10 @@
 use countersign_sdk::{ProxyOutcome, ProxyRequest};
 use countersign_wallet_e2e::desktop;
 use countersign_wallet_e2e::measure::{
-    fill_pending, percentile, process_start, scroll_frames, take_measures, uptime,
+    fill_pending, memory_kb, memory_line, percentile, process_start, scroll_frames, take_measures,
+    uptime,
 };
+use countersign_wallet_e2e::script::env_path;
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
 use std::path::{Path, PathBuf};
@@ -175,31 +177,6 @@ fn notify_times(file: &Path) -> Vec<f64> {
         .collect()
 }
 
-/// Memory (kB) of the process running `exe` and all its descendants: summed RSS (counts shared
-/// libraries once per process), summed PSS (shares them out), and RSS / PSS / anonymous
-/// memory per executable.
-fn memory_kb(exe: &Path) -> (u64, u64, String) {
-    let mine = desktop::wallet_processes(exe);
-    let detail = mine
-        .iter()
-        .map(|p| {
-            format!(
-                "{} {:.0} MB / PSS {:.0} MB / anon {:.0} MB",
-                p.name,
-                p.rss_kb as f64 / 1024.0,
-                p.pss_kb as f64 / 1024.0,
-                p.anon_kb as f64 / 1024.0
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    (
-        mine.iter().map(|p| p.rss_kb).sum(),
-        mine.iter().map(|p| p.pss_kb).sum(),
-        detail,
-    )
-}
-
 /// Each process of the Wallet running `exe` with its 15 largest mappings by RSS (MB): where
 /// the open window's memory lies.
 fn mappings_report(exe: &Path) -> String {
@@ -215,15 +192,6 @@ fn mappings_report(exe: &Path) -> String {
         }
     }
     out
-}
-
-/// "RSS x MB, PSS y MB (per process)".
-fn memory_line((rss, pss, detail): &(u64, u64, String)) -> String {
-    format!(
-        "RSS {:.1} MB, PSS {:.1} MB ({detail})",
-        *rss as f64 / 1024.0,
-        *pss as f64 / 1024.0
-    )
 }
 
 /// Waits for the next `Notify` call after `seen` and returns its delay (ms) from `t0` (epoch s).
@@ -471,8 +439,8 @@ async fn light_tray_figures(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark in the headless desktop: run scripts/wallet-bench.sh"]
 async fn wallet_figures() -> anyhow::Result<()> {
-    let app = PathBuf::from(std::env::var("WALLET_APP")?);
-    let shots = PathBuf::from(std::env::var("WALLET_E2E_SHOTS")?);
+    let app = env_path("WALLET_APP");
+    let shots = env_path("WALLET_E2E_SHOTS");
     std::fs::create_dir_all(&shots)?;
     let stack = Stack::start_with("1h", "max_pending_per_app = 20000").await?;
     // proxy_request → Notify on the bus.

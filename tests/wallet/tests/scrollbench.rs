@@ -26,9 +26,10 @@ use countersign_wallet_e2e::desktop::{self, Guard};
 use countersign_wallet_e2e::measure::{
     fill_pending, percentile, process_start, scroll_frames, take_measures, uptime,
 };
+use countersign_wallet_e2e::script::env_path;
 use countersign_wallet_e2e::stack::Stack;
 use countersign_wallet_e2e::webdriver::{testid, Session};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -456,8 +457,8 @@ fn report(name: &str, runs: &[Run]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark in the headless desktop: run scripts/wallet-bench.sh --scroll"]
 async fn scroll_figures() -> anyhow::Result<()> {
-    let app = PathBuf::from(std::env::var("WALLET_APP")?);
-    let shots = PathBuf::from(std::env::var("WALLET_E2E_SHOTS")?);
+    let app = env_path("WALLET_APP");
+    let shots = env_path("WALLET_E2E_SHOTS");
     std::fs::create_dir_all(&shots)?;
     let runs: usize = std::env::var("WALLET_SCROLL_RUNS")
         .ok()
