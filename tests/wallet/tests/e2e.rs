@@ -554,9 +554,8 @@ async fn wallet_end_to_end() -> anyhow::Result<()> {
     step("closing the window keeps the Wallet running; a deep link brings it back");
     let old = s.window_handles().await?;
     desktop::close_window("Countersign Wallet").await?;
-    wait_visibility(false).await?;
     desktop::gio_open(&p5.approval_url)?;
-    wait_visibility(true).await?;
+    wait_visible().await?;
     // The same WebDriver session drives the new window: the app lived on with its window
     // destroyed (tests/tray.rs checks its web process went), and the link opened a new one
     // on its request (the closed view was on the history page).
@@ -933,14 +932,13 @@ fn pairing_of(data_dir: &Path, server: &str, approver: &str) -> anyhow::Result<P
     })
 }
 
-/// Waits until the Wallet's window is shown (`true`) or hidden (`false`).
-async fn wait_visibility(visible: bool) -> anyhow::Result<()> {
+/// Waits until the Wallet's window is shown (mapped).
+async fn wait_visible() -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    while desktop::window_visible("^Countersign Wallet")? != visible {
+    while !desktop::window_visible("^Countersign Wallet")? {
         anyhow::ensure!(
             start.elapsed() < WAIT,
-            "the Wallet window did not become {}",
-            if visible { "visible" } else { "hidden" }
+            "the Wallet window did not become visible"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
