@@ -213,6 +213,14 @@ mod tests {
             }
             write
         });
+        // Wait for the server to have read all it may (a slow machine takes longer than a fixed
+        // pause), then give it time to read more than it should.
+        let reading = std::time::Instant::now();
+        while started.load(Ordering::SeqCst) < MAX_CALLS_IN_FLIGHT
+            && reading.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = started.load(Ordering::SeqCst);
         assert!(
